@@ -1,0 +1,1 @@
+//! The supervisor: one event loop that observes, plans and acts.

@@ -1,0 +1,13 @@
+//! stack: a compose-style orchestrator for Linux containers built from local
+//! root filesystems. See `book/` for the user guide and DESIGN.md for the map.
+//!
+//! Pure logic (`spec`, `graph`, `plan`) is kept apart from effects
+//! (`state`, `runtime`, `engine`); `cli` is the thin edge.
+
+pub mod cli;
+pub mod engine;
+pub mod graph;
+pub mod plan;
+pub mod runtime;
+pub mod spec;
+pub mod state;

@@ -1,0 +1,1 @@
+//! One cgroup per container, `stack/<project>/<service>`, on v1 and v2.

@@ -1,0 +1,2 @@
+//! Root filesystem sources: directory, tarball, host binaries, debootstrap;
+//! cached under `<state>/cache/<sha256>`.

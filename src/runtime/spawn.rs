@@ -1,0 +1,1 @@
+//! Creating the container process: namespaces, the init, pivot_root, exec.

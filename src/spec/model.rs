@@ -1,0 +1,287 @@
+//! The typed, interpolated, validated model of a stack file.
+//!
+//! Everything downstream (graph, plan, engine, runtime) reads these types and
+//! nothing else of the file. Field names follow Compose. The loader in
+//! `spec::load` is the only producer.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::units::{Bytes, Cpus, Millis};
+
+/// A whole stack file after loading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stack {
+    /// Project name (validated: `[a-z0-9_-]`, lower case).
+    pub name: String,
+    /// Absolute path of the stack file.
+    pub file: PathBuf,
+    /// Directory relative paths in the file are resolved against.
+    pub dir: PathBuf,
+    /// Active services (profiles applied), by name.
+    pub services: BTreeMap<String, Service>,
+    /// Named volumes declared at the top level.
+    #[serde(default)]
+    pub volumes: BTreeMap<String, VolumeDef>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct VolumeDef {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One service, normalized: every Compose spelling of a setting is folded
+/// into one field here (e.g. `mem_limit` and `deploy.resources.limits.memory`
+/// both land in `limits.memory`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub name: String,
+    pub rootfs: Rootfs,
+    /// Argument vector; `None` means the rootfs default (`/bin/sh`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Fully resolved environment (env_file, then `environment`).
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Defaults to the service name when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub depends_on: BTreeMap<String, Dependency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub volumes: Vec<Mount>,
+    #[serde(default)]
+    pub tmpfs: Vec<String>,
+    #[serde(default)]
+    pub read_only: bool,
+    /// Signal name, e.g. `SIGTERM`.
+    pub stop_signal: String,
+    pub stop_grace_period: Millis,
+    /// `true` (default): stack's init is pid 1. `false`: the command is.
+    pub init: bool,
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    /// By resource name without `RLIMIT_`, lower case (`nofile`, `nproc`).
+    #[serde(default)]
+    pub ulimits: BTreeMap<String, Ulimit>,
+    pub network_mode: NetworkMode,
+    #[serde(default)]
+    pub ports: Vec<Port>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub profiles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub develop: Option<Develop>,
+    /// `x-stack` extension block.
+    #[serde(default)]
+    pub x_stack: XStack,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rootfs {
+    /// A directory, absolute after loading.
+    Dir(PathBuf),
+    /// A `.tar`, `.tar.gz` or `.tgz`, absolute after loading.
+    Tar(PathBuf),
+    /// Host binaries copied with their shared libraries.
+    Host(Vec<PathBuf>),
+    Debootstrap(Debootstrap),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct Debootstrap {
+    pub suite: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    ServiceStarted,
+    ServiceHealthy,
+    ServiceCompletedSuccessfully,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dependency {
+    pub condition: Condition,
+    /// Restart this service when the dependency is recreated.
+    pub restart: bool,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Healthcheck {
+    /// Argument vector to run inside the container. `CMD-SHELL x` becomes
+    /// `["/bin/sh", "-c", "x"]`. `NONE`/`disable` removes the healthcheck
+    /// (the service then has `healthcheck: None`).
+    pub test: Vec<String>,
+    pub interval: Millis,
+    pub timeout: Millis,
+    pub retries: u32,
+    pub start_period: Millis,
+    pub start_interval: Millis,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "policy")]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    Always,
+    OnFailure {
+        /// `None`: unlimited.
+        max_retries: Option<u32>,
+    },
+    UnlessStopped,
+}
+
+/// Resource limits, folded from every Compose spelling.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<Cpus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<u64>,
+    /// cpuset string, e.g. `0-1,3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Bytes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<Bytes>,
+    /// Memory + swap; `-1` in the file (unlimited) is `Some(-1)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memswap: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Mount {
+    /// Host path (absolute after loading) into the container.
+    Bind {
+        source: PathBuf,
+        target: String,
+        read_only: bool,
+    },
+    /// A named volume under the project's state dir.
+    Volume {
+        source: String,
+        target: String,
+        read_only: bool,
+    },
+    Tmpfs {
+        target: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<Bytes>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    pub soft: u64,
+    pub hard: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkMode {
+    /// Loopback only (the default until the project bridge lands).
+    #[default]
+    None,
+    Host,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Port {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    pub target: u16,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Develop {
+    #[serde(default)]
+    pub watch: Vec<WatchRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchRule {
+    /// Absolute host path after loading.
+    pub path: PathBuf,
+    pub action: WatchAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WatchAction {
+    Restart,
+    Sync,
+    #[serde(rename = "sync+restart")]
+    SyncRestart,
+    Rebuild,
+}
+
+/// stack's own per-service settings (`x-stack:`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct XStack {
+    /// Restart a container that stays unhealthy when its restart policy is
+    /// not `no` (Compose never does, moby#28400). Default `true`.
+    pub restart_unhealthy: bool,
+}
+
+impl Default for XStack {
+    fn default() -> Self {
+        XStack {
+            restart_unhealthy: true,
+        }
+    }
+}
+
+impl Service {
+    /// The argument vector to run: entrypoint followed by command.
+    pub fn argv(&self) -> Vec<String> {
+        let mut v = self.entrypoint.clone().unwrap_or_default();
+        v.extend(self.command.clone().unwrap_or_default());
+        if v.is_empty() {
+            v.push("/bin/sh".into());
+        }
+        v
+    }
+
+    pub fn effective_hostname(&self) -> &str {
+        self.hostname.as_deref().unwrap_or(&self.name)
+    }
+}
