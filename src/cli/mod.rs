@@ -1,5 +1,222 @@
-//! Command-line interface: clap definitions and one thin file per verb.
+//! Command-line interface: clap definitions here, one thin file per verb.
+//! `anyhow` lives only at this edge.
 
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub mod config;
+
+/// Options every verb accepts, before or after the verb (as in Compose).
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Stack file [default: stack.yaml, then compose.yaml]
+    #[arg(short = 'f', long = "file", env = "STACK_FILE", global = true)]
+    pub file: Option<PathBuf>,
+    /// Project name [default: `name:` in the file, else its directory name]
+    #[arg(
+        short = 'p',
+        long = "project-name",
+        env = "STACK_PROJECT_NAME",
+        global = true
+    )]
+    pub project_name: Option<String>,
+    /// Enable a profile (repeatable)
+    #[arg(
+        long = "profile",
+        env = "STACK_PROFILES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub profiles: Vec<String>,
+    /// Read variables from this file instead of `.env`
+    #[arg(long = "env-file", global = true)]
+    pub env_file: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    pub fn load_options(&self) -> crate::spec::LoadOptions {
+        crate::spec::LoadOptions {
+            file: self.file.clone(),
+            project_name: self.project_name.clone(),
+            profiles: self.profiles.clone(),
+            env_file: self.env_file.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stack",
+    version,
+    about = "Compose-style stacks of Linux containers from local root filesystems"
+)]
+#[command(propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the stack file and print its normalized model
+    Config(config::ConfigArgs),
+    /// Create and start the stack (reconcile it with the file)
+    Up(UpArgs),
+    /// Print the plan `up` would execute, change nothing
+    Plan(UpArgs),
+    /// Stop and remove the stack's containers
+    Down(DownArgs),
+    /// List the stack's containers
+    Ps(PsArgs),
+    /// Show container output
+    Logs(LogsArgs),
+    /// Run a command in a running container
+    Exec(ExecArgs),
+    /// Stop services (remembered until `start`)
+    Stop(ServicesArgs),
+    /// Start stopped services
+    Start(ServicesArgs),
+    /// Restart services
+    Restart(ServicesArgs),
+    /// Stream the stack's events
+    Events(EventsArgs),
+    /// Watch the file of a running stack and keep the stack equal to it
+    Watch,
+    /// Internal: the container's init (pid 1)
+    #[command(name = "__init", hide = true)]
+    Init,
+    /// Internal: the detached supervisor
+    #[command(name = "__supervise", hide = true)]
+    Supervise(UpArgs),
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct UpArgs {
+    /// Services to bring up (with their dependencies) [default: all]
+    pub services: Vec<String>,
+    /// Detached: start a background supervisor and return
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// With -d: wait until every service is healthy or completed
+    #[arg(long)]
+    pub wait: bool,
+    /// Seconds `--wait` waits at most
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_timeout: Option<u64>,
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Remove containers of services no longer in the file
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Recreate containers even if their config did not change
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub force_recreate: bool,
+    /// Never recreate existing containers
+    #[arg(long)]
+    pub no_recreate: bool,
+    /// Do not start the dependencies of the named services
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Keep the stack equal to the file while it is edited
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DownArgs {
+    /// Also remove named volumes
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+    /// Seconds to wait for a graceful stop before SIGKILL
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Remove containers of services no longer in the file too
+    #[arg(long)]
+    pub remove_orphans: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PsArgs {
+    /// Output format (table or json)
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Show all containers, also stopped ones
+    #[arg(short = 'a', long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    pub services: Vec<String>,
+    /// Follow the output
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Number of lines from the end of each log
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+    /// Show timestamps
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Disable TTY allocation
+    #[arg(short = 'T', long = "no-tty")]
+    pub no_tty: bool,
+    /// Set an environment variable (KEY=VALUE, repeatable)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir")]
+    pub workdir: Option<String>,
+    /// User (name or uid[:gid]) inside the container
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    pub service: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServicesArgs {
+    pub services: Vec<String>,
+    /// Seconds to wait for a graceful stop before SIGKILL
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EventsArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+/// Entry point; returns the process exit code. Errors are printed as
+/// `stack: <message>` and exit with 1.
 pub fn main() -> i32 {
-    0
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Config(args) => config::run(&cli.global, args),
+        _ => Err(anyhow::anyhow!("this verb is not implemented yet")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("stack: {e:#}");
+            1
+        }
+    }
 }
