@@ -1,1 +1,21 @@
-//! The supervisor: one event loop that observes, plans and acts.
+//! The supervisor: one event loop that observes, plans and acts, plus the
+//! pieces it and the CLI share (control protocol, logs, direct operations).
+
+pub mod control;
+pub mod convert;
+pub mod logs;
+pub mod ops;
+pub mod reaper;
+pub mod reconcile;
+pub mod supervisor;
+
+/// Errors of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error("{0}")]
+    Io(String),
+    #[error("a supervisor already runs for project {0}; use `stack down` first or talk to it")]
+    AlreadyRunning(String),
+}

@@ -1,0 +1,307 @@
+//! Turning a `spec::Service` into the runtime's plain `ContainerConfig`.
+
+use std::path::Path;
+
+use crate::runtime::{CgroupLimits, ContainerConfig, MountSpec, Network};
+use crate::spec::{Mount, NetworkMode, Service};
+use crate::state::{cgroup_path, container_id, Store};
+
+/// Docker's default capability set.
+pub const DEFAULT_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// Every capability Linux knows (for `cap_add: [ALL]`).
+pub const ALL_CAPS: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+fn norm_cap(c: &str) -> String {
+    let u = c.trim().to_ascii_uppercase();
+    if u == "ALL" || u.starts_with("CAP_") {
+        u
+    } else {
+        format!("CAP_{u}")
+    }
+}
+
+/// Docker's default set, minus `cap_drop`, plus `cap_add` (`ALL` in either).
+/// As in Docker, an explicit add wins over a drop of `ALL`.
+pub fn capabilities(cap_add: &[String], cap_drop: &[String]) -> Vec<String> {
+    let add: Vec<String> = cap_add.iter().map(|c| norm_cap(c)).collect();
+    let drop: Vec<String> = cap_drop.iter().map(|c| norm_cap(c)).collect();
+    let mut caps: Vec<String> = if drop.iter().any(|c| c == "ALL") {
+        Vec::new()
+    } else {
+        DEFAULT_CAPS
+            .iter()
+            .map(|c| c.to_string())
+            .filter(|c| !drop.contains(c))
+            .collect()
+    };
+    if add.iter().any(|c| c == "ALL") {
+        caps = ALL_CAPS.iter().map(|c| c.to_string()).collect();
+    } else {
+        for c in add {
+            if !caps.contains(&c) {
+                caps.push(c);
+            }
+        }
+    }
+    caps
+}
+
+/// The default `PATH` inside a container, as Docker sets it.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Cgroup limits from a service's `limits`.
+pub fn limits(svc: &Service) -> CgroupLimits {
+    let l = &svc.limits;
+    CgroupLimits {
+        // cpus × 100000 µs per 100000 µs period; Cpus is thousandths.
+        cpu_quota_us: l.cpus.map(|c| (c.0 as i64) * 100),
+        cpu_period_us: l.cpus.map(|_| 100_000),
+        cpu_shares: l.cpu_shares,
+        cpuset: l.cpuset.clone(),
+        memory: l.memory.map(|b| b.0 as i64),
+        memory_reservation: l.memory_reservation.map(|b| b.0 as i64),
+        memswap: l.memswap,
+        pids: l.pids,
+    }
+}
+
+/// The environment: the service's, plus `PATH` and `HOSTNAME` when absent.
+pub fn environment(svc: &Service) -> Vec<String> {
+    let mut env: Vec<String> = svc
+        .environment
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !svc.environment.contains_key("PATH") {
+        env.insert(0, format!("PATH={DEFAULT_PATH}"));
+    }
+    if !svc.environment.contains_key("HOSTNAME") {
+        env.push(format!("HOSTNAME={}", svc.effective_hostname()));
+    }
+    env
+}
+
+/// Build the container config. `rootfs` is the prepared lower layer.
+/// Named volume directories are created here.
+pub fn container_config(
+    store: &Store,
+    svc: &Service,
+    rootfs: &Path,
+) -> Result<ContainerConfig, std::io::Error> {
+    let mut mounts = Vec::new();
+    for m in &svc.volumes {
+        mounts.push(match m {
+            Mount::Bind {
+                source,
+                target,
+                read_only,
+            } => MountSpec::Bind {
+                source: source.clone(),
+                target: target.clone(),
+                read_only: *read_only,
+            },
+            Mount::Volume {
+                source,
+                target,
+                read_only,
+            } => {
+                let dir = store.volume_dir(source);
+                std::fs::create_dir_all(&dir)?;
+                MountSpec::Bind {
+                    source: dir,
+                    target: target.clone(),
+                    read_only: *read_only,
+                }
+            }
+            Mount::Tmpfs { target, size } => MountSpec::Tmpfs {
+                target: target.clone(),
+                size: size.map(|b| b.0),
+            },
+        });
+    }
+    for t in &svc.tmpfs {
+        // `/path[:options]`; size options are not parsed here.
+        let target = t.split(':').next().unwrap_or(t).to_string();
+        mounts.push(MountSpec::Tmpfs { target, size: None });
+    }
+    Ok(ContainerConfig {
+        id: container_id(&store.project, &svc.name),
+        rootfs: rootfs.to_path_buf(),
+        bundle: store.bundle_dir(&svc.name),
+        argv: svc.argv(),
+        env: environment(svc),
+        cwd: svc.working_dir.clone(),
+        user: svc.user.clone(),
+        hostname: svc.effective_hostname().to_string(),
+        mounts,
+        read_only: svc.read_only,
+        capabilities: capabilities(&svc.cap_add, &svc.cap_drop),
+        rlimits: svc
+            .ulimits
+            .iter()
+            .map(|(k, u)| (k.clone(), u.soft, u.hard))
+            .collect(),
+        network: match svc.network_mode {
+            NetworkMode::None => Network::None,
+            NetworkMode::Host => Network::Host,
+        },
+        init: svc.init,
+        cgroup: cgroup_path(&store.project, &svc.name),
+        limits: limits(svc),
+        log_file: store.log_file(&svc.name),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::spec::units::{Bytes, Cpus, Millis};
+    use crate::spec::{Rootfs, Ulimit};
+
+    pub fn svc(name: &str) -> Service {
+        Service {
+            name: name.into(),
+            rootfs: Rootfs::Dir("/tmp/r".into()),
+            entrypoint: None,
+            command: Some(vec!["sleep".into(), "100".into()]),
+            environment: Default::default(),
+            working_dir: None,
+            user: None,
+            hostname: None,
+            depends_on: Default::default(),
+            healthcheck: None,
+            restart: Default::default(),
+            limits: Default::default(),
+            volumes: vec![],
+            tmpfs: vec![],
+            read_only: false,
+            stop_signal: "SIGTERM".into(),
+            stop_grace_period: Millis(10_000),
+            init: true,
+            cap_add: vec![],
+            cap_drop: vec![],
+            ulimits: Default::default(),
+            network_mode: NetworkMode::None,
+            ports: vec![],
+            labels: Default::default(),
+            profiles: vec![],
+            develop: None,
+            x_stack: Default::default(),
+        }
+    }
+
+    #[test]
+    fn caps() {
+        assert_eq!(capabilities(&[], &[]).len(), 14);
+        let c = capabilities(
+            &["sys_admin".into()],
+            &["NET_RAW".into(), "CAP_KILL".into()],
+        );
+        assert!(c.contains(&"CAP_SYS_ADMIN".to_string()));
+        assert!(!c.contains(&"CAP_NET_RAW".to_string()));
+        assert!(!c.contains(&"CAP_KILL".to_string()));
+        assert_eq!(c.len(), 13);
+        assert_eq!(
+            capabilities(&["NET_ADMIN".into()], &["ALL".into()]),
+            vec!["CAP_NET_ADMIN".to_string()]
+        );
+        assert_eq!(capabilities(&["ALL".into()], &[]).len(), 41);
+    }
+
+    #[test]
+    fn config_from_service() {
+        let t = tempfile::tempdir().unwrap();
+        let store = Store::with_roots("demo", &t.path().join("s"), &t.path().join("r")).unwrap();
+        let mut s = svc("web");
+        s.limits.cpus = Some(Cpus(50));
+        s.limits.memory = Some(Bytes(80 << 20));
+        s.environment.insert("A".into(), "1".into());
+        s.volumes.push(Mount::Volume {
+            source: "data".into(),
+            target: "/data".into(),
+            read_only: false,
+        });
+        s.ulimits
+            .insert("nofile".into(), Ulimit { soft: 10, hard: 20 });
+        let c = container_config(&store, &s, Path::new("/lower")).unwrap();
+        assert_eq!(c.id, "demo-web-1");
+        assert_eq!(c.cgroup, "stack/demo/web");
+        assert_eq!(c.limits.cpu_quota_us, Some(5000));
+        assert_eq!(c.limits.cpu_period_us, Some(100_000));
+        assert_eq!(c.limits.memory, Some(80 << 20));
+        assert_eq!(c.env[0], format!("PATH={DEFAULT_PATH}"));
+        assert!(c.env.contains(&"A=1".to_string()));
+        assert!(c.env.contains(&"HOSTNAME=web".to_string()));
+        assert_eq!(c.hostname, "web");
+        assert_eq!(c.rlimits, vec![("nofile".to_string(), 10, 20)]);
+        assert!(store.volume_dir("data").is_dir(), "named volume created");
+        assert_eq!(
+            c.mounts[0],
+            MountSpec::Bind {
+                source: store.volume_dir("data"),
+                target: "/data".into(),
+                read_only: false
+            }
+        );
+        assert_eq!(c.log_file, store.log_file("web"));
+        assert_eq!(c.argv, vec!["sleep", "100"]);
+    }
+}
