@@ -6,6 +6,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub mod config;
+pub mod down;
+pub mod events;
+pub mod exec;
+pub mod lifecycle;
+pub mod logs;
+pub mod ps;
+pub mod up;
 
 /// Options every verb accepts, before or after the verb (as in Compose).
 #[derive(Debug, Clone, Args, Default)]
@@ -91,6 +98,16 @@ pub enum Command {
     /// Internal: the detached supervisor
     #[command(name = "__supervise", hide = true)]
     Supervise(UpArgs),
+    /// Internal: run a command in the container whose init is PID (health probes)
+    #[command(name = "__exec", hide = true)]
+    ExecPid(ExecPidArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecPidArgs {
+    pub pid: i32,
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -204,13 +221,53 @@ pub struct EventsArgs {
     pub format: Format,
 }
 
+/// The project's store and, when the file could be read, its stack.
+/// With `-p` the file is optional (so `ps`, `logs`, `down` work after the
+/// file is gone); without it the file names the project.
+pub fn project(
+    global: &GlobalArgs,
+) -> anyhow::Result<(crate::state::Store, Option<crate::spec::Stack>)> {
+    match &global.project_name {
+        Some(name) => {
+            let store = crate::state::Store::new(name)?;
+            let stack = crate::spec::load(&global.load_options()).ok();
+            Ok((store, stack))
+        }
+        None => {
+            let stack = crate::spec::load(&global.load_options())?;
+            Ok((crate::state::Store::new(&stack.name)?, Some(stack)))
+        }
+    }
+}
+
+/// Whether stdout is a terminal (colour, TTY for exec).
+pub fn is_tty(fd: i32) -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
 /// Entry point; returns the process exit code. Errors are printed as
 /// `stack: <message>` and exit with 1.
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Config(args) => config::run(&cli.global, args),
-        _ => Err(anyhow::anyhow!("this verb is not implemented yet")),
+        Command::Up(args) => up::run(&cli.global, args, false),
+        Command::Plan(args) => up::run(&cli.global, args, true),
+        Command::Supervise(args) => up::supervise(&cli.global, args),
+        Command::Down(args) => down::run(&cli.global, args),
+        Command::Ps(args) => ps::run(&cli.global, args),
+        Command::Logs(args) => logs::run(&cli.global, args),
+        Command::Exec(args) => exec::run(&cli.global, args),
+        Command::ExecPid(args) => exec::run_pid(args),
+        Command::Stop(args) => lifecycle::stop(&cli.global, args),
+        Command::Start(args) => lifecycle::start(&cli.global, args),
+        Command::Restart(args) => lifecycle::restart(&cli.global, args),
+        Command::Events(args) => events::run(&cli.global, args),
+        Command::Init => Ok(crate::runtime::spawn::init_main()),
+        Command::Watch => Err(anyhow::anyhow!(
+            "`stack watch` is not implemented yet; use `stack up --watch`"
+        )),
     };
     match result {
         Ok(code) => code,

@@ -243,11 +243,16 @@ impl Client {
         })
     }
 
-    /// One request, one response; a response with `ok: false` is an error.
-    pub fn call(mut self, op: Op, timeout: Option<Duration>) -> Result<Response, ControlError> {
+    /// One request, one response, as it came (also with `ok: false`).
+    pub fn request(mut self, op: Op, timeout: Option<Duration>) -> Result<Response, ControlError> {
         let _ = self.stream.set_read_timeout(timeout);
         let mut r = self.send(op)?;
-        let resp = self.read(&mut r)?;
+        self.read(&mut r)
+    }
+
+    /// One request, one response; a response with `ok: false` is an error.
+    pub fn call(self, op: Op, timeout: Option<Duration>) -> Result<Response, ControlError> {
+        let resp = self.request(op, timeout)?;
         if !resp.ok {
             return Err(ControlError::Refused(
                 resp.error

@@ -174,8 +174,11 @@ pub fn read_lines(path: &Path, tail: Option<usize>) -> std::io::Result<(Vec<LogL
 /// complete line, until `stop` is set. Handles files that appear later,
 /// and files truncated or replaced (a recreated container).
 pub struct Follower {
-    files: BTreeMap<String, (PathBuf, u64, Option<(u64, u64)>)>,
+    files: BTreeMap<String, Tailed>,
 }
+
+/// A followed file: path, bytes consumed, (dev, inode) when last seen.
+type Tailed = (PathBuf, u64, Option<(u64, u64)>);
 
 impl Follower {
     /// `start_at_end`: skip what the files hold now.
@@ -191,6 +194,18 @@ impl Follower {
                 } else {
                     (0, None)
                 };
+                (s, (p, pos, id))
+            })
+            .collect();
+        Follower { files }
+    }
+
+    /// Follow from known offsets (what `read_lines` consumed).
+    pub fn from_offsets(files: Vec<(String, PathBuf, u64)>) -> Follower {
+        let files = files
+            .into_iter()
+            .map(|(s, p, pos)| {
+                let id = std::fs::metadata(&p).ok().map(|m| ident(&m));
                 (s, (p, pos, id))
             })
             .collect();

@@ -163,12 +163,15 @@ struct Sup {
     gen: u64,
 }
 
+/// Called once when the first reconcile has settled.
+pub type OnSettled = Box<dyn FnOnce(Result<(), String>) + Send>;
+
 /// Run the supervisor until the stack is stopped (`Ctrl-C`, SIGTERM) or
 /// taken down. `on_settled` is called once, when the first reconcile has
 /// settled (the caller then releases the project lock).
 pub fn run(
     cfg: Config,
-    on_settled: Box<dyn FnOnce(Result<(), String>) + Send>,
+    on_settled: OnSettled,
 ) -> Result<i32, EngineError> {
     let store = cfg.store.clone();
     store.init()?;
@@ -866,7 +869,7 @@ impl Sup {
     fn event_loop(
         &mut self,
         rx: &Receiver<Ev>,
-        on_settled: &mut Option<Box<dyn FnOnce(Result<(), String>) + Send>>,
+        on_settled: &mut Option<OnSettled>,
     ) {
         loop {
             if on_settled.is_some() {
