@@ -283,7 +283,7 @@ impl Unpacker<'_> {
                         .map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK)
                         .unwrap_or(false);
                     let why = if is_link {
-                        "is a symlink; writing through it could escape the root"
+                        "is a symlink; following it could escape the root"
                     } else {
                         "is not a directory"
                     };
