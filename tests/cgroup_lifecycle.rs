@@ -43,7 +43,10 @@ fn join(cg: &Cgroup, pid: u32) {
 }
 
 fn file(cg: &Cgroup, controller_root: &str, name: &str) -> String {
-    let p = PathBuf::from("/sys/fs/cgroup").join(controller_root).join(&cg.path).join(name);
+    let p = PathBuf::from("/sys/fs/cgroup")
+        .join(controller_root)
+        .join(&cg.path)
+        .join(name);
     std::fs::read_to_string(&p)
         .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
         .trim()
@@ -68,7 +71,10 @@ fn cgroup_limits_join_stats_kill_delete() {
         pids: Some(32),
     };
     let cg = Cgroup::create(&path, &limits).expect("create");
-    let mut g = Guard { cg: cg.clone(), child: None };
+    let mut g = Guard {
+        cg: cg.clone(),
+        child: None,
+    };
     // Idempotent.
     Cgroup::create(&path, &limits).expect("create again");
 
@@ -78,10 +84,23 @@ fn cgroup_limits_join_stats_kill_delete() {
         assert_eq!(file(&cg, "cpu", "cpu.shares"), "512");
         assert_eq!(file(&cg, "cpuset", "cpuset.cpus"), "0");
         assert!(!file(&cg, "cpuset", "cpuset.mems").is_empty());
-        assert_eq!(file(&cg, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string());
-        assert_eq!(file(&cg, "memory", "memory.soft_limit_in_bytes"), (32u64 << 20).to_string());
-        if PathBuf::from("/sys/fs/cgroup/memory").join(&cg.path).join("memory.memsw.limit_in_bytes").exists() {
-            assert_eq!(file(&cg, "memory", "memory.memsw.limit_in_bytes"), (128u64 << 20).to_string());
+        assert_eq!(
+            file(&cg, "memory", "memory.limit_in_bytes"),
+            (64u64 << 20).to_string()
+        );
+        assert_eq!(
+            file(&cg, "memory", "memory.soft_limit_in_bytes"),
+            (32u64 << 20).to_string()
+        );
+        if PathBuf::from("/sys/fs/cgroup/memory")
+            .join(&cg.path)
+            .join("memory.memsw.limit_in_bytes")
+            .exists()
+        {
+            assert_eq!(
+                file(&cg, "memory", "memory.memsw.limit_in_bytes"),
+                (128u64 << 20).to_string()
+            );
         }
         assert_eq!(file(&cg, "pids", "pids.max"), "32");
         assert!(cg.procs_files().len() >= 5, "{:?}", cg.procs_files());
@@ -94,14 +113,24 @@ fn cgroup_limits_join_stats_kill_delete() {
     // A busy then sleeping shell, joined after start (the spawner writes "0"
     // from inside; writing the pid from outside is the same kernel path).
     let child = Command::new("sh")
-        .args(["-c", "read x; i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 100"])
+        .args([
+            "-c",
+            "read x; i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 100",
+        ])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id();
     g.child = Some(child);
     join(&cg, pid);
-    let _ = g.child.as_mut().unwrap().stdin.take().unwrap().write_all(b"go\n");
+    let _ = g
+        .child
+        .as_mut()
+        .unwrap()
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"go\n");
     assert!(cg.pids().contains(&(pid as i32)), "{:?}", cg.pids());
 
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -125,7 +154,10 @@ fn cgroup_limits_join_stats_kill_delete() {
     cg.kill_all(libc::SIGKILL).expect("kill_all");
     assert!(cg.pids().is_empty());
     let status = g.child.as_mut().unwrap().wait().unwrap();
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
 
     cg.delete().expect("delete");
     assert!(Cgroup::open(&path).is_none());
@@ -136,7 +168,10 @@ fn cgroup_limits_join_stats_kill_delete() {
         // `stack/` goes too, unless another test's cgroup is in it.
         let top = project_dir.parent().unwrap();
         if top.exists() {
-            assert!(std::fs::read_dir(top).unwrap().flatten().any(|e| e.path().is_dir()));
+            assert!(std::fs::read_dir(top)
+                .unwrap()
+                .flatten()
+                .any(|e| e.path().is_dir()));
         }
     }
     assert!(list(&project).is_empty());
@@ -149,14 +184,20 @@ fn cgroup_sigterm_reaches_every_process() {
     }
     let path = format!("{}/svc", unique("term"));
     let cg = Cgroup::create(&path, &CgroupLimits::default()).expect("create");
-    let mut g = Guard { cg: cg.clone(), child: None };
+    let mut g = Guard {
+        cg: cg.clone(),
+        child: None,
+    };
     let child = Command::new("sleep").arg("100").spawn().unwrap();
     let pid = child.id();
     g.child = Some(child);
     join(&cg, pid);
     cg.kill_all(libc::SIGTERM).unwrap();
     let status = g.child.as_mut().unwrap().wait().unwrap();
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGTERM));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGTERM)
+    );
     cg.delete().unwrap();
 }
 
@@ -172,10 +213,16 @@ fn cgroup_oom_kill_is_detected() {
         ..Default::default()
     };
     let cg = Cgroup::create(&path, &limits).expect("create");
-    let mut g = Guard { cg: cg.clone(), child: None };
+    let mut g = Guard {
+        cg: cg.clone(),
+        child: None,
+    };
     // The shell keeps the whole command substitution (64M) in memory.
     let child = Command::new("sh")
-        .args(["-c", "read x; y=$(head -c 64m /dev/zero | tr '\\0' a); echo survived"])
+        .args([
+            "-c",
+            "read x; y=$(head -c 64m /dev/zero | tr '\\0' a); echo survived",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -183,7 +230,14 @@ fn cgroup_oom_kill_is_detected() {
     let pid = child.id();
     g.child = Some(child);
     join(&cg, pid);
-    let _ = g.child.as_mut().unwrap().stdin.take().unwrap().write_all(b"go\n");
+    let _ = g
+        .child
+        .as_mut()
+        .unwrap()
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"go\n");
     let out = g.child.take().unwrap().wait_with_output().unwrap();
     assert_eq!(
         std::os::unix::process::ExitStatusExt::signal(&out.status),

@@ -11,7 +11,8 @@ use stack::runtime::rootfs::{debootstrap, prepare};
 use stack::spec::{Debootstrap, Rootfs};
 
 fn scratch(name: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("rootfs-deb-{name}-{}", std::process::id()));
+    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("rootfs-deb-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&p);
     fs::create_dir_all(&p).unwrap();
     p
@@ -42,18 +43,27 @@ fn rootfs_debootstrap_failure_leaves_no_cache_entry() {
     };
     let lines = std::cell::RefCell::new(Vec::<String>::new());
     let res = match debootstrap::find_binary() {
-        Some(_) => prepare(&Rootfs::Debootstrap(src.clone()), &cache, &|l| lines.borrow_mut().push(l.into())),
+        Some(_) => prepare(&Rootfs::Debootstrap(src.clone()), &cache, &|l| {
+            lines.borrow_mut().push(l.into())
+        }),
         // Without debootstrap installed, the missing-binary path is the one to check.
         None => prepare(&Rootfs::Debootstrap(src.clone()), &cache, &|_| {}),
     };
     let e = res.unwrap_err().to_string();
     if debootstrap::find_binary().is_some() {
-        assert!(e.contains("no-such-suite") && e.contains("debootstrap failed"), "{e}");
+        assert!(
+            e.contains("no-such-suite") && e.contains("debootstrap failed"),
+            "{e}"
+        );
         assert!(!lines.borrow().is_empty(), "no progress lines streamed");
     } else {
         assert!(e.contains("apt-get install debootstrap"), "{e}");
     }
-    assert!(leftovers(&cache).is_empty(), "left in cache: {:?}", leftovers(&cache));
+    assert!(
+        leftovers(&cache).is_empty(),
+        "left in cache: {:?}",
+        leftovers(&cache)
+    );
     let e = debootstrap::prepare_with(Path::new("/nonexistent/debootstrap"), &src, &cache, &|_| {})
         .unwrap_err()
         .to_string();
@@ -77,8 +87,15 @@ fn rootfs_debootstrap_bookworm_minbase() {
     });
     let root = prepare(&src, &cache, &|l| eprintln!("{l}")).expect("debootstrap");
     assert!(root.join("usr/bin/apt-get").exists());
-    let out = std::process::Command::new("chroot").arg(&root).args(["/bin/cat", "/etc/debian_version"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("12"), "{out:?}");
+    let out = std::process::Command::new("chroot")
+        .arg(&root)
+        .args(["/bin/cat", "/etc/debian_version"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("12"),
+        "{out:?}"
+    );
     // Cached: the second call returns at once.
     assert_eq!(prepare(&src, &cache, &|_| panic!("rebuilt")).unwrap(), root);
     stack::runtime::rootfs::cache::remove_tree(&dir);

@@ -19,7 +19,8 @@ impl Drop for Scratch {
 }
 
 fn scratch(name: &str) -> Scratch {
-    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("rootfs-host-{name}-{}", std::process::id()));
+    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("rootfs-host-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&p);
     fs::create_dir_all(&p).unwrap();
     Scratch(p)
@@ -39,9 +40,15 @@ fn rootfs_host_binaries_run_in_chroot() {
     }
     let passwd = fs::read_to_string(root.join("etc/passwd")).unwrap();
     assert!(passwd.starts_with("root:x:0:0:"), "{passwd}");
-    assert!(fs::read_to_string(root.join("etc/group")).unwrap().contains("root:x:0:"));
+    assert!(fs::read_to_string(root.join("etc/group"))
+        .unwrap()
+        .contains("root:x:0:"));
 
-    let out = Command::new("chroot").arg(&root).args(["/bin/ls", "/"]).output().unwrap();
+    let out = Command::new("chroot")
+        .arg(&root)
+        .args(["/bin/ls", "/"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "chroot ls failed: {out:?}");
     let listing = String::from_utf8_lossy(&out.stdout);
     for d in ["bin", "etc", "proc", "tmp"] {
@@ -57,7 +64,12 @@ fn rootfs_host_binaries_run_in_chroot() {
 
     // Same inputs, same cache entry; a different set, another one.
     assert_eq!(prepare(&src, &cache, &|_| {}).unwrap(), root);
-    let other = prepare(&Rootfs::Host(vec![PathBuf::from("/bin/sh")]), &cache, &|_| {}).unwrap();
+    let other = prepare(
+        &Rootfs::Host(vec![PathBuf::from("/bin/sh")]),
+        &cache,
+        &|_| {},
+    )
+    .unwrap();
     assert_ne!(other, root);
 }
 
@@ -67,11 +79,17 @@ fn rootfs_host_script_and_missing_are_named() {
     let cache = s.0.join("cache");
     let script = s.0.join("run.sh");
     fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
-    let e = prepare(&Rootfs::Host(vec![script]), &cache, &|_| {}).unwrap_err().to_string();
-    assert!(e.contains("run.sh") && e.contains("not an ELF"), "{e}");
-    let e = prepare(&Rootfs::Host(vec![PathBuf::from("/bin/no-such-binary-here")]), &cache, &|_| {})
+    let e = prepare(&Rootfs::Host(vec![script]), &cache, &|_| {})
         .unwrap_err()
         .to_string();
+    assert!(e.contains("run.sh") && e.contains("not an ELF"), "{e}");
+    let e = prepare(
+        &Rootfs::Host(vec![PathBuf::from("/bin/no-such-binary-here")]),
+        &cache,
+        &|_| {},
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("/bin/no-such-binary-here"), "{e}");
     assert!(!cache.exists() || fs::read_dir(&cache).unwrap().next().is_none());
 }

@@ -145,7 +145,10 @@ fn rootfs_tar_minirootfs_unpacks_once() {
     let root = prepare(&Rootfs::Tar(tgz.clone()), &cache, &|_| {}).expect("prepare");
     assert!(root.starts_with(&cache));
     assert_eq!(fs::read(root.join("bin/busybox")).unwrap(), busybox);
-    assert_eq!(fs::read_link(root.join("bin/sh")).unwrap(), Path::new("/bin/busybox"));
+    assert_eq!(
+        fs::read_link(root.join("bin/sh")).unwrap(),
+        Path::new("/bin/busybox")
+    );
     assert_eq!(
         fs::metadata(root.join("bin/busybox")).unwrap().ino(),
         fs::metadata(root.join("bin/busybox-hard")).unwrap().ino()
@@ -153,7 +156,10 @@ fn rootfs_tar_minirootfs_unpacks_once() {
     let su = fs::metadata(root.join("usr/bin/su-ish")).unwrap();
     assert_eq!(su.permissions().mode() & 0o7777, 0o4755);
     assert_eq!((su.uid(), su.gid()), (1000, 1000));
-    assert_eq!(fs::metadata(root.join("tmp")).unwrap().permissions().mode() & 0o7777, 0o1777);
+    assert_eq!(
+        fs::metadata(root.join("tmp")).unwrap().permissions().mode() & 0o7777,
+        0o1777
+    );
     assert_eq!(
         fs::read_link(root.join("usr/lib/libz.so")).unwrap(),
         Path::new("../../lib/libz.so.1")
@@ -165,7 +171,10 @@ fn rootfs_tar_minirootfs_unpacks_once() {
     let again = prepare(&Rootfs::Tar(tgz), &cache, &|_| {}).unwrap();
     assert_eq!(again, root);
     assert!(again.join("sentinel").exists());
-    assert_eq!(cache_entries(&cache), vec![root.file_name().unwrap().to_string_lossy().into_owned()]);
+    assert_eq!(
+        cache_entries(&cache),
+        vec![root.file_name().unwrap().to_string_lossy().into_owned()]
+    );
 }
 
 #[test]
@@ -194,9 +203,15 @@ fn rootfs_tar_docker_export_layout() {
     .unwrap();
     let cache = s.0.join("cache");
     let root = prepare(&Rootfs::Tar(tar), &cache, &|_| {}).expect("prepare");
-    assert_eq!(fs::read_to_string(root.join("etc/hostname")).unwrap(), "abc\n");
+    assert_eq!(
+        fs::read_to_string(root.join("etc/hostname")).unwrap(),
+        "abc\n"
+    );
     assert!(root.join("bin/app").is_file());
-    assert_eq!(fs::read_link(root.join("lib64")).unwrap(), Path::new("usr/lib64"));
+    assert_eq!(
+        fs::read_link(root.join("lib64")).unwrap(),
+        Path::new("usr/lib64")
+    );
 }
 
 #[test]
@@ -212,12 +227,27 @@ fn rootfs_tar_escapes_are_refused() {
     let plant_secret = format!("{out}/secret");
     let cases: Vec<(&str, Vec<E>, &str)> = vec![
         ("dotdot", vec![E::File("../x", 0o644, b"pwned")], "../x"),
-        ("nested-dotdot", vec![E::Dir("a/", 0o755), E::File("a/../../x", 0o644, b"pwned")], "a/../../x"),
-        ("absolute", vec![E::File("/etc/x", 0o644, b"pwned")], "/etc/x"),
-        ("symlink-out", vec![E::Symlink("evil", "../../../../../../etc")], "evil"),
+        (
+            "nested-dotdot",
+            vec![E::Dir("a/", 0o755), E::File("a/../../x", 0o644, b"pwned")],
+            "a/../../x",
+        ),
+        (
+            "absolute",
+            vec![E::File("/etc/x", 0o644, b"pwned")],
+            "/etc/x",
+        ),
+        (
+            "symlink-out",
+            vec![E::Symlink("evil", "../../../../../../etc")],
+            "evil",
+        ),
         (
             "symlink-plant-then-write",
-            vec![E::Symlink("plant", &out), E::File("plant/pwned", 0o644, b"pwned")],
+            vec![
+                E::Symlink("plant", &out),
+                E::File("plant/pwned", 0o644, b"pwned"),
+            ],
             "plant/pwned",
         ),
         (
@@ -225,8 +255,16 @@ fn rootfs_tar_escapes_are_refused() {
             vec![E::Symlink("plant", &out), E::Dir("plant/sub/", 0o755)],
             "plant/sub/",
         ),
-        ("hardlink-out-absolute", vec![E::Hard("hl", &plant_secret)], "hl"),
-        ("hardlink-out-dotdot", vec![E::Hard("hl", "../../../etc/passwd")], "hl"),
+        (
+            "hardlink-out-absolute",
+            vec![E::Hard("hl", &plant_secret)],
+            "hl",
+        ),
+        (
+            "hardlink-out-dotdot",
+            vec![E::Hard("hl", "../../../etc/passwd")],
+            "hl",
+        ),
         (
             "hardlink-through-plant",
             vec![E::Symlink("plant", &out), E::Hard("hl", "plant/secret")],
@@ -240,11 +278,18 @@ fn rootfs_tar_escapes_are_refused() {
         let err = prepare(&Rootfs::Tar(path), &cache, &|_| {})
             .err()
             .unwrap_or_else(|| panic!("{name}: archive was accepted"));
-        assert!(matches!(err, RootfsError::UnsafeEntry { .. }), "{name}: {err}");
+        assert!(
+            matches!(err, RootfsError::UnsafeEntry { .. }),
+            "{name}: {err}"
+        );
         let msg = err.to_string();
         eprintln!("{name}: {msg}");
         assert!(msg.contains(&format!("{bad_entry:?}")), "{name}: {msg}");
-        assert!(cache_entries(&cache).is_empty(), "{name}: cache left: {:?}", cache_entries(&cache));
+        assert!(
+            cache_entries(&cache).is_empty(),
+            "{name}: cache left: {:?}",
+            cache_entries(&cache)
+        );
         // Nothing was written outside.
         let mut names: Vec<String> = fs::read_dir(&outside)
             .unwrap()
@@ -253,9 +298,19 @@ fn rootfs_tar_escapes_are_refused() {
             .collect();
         names.sort();
         assert_eq!(names, vec!["secret".to_string()], "{name}");
-        assert_eq!(fs::read_to_string(outside.join("secret")).unwrap(), "host data");
-        assert!(!s.0.join("x").exists() && !Path::new("/etc/x").exists(), "{name}");
-        assert_eq!(fs::metadata(outside.join("secret")).unwrap().nlink(), 1, "{name}");
+        assert_eq!(
+            fs::read_to_string(outside.join("secret")).unwrap(),
+            "host data"
+        );
+        assert!(
+            !s.0.join("x").exists() && !Path::new("/etc/x").exists(),
+            "{name}"
+        );
+        assert_eq!(
+            fs::metadata(outside.join("secret")).unwrap().nlink(),
+            1,
+            "{name}"
+        );
     }
 }
 
@@ -264,15 +319,21 @@ fn rootfs_tar_bad_input_errors() {
     let s = Scratch::new("bad");
     let cache = s.0.join("cache");
     let missing = s.0.join("missing.tar");
-    let e = prepare(&Rootfs::Tar(missing), &cache, &|_| {}).unwrap_err().to_string();
+    let e = prepare(&Rootfs::Tar(missing), &cache, &|_| {})
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing.tar"), "{e}");
     let junk = s.0.join("junk.tar.gz");
     fs::write(&junk, b"\x1f\x8bnot really gzip").unwrap();
-    let e = prepare(&Rootfs::Tar(junk), &cache, &|_| {}).unwrap_err().to_string();
+    let e = prepare(&Rootfs::Tar(junk), &cache, &|_| {})
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("junk.tar.gz"), "{e}");
     let xz = s.0.join("r.tar.xz");
     fs::write(&xz, b"\xfd7zXZ\x00rest").unwrap();
-    let e = prepare(&Rootfs::Tar(xz), &cache, &|_| {}).unwrap_err().to_string();
+    let e = prepare(&Rootfs::Tar(xz), &cache, &|_| {})
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("xz") && e.contains("gzip"), "{e}");
     assert!(cache_entries(&cache).is_empty());
 }
@@ -297,9 +358,16 @@ fn rootfs_tar_gnu_tar_of_busybox_runs() {
     let root = prepare(&Rootfs::Tar(tgz), &cache, &|_| {}).expect("prepare");
     let out = std::process::Command::new("chroot")
         .arg(&root)
-        .args(["/bin/sh", "-c", "echo hello from $(basename $(readlink /bin/ls))"])
+        .args([
+            "/bin/sh",
+            "-c",
+            "echo hello from $(basename $(readlink /bin/ls))",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello from busybox");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hello from busybox"
+    );
 }

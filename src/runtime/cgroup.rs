@@ -240,16 +240,25 @@ impl Cgroup {
 
     /// The cgroup's directory in every hierarchy.
     pub fn dirs(&self) -> Vec<PathBuf> {
-        Layout::get().roots().iter().map(|r| r.join(&self.path)).collect()
+        Layout::get()
+            .roots()
+            .iter()
+            .map(|r| r.join(&self.path))
+            .collect()
     }
 
     fn dir_of(&self, controller: &str) -> Option<PathBuf> {
-        Layout::get().root_of(controller).map(|r| r.join(&self.path))
+        Layout::get()
+            .root_of(controller)
+            .map(|r| r.join(&self.path))
     }
 
     /// `cgroup.procs` of every hierarchy, for the spawner to join.
     pub fn procs_files(&self) -> Vec<PathBuf> {
-        self.dirs().into_iter().map(|d| d.join("cgroup.procs")).collect()
+        self.dirs()
+            .into_iter()
+            .map(|d| d.join("cgroup.procs"))
+            .collect()
     }
 
     /// Every pid in the cgroup (in any hierarchy).
@@ -268,24 +277,27 @@ impl Cgroup {
     fn apply(&self, l: &CgroupLimits) -> Result<Vec<String>, CgroupError> {
         let layout = Layout::get();
         let mut warnings = Vec::new();
-        let need = |controller: &'static str, limit: &'static str| -> Result<PathBuf, CgroupError> {
-            let dir = self.dir_of(controller).ok_or(CgroupError::MissingController {
-                path: self.path.clone(),
-                controller,
-                limit,
-            })?;
-            if layout.is_v2() {
-                let enabled = read_trim(&dir.join("cgroup.controllers")).unwrap_or_default();
-                if !enabled.split_whitespace().any(|c| c == controller) {
-                    return Err(CgroupError::MissingController {
+        let need =
+            |controller: &'static str, limit: &'static str| -> Result<PathBuf, CgroupError> {
+                let dir = self
+                    .dir_of(controller)
+                    .ok_or(CgroupError::MissingController {
                         path: self.path.clone(),
                         controller,
                         limit,
-                    });
+                    })?;
+                if layout.is_v2() {
+                    let enabled = read_trim(&dir.join("cgroup.controllers")).unwrap_or_default();
+                    if !enabled.split_whitespace().any(|c| c == controller) {
+                        return Err(CgroupError::MissingController {
+                            path: self.path.clone(),
+                            controller,
+                            limit,
+                        });
+                    }
                 }
-            }
-            Ok(dir)
-        };
+                Ok(dir)
+            };
         let any_cpu = l.cpu_quota_us.is_some() || l.cpu_shares.is_some();
         let any_mem = l.memory.is_some() || l.memory_reservation.is_some() || l.memswap.is_some();
         match layout {
@@ -295,7 +307,10 @@ impl Cgroup {
                     write(&dir.join("cpu.cfs_period_us"), &period.to_string())?;
                     let quota = l.cpu_quota_us.filter(|q| *q > 0).unwrap_or(-1);
                     write(&dir.join("cpu.cfs_quota_us"), &quota.to_string())?;
-                    write(&dir.join("cpu.shares"), &l.cpu_shares.unwrap_or(1024).to_string())?;
+                    write(
+                        &dir.join("cpu.shares"),
+                        &l.cpu_shares.unwrap_or(1024).to_string(),
+                    )?;
                 } else if any_cpu {
                     need("cpu", "cpus")?;
                 }
@@ -310,7 +325,10 @@ impl Cgroup {
                     if has_swap_accounting {
                         write(&memsw, "-1")?;
                     }
-                    write(&dir.join("memory.limit_in_bytes"), &l.memory.unwrap_or(-1).to_string())?;
+                    write(
+                        &dir.join("memory.limit_in_bytes"),
+                        &l.memory.unwrap_or(-1).to_string(),
+                    )?;
                     write(
                         &dir.join("memory.soft_limit_in_bytes"),
                         &l.memory_reservation.unwrap_or(-1).to_string(),
@@ -342,7 +360,10 @@ impl Cgroup {
                     };
                     write(&dir.join("cpu.max"), &format!("{quota} {period}"))?;
                     if let Some(shares) = l.cpu_shares {
-                        write(&dir.join("cpu.weight"), &shares_to_weight(shares).to_string())?;
+                        write(
+                            &dir.join("cpu.weight"),
+                            &shares_to_weight(shares).to_string(),
+                        )?;
                     }
                 }
                 if let Some(cpus) = &l.cpuset {
@@ -352,7 +373,10 @@ impl Cgroup {
                 if any_mem {
                     let dir = need("memory", "memory")?;
                     write(&dir.join("memory.max"), &max_or(l.memory))?;
-                    write(&dir.join("memory.low"), &l.memory_reservation.unwrap_or(0).to_string())?;
+                    write(
+                        &dir.join("memory.low"),
+                        &l.memory_reservation.unwrap_or(0).to_string(),
+                    )?;
                     let swap = dir.join("memory.swap.max");
                     match (memswap_total(l), l.memory) {
                         (Some(total), Some(mem)) if swap.exists() => {
@@ -422,7 +446,9 @@ impl Cgroup {
         let layout = Layout::get();
         let (file, value, done_file, done): (PathBuf, &str, PathBuf, &str) = match layout {
             Layout::V1(_) => {
-                let Some(dir) = self.dir_of("freezer") else { return false };
+                let Some(dir) = self.dir_of("freezer") else {
+                    return false;
+                };
                 let state = dir.join("freezer.state");
                 let v = if on { "FROZEN" } else { "THAWED" };
                 (state.clone(), v, state, v)
@@ -481,7 +507,8 @@ impl Cgroup {
                 }
                 if let Some(d) = self.dir_of("memory") {
                     let usage = read_u64(&d.join("memory.usage_in_bytes")).unwrap_or(0);
-                    let inactive = keyed(&d.join("memory.stat"), "total_inactive_file").unwrap_or(0);
+                    let inactive =
+                        keyed(&d.join("memory.stat"), "total_inactive_file").unwrap_or(0);
                     s.memory_bytes = usage.saturating_sub(inactive);
                 }
                 s.pids = match self.dir_of("pids") {
@@ -503,7 +530,9 @@ impl Cgroup {
 
     /// Whether the kernel OOM-killed a process in this cgroup.
     pub fn oom_killed(&self) -> bool {
-        let Some(d) = self.dir_of("memory") else { return false };
+        let Some(d) = self.dir_of("memory") else {
+            return false;
+        };
         let n = match Layout::get() {
             Layout::V1(_) => keyed(&d.join("memory.oom_control"), "oom_kill"),
             Layout::V2(_) => keyed(&d.join("memory.events"), "oom_kill"),
@@ -529,7 +558,10 @@ impl Cgroup {
                         };
                     }
                 }
-                CgroupError::Remove { dir: leaf.clone(), source }
+                CgroupError::Remove {
+                    dir: leaf.clone(),
+                    source,
+                }
             })?;
             let mut parent = Path::new(&self.path).parent();
             while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
@@ -672,7 +704,10 @@ pub fn list(prefix: &str) -> Vec<String> {
     // A path that is a leaf in one hierarchy but a parent in another is not a leaf.
     let all: Vec<String> = out.iter().cloned().collect();
     all.iter()
-        .filter(|p| !all.iter().any(|q| q.len() > p.len() && q.starts_with(&format!("{p}/"))))
+        .filter(|p| {
+            !all.iter()
+                .any(|q| q.len() > p.len() && q.starts_with(&format!("{p}/")))
+        })
         .cloned()
         .collect()
 }

@@ -45,13 +45,16 @@ fn validate(d: &Debootstrap) -> Result<(), RootfsError> {
     let word = |what: &str, v: &str| {
         let ok = !v.is_empty()
             && !v.starts_with('-')
-            && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
         if ok {
             Ok(())
         } else {
             Err(RootfsError::Debootstrap {
                 suite: d.suite.clone(),
-                message: format!("{what} {v:?} is not a valid name (letters, digits, `.`, `_`, `-`, `+`)"),
+                message: format!(
+                    "{what} {v:?} is not a valid name (letters, digits, `.`, `_`, `-`, `+`)"
+                ),
             })
         }
     };
@@ -60,7 +63,10 @@ fn validate(d: &Debootstrap) -> Result<(), RootfsError> {
         word("variant", v)?;
     }
     if let Some(m) = &d.mirror {
-        if !["http://", "https://", "file:/"].iter().any(|p| m.starts_with(p)) {
+        if !["http://", "https://", "file:/"]
+            .iter()
+            .any(|p| m.starts_with(p))
+        {
             return Err(RootfsError::Debootstrap {
                 suite: d.suite.clone(),
                 message: format!("mirror {m:?} must be an http://, https:// or file:/ URL"),
@@ -71,7 +77,11 @@ fn validate(d: &Debootstrap) -> Result<(), RootfsError> {
 }
 
 /// Build (once) and return the rootfs for `d`.
-pub fn prepare(d: &Debootstrap, cache_dir: &Path, progress: &dyn Fn(&str)) -> Result<PathBuf, RootfsError> {
+pub fn prepare(
+    d: &Debootstrap,
+    cache_dir: &Path,
+    progress: &dyn Fn(&str),
+) -> Result<PathBuf, RootfsError> {
     validate(d)?;
     let done = cache::entry(cache_dir, &key(d));
     if done.is_dir() {
@@ -95,7 +105,12 @@ pub fn prepare_with(
     cache::get_or_build(cache_dir, &key(d), |tmp| run(bin, d, tmp, progress))
 }
 
-fn run(bin: &Path, d: &Debootstrap, target: &Path, progress: &dyn Fn(&str)) -> Result<(), RootfsError> {
+fn run(
+    bin: &Path,
+    d: &Debootstrap,
+    target: &Path,
+    progress: &dyn Fn(&str),
+) -> Result<(), RootfsError> {
     let fail = |message: String| RootfsError::Debootstrap {
         suite: d.suite.clone(),
         message,
@@ -108,8 +123,13 @@ fn run(bin: &Path, d: &Debootstrap, target: &Path, progress: &dyn Fn(&str)) -> R
     if let Some(m) = &d.mirror {
         cmd.arg(m);
     }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    progress(&format!("debootstrap {} into the cache (once; this takes a few minutes)", d.suite));
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    progress(&format!(
+        "debootstrap {} into the cache (once; this takes a few minutes)",
+        d.suite
+    ));
     let mut child = cmd
         .spawn()
         .map_err(|e| fail(format!("cannot run {}: {e}", bin.display())))?;
@@ -188,7 +208,9 @@ mod tests {
     #[test]
     fn rejects_option_like_arguments() {
         let dir = tempfile::tempdir().unwrap();
-        let e = prepare(&d("--foreign"), dir.path(), &|_| {}).unwrap_err().to_string();
+        let e = prepare(&d("--foreign"), dir.path(), &|_| {})
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a valid name"), "{e}");
         let mut m = d("bookworm");
         m.mirror = Some("--keyring=/x".into());
@@ -199,9 +221,14 @@ mod tests {
     #[test]
     fn missing_binary_says_how_to_install() {
         let dir = tempfile::tempdir().unwrap();
-        let e = prepare_with(Path::new("/nonexistent/debootstrap"), &d("bookworm"), dir.path(), &|_| {})
-            .unwrap_err()
-            .to_string();
+        let e = prepare_with(
+            Path::new("/nonexistent/debootstrap"),
+            &d("bookworm"),
+            dir.path(),
+            &|_| {},
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("apt-get install debootstrap"), "{e}");
         assert!(!cache::entry(dir.path(), &key(&d("bookworm"))).exists());
     }

@@ -27,9 +27,15 @@ mod tests {
         let f = d.path().join("f");
         std::fs::write(&f, "").unwrap();
         let e = prepare(&f).unwrap_err().to_string();
-        assert!(e.contains("not a directory") && e.contains(&f.display().to_string()), "{e}");
+        assert!(
+            e.contains("not a directory") && e.contains(&f.display().to_string()),
+            "{e}"
+        );
         let m = d.path().join("missing");
         let e = prepare(&m).unwrap_err().to_string();
-        assert!(e.contains("no such directory") && e.contains("missing"), "{e}");
+        assert!(
+            e.contains("no such directory") && e.contains("missing"),
+            "{e}"
+        );
     }
 }

@@ -21,7 +21,8 @@ use super::RootfsError;
 
 /// Bumped when the layout built here changes, so old cache entries are not reused.
 const LAYOUT: &str = "stack-host-rootfs-v1";
-const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+const PASSWD: &str =
+    "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
 const GROUP: &str = "root:x:0:\nnogroup:x:65534:\n";
 /// Empty mount points and the directories every container expects.
 const MOUNT_POINTS: &[&str] = &["proc", "sys", "dev", "tmp", "etc", "root", "run"];
@@ -29,9 +30,17 @@ const MOUNT_POINTS: &[&str] = &["proc", "sys", "dev", "tmp", "etc", "root", "run
 /// One path of the rootfs to build, absolute as inside the container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Node {
-    Dir { mode: u32 },
-    Symlink { target: PathBuf },
-    File { host: PathBuf, mode: u32, sha: String },
+    Dir {
+        mode: u32,
+    },
+    Symlink {
+        target: PathBuf,
+    },
+    File {
+        host: PathBuf,
+        mode: u32,
+        sha: String,
+    },
 }
 
 #[derive(Default)]
@@ -102,7 +111,10 @@ impl Plan {
             let candidate = resolved.join(&comp);
             let meta = fs::symlink_metadata(&candidate).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
-                    host_err(for_what, format!("{} does not exist on the host", candidate.display()))
+                    host_err(
+                        for_what,
+                        format!("{} does not exist on the host", candidate.display()),
+                    )
                 } else {
                     io_err("stat", &candidate, e)
                 }
@@ -111,12 +123,18 @@ impl Plan {
             if ft.is_symlink() {
                 hops += 1;
                 if hops > 40 {
-                    return Err(host_err(for_what, format!("too many symlinks resolving {}", path.display())));
+                    return Err(host_err(
+                        for_what,
+                        format!("too many symlinks resolving {}", path.display()),
+                    ));
                 }
-                let target = fs::read_link(&candidate).map_err(|e| io_err("read link", &candidate, e))?;
+                let target =
+                    fs::read_link(&candidate).map_err(|e| io_err("read link", &candidate, e))?;
                 self.nodes
                     .entry(candidate.clone())
-                    .or_insert(Node::Symlink { target: target.clone() });
+                    .or_insert(Node::Symlink {
+                        target: target.clone(),
+                    });
                 // Continue with the target's components, then what was left.
                 if target.is_absolute() {
                     resolved = PathBuf::from("/");
@@ -138,7 +156,10 @@ impl Plan {
                 resolved = candidate;
             } else if ft.is_file() {
                 if !rest.is_empty() {
-                    return Err(host_err(for_what, format!("{} is not a directory", candidate.display())));
+                    return Err(host_err(
+                        for_what,
+                        format!("{} is not a directory", candidate.display()),
+                    ));
                 }
                 if !self.nodes.contains_key(&candidate) {
                     let sha = cache::sha256_file(&candidate, &mut |_| {})?;
@@ -154,12 +175,18 @@ impl Plan {
                 todo.push(candidate.clone());
                 resolved = candidate;
             } else {
-                return Err(host_err(for_what, format!("{} is not a regular file", candidate.display())));
+                return Err(host_err(
+                    for_what,
+                    format!("{} is not a regular file", candidate.display()),
+                ));
             }
         }
         match todo.pop() {
             Some(f) => Ok(f),
-            None => Err(host_err(for_what, format!("{} is a directory, not a binary", path.display()))),
+            None => Err(host_err(
+                for_what,
+                format!("{} is a directory, not a binary", path.display()),
+            )),
         }
     }
 
@@ -185,7 +212,10 @@ impl Plan {
     }
 
     fn files(&self) -> usize {
-        self.nodes.values().filter(|n| matches!(n, Node::File { .. })).count()
+        self.nodes
+            .values()
+            .filter(|n| matches!(n, Node::File { .. }))
+            .count()
     }
 
     /// Write the planned tree into `root` (an empty directory we own, so
@@ -205,7 +235,8 @@ impl Plan {
                         .map_err(|e| io_err("chmod", &dest, e))?;
                 }
                 Node::Symlink { target } => {
-                    std::os::unix::fs::symlink(target, &dest).map_err(|e| io_err("symlink", &dest, e))?;
+                    std::os::unix::fs::symlink(target, &dest)
+                        .map_err(|e| io_err("symlink", &dest, e))?;
                 }
                 Node::File { host, mode, .. } => {
                     fs::copy(host, &dest).map_err(|e| io_err("copy to rootfs", host, e))?;
@@ -221,15 +252,20 @@ impl Plan {
             }
         }
         let tmp = root.join("tmp");
-        if fs::symlink_metadata(&tmp).map(|m| m.is_dir()).unwrap_or(false) {
-            fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).map_err(|e| io_err("chmod", &tmp, e))?;
+        if fs::symlink_metadata(&tmp)
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+        {
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777))
+                .map_err(|e| io_err("chmod", &tmp, e))?;
         }
         // A host without usr-merge may have given us only /usr/bin/x: keep
         // `/bin/x` working.
         for d in ["bin", "sbin"] {
             if fs::symlink_metadata(root.join(d)).is_err() && root.join("usr").join(d).is_dir() {
                 let link = root.join(d);
-                std::os::unix::fs::symlink(format!("usr/{d}"), &link).map_err(|e| io_err("symlink", &link, e))?;
+                std::os::unix::fs::symlink(format!("usr/{d}"), &link)
+                    .map_err(|e| io_err("symlink", &link, e))?;
             }
         }
         for (name, content) in [("passwd", PASSWD), ("group", GROUP)] {
@@ -248,7 +284,9 @@ fn ld_so_conf_dirs() -> Vec<PathBuf> {
         if depth > 4 {
             return;
         }
-        let Ok(text) = fs::read_to_string(path) else { return };
+        let Ok(text) = fs::read_to_string(path) else {
+            return;
+        };
         for line in text.lines() {
             let line = line.split('#').next().unwrap_or("").trim();
             if let Some(pat) = line.strip_prefix("include") {
@@ -299,7 +337,9 @@ fn multiarch(machine: u16, is_64: bool) -> Option<&'static str> {
 /// Whether `path` is an ELF object the loader would accept for an object of
 /// `machine`/`is_64` (it skips, e.g., 32-bit libraries in a shared dir).
 fn compatible(path: &Path, machine: u16, is_64: bool) -> bool {
-    let Ok(bytes) = fs::read(path) else { return false };
+    let Ok(bytes) = fs::read(path) else {
+        return false;
+    };
     match Elf::parse_header(&bytes) {
         Ok(h) => h.e_machine == machine && (h.e_ident[4] == 2) == is_64,
         Err(_) => false,
@@ -377,7 +417,11 @@ fn plan(bins: &[PathBuf]) -> Result<Plan, RootfsError> {
             for d in info.rpath.iter().chain(inherited_rpath.iter()) {
                 dirs.push(expand(d));
             }
-            rpath_for_children.extend(info.rpath.iter().map(|d| expand(d).to_string_lossy().into_owned()));
+            rpath_for_children.extend(
+                info.rpath
+                    .iter()
+                    .map(|d| expand(d).to_string_lossy().into_owned()),
+            );
         } else {
             dirs.extend(info.runpath.iter().map(|d| expand(d)));
         }
@@ -411,7 +455,11 @@ fn plan(bins: &[PathBuf]) -> Result<Plan, RootfsError> {
                     } else {
                         format!("{lib} (for {})", real.display())
                     },
-                    searched: dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "),
+                    searched: dirs
+                        .iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             };
             let lreal = plan.mirror(&found, &binary)?;
@@ -439,7 +487,11 @@ mod tests {
             .collect();
         assert!(files.iter().any(|f| f.contains("libc.so")), "{files:?}");
         let real = fs::canonicalize("/bin/sh").unwrap();
-        assert!(matches!(a.nodes.get(&real), Some(Node::File { .. })), "{:?}", a.nodes);
+        assert!(
+            matches!(a.nodes.get(&real), Some(Node::File { .. })),
+            "{:?}",
+            a.nodes
+        );
     }
 
     #[test]
@@ -447,7 +499,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let script = d.path().join("script.sh");
         fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
-        let e = plan(&[script.clone()]).err().unwrap().to_string();
+        let e = plan(std::slice::from_ref(&script)).err().unwrap().to_string();
         assert!(e.contains("script.sh") && e.contains("not an ELF"), "{e}");
         let missing = d.path().join("nope");
         let e = plan(&[missing]).err().unwrap().to_string();

@@ -11,7 +11,11 @@ use super::RootfsError;
 
 /// `bundle/upper`, `bundle/work` and the mount point `bundle/rootfs`.
 pub fn layout(bundle: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    (bundle.join("upper"), bundle.join("work"), bundle.join("rootfs"))
+    (
+        bundle.join("upper"),
+        bundle.join("work"),
+        bundle.join("rootfs"),
+    )
 }
 
 /// The overlay mount options for `lower` and `bundle`. Paths holding `,`,

@@ -22,7 +22,9 @@ use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::sys::stat::{fchmod, fchmodat, fstatat, futimens, mkdirat, FchmodatFlags, Mode, SFlag};
 use nix::sys::time::TimeSpec;
-use nix::unistd::{fchown, fchownat, linkat, mkfifoat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
+use nix::unistd::{
+    fchown, fchownat, linkat, mkfifoat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags,
+};
 
 use super::cache::{self, io_err};
 use super::RootfsError;
@@ -132,7 +134,8 @@ pub fn unpack(archive: &Path, dest: &Path, progress: &dyn Fn(&str)) -> Result<()
         .entries()
         .map_err(|e| bad(format!("not a tar archive: {e}")))?
     {
-        let entry = entry.map_err(|e| bad(format!("corrupt archive after {entries} entries: {e}")))?;
+        let entry =
+            entry.map_err(|e| bad(format!("corrupt archive after {entries} entries: {e}")))?;
         u.entry(entry)?;
         entries += 1;
         if last.elapsed() >= TICK {
@@ -280,7 +283,9 @@ impl Unpacker<'_> {
                 }
                 Err(Errno::ELOOP) | Err(Errno::ENOTDIR) => {
                     let is_link = fstatat(&fd, c, AtFlags::AT_SYMLINK_NOFOLLOW)
-                        .map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK)
+                        .map(|st| {
+                            SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK
+                        })
                         .unwrap_or(false);
                     let why = if is_link {
                         "is a symlink; following it could escape the root"
@@ -310,7 +315,13 @@ impl Unpacker<'_> {
 
     /// Remove whatever is at `leaf` in `dir` unless it is a directory and
     /// `keep_dir`. Returns whether a directory is (still) there.
-    fn clear(&mut self, dir: &OwnedFd, leaf: &OsStr, keep_dir: bool, name: &str) -> Result<bool, RootfsError> {
+    fn clear(
+        &mut self,
+        dir: &OwnedFd,
+        leaf: &OsStr,
+        keep_dir: bool,
+        name: &str,
+    ) -> Result<bool, RootfsError> {
         let st = match fstatat(dir, leaf, AtFlags::AT_SYMLINK_NOFOLLOW) {
             Ok(st) => st,
             Err(Errno::ENOENT) => return Ok(false),
@@ -335,7 +346,10 @@ impl Unpacker<'_> {
         let header = entry.header();
         let kind = header.entry_type();
         use ::tar::EntryType as T;
-        if matches!(kind, T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink) {
+        if matches!(
+            kind,
+            T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink
+        ) {
             return Ok(());
         }
         let raw = entry.path().map_err(|e| self.io(&name, "bad name", e))?;
@@ -345,7 +359,11 @@ impl Unpacker<'_> {
                 // `./` itself: the root directory's own mode and owner.
                 if kind == T::Directory {
                     let mode = header.mode().unwrap_or(0o755) & 0o7777;
-                    let _ = fchown(&self.root, Some(Uid::from_raw(header.uid().unwrap_or(0) as u32)), Some(Gid::from_raw(header.gid().unwrap_or(0) as u32)));
+                    let _ = fchown(
+                        &self.root,
+                        Some(Uid::from_raw(header.uid().unwrap_or(0) as u32)),
+                        Some(Gid::from_raw(header.gid().unwrap_or(0) as u32)),
+                    );
                     let _ = fchmod(&self.root, Mode::from_bits_truncate(mode));
                 }
                 return Ok(());
@@ -368,8 +386,14 @@ impl Unpacker<'_> {
                     mkdirat(&dir, leaf.as_os_str(), mode)
                         .map_err(|e| self.io(&name, "create directory", e))?;
                 }
-                fchownat(&dir, leaf.as_os_str(), Some(uid), Some(gid), AtFlags::AT_SYMLINK_NOFOLLOW)
-                    .map_err(|e| self.io(&name, "chown", e))?;
+                fchownat(
+                    &dir,
+                    leaf.as_os_str(),
+                    Some(uid),
+                    Some(gid),
+                    AtFlags::AT_SYMLINK_NOFOLLOW,
+                )
+                .map_err(|e| self.io(&name, "chown", e))?;
                 fchmodat(&dir, leaf.as_os_str(), mode, FchmodatFlags::FollowSymlink)
                     .map_err(|e| self.io(&name, "chmod", e))?;
                 self.dirs.push((rel, mtime));
@@ -380,7 +404,11 @@ impl Unpacker<'_> {
                 let fd = openat(
                     &dir,
                     leaf.as_os_str(),
-                    OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    OFlag::O_WRONLY
+                        | OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC,
                     Mode::from_bits_truncate(0o600),
                 )
                 .map_err(|e| self.io(&name, "create file", e))?;
@@ -401,7 +429,10 @@ impl Unpacker<'_> {
                 if symlink_escapes(&parent, &target) {
                     return Err(self.refuse(
                         &name,
-                        format!("symlink target {} points outside the root", target.display()),
+                        format!(
+                            "symlink target {} points outside the root",
+                            target.display()
+                        ),
                     ));
                 }
                 let dir = self.parent_fd(&parent, &name)?;
@@ -409,8 +440,14 @@ impl Unpacker<'_> {
                 self.parent_cache = None;
                 symlinkat(target.as_os_str(), &dir, leaf.as_os_str())
                     .map_err(|e| self.io(&name, "create symlink", e))?;
-                fchownat(&dir, leaf.as_os_str(), Some(uid), Some(gid), AtFlags::AT_SYMLINK_NOFOLLOW)
-                    .map_err(|e| self.io(&name, "chown", e))?;
+                fchownat(
+                    &dir,
+                    leaf.as_os_str(),
+                    Some(uid),
+                    Some(gid),
+                    AtFlags::AT_SYMLINK_NOFOLLOW,
+                )
+                .map_err(|e| self.io(&name, "chown", e))?;
             }
             T::Link => {
                 let target = entry
@@ -419,7 +456,9 @@ impl Unpacker<'_> {
                     .ok_or_else(|| self.refuse(&name, "hard link without a target"))?
                     .into_owned();
                 let trel = clean(&target)
-                    .map_err(|r| self.refuse(&name, format!("hard link target {}: {r}", target.display())))?
+                    .map_err(|r| {
+                        self.refuse(&name, format!("hard link target {}: {r}", target.display()))
+                    })?
                     .ok_or_else(|| self.refuse(&name, "hard link to the root"))?;
                 let tparent = trel.parent().unwrap_or(Path::new(""));
                 let tleaf = trel.file_name().unwrap_or_default();
@@ -429,7 +468,10 @@ impl Unpacker<'_> {
                     Err(Errno::ENOENT) => {
                         return Err(self.refuse(
                             &name,
-                            format!("hard link target {} is not in the archive before it", trel.display()),
+                            format!(
+                                "hard link target {} is not in the archive before it",
+                                trel.display()
+                            ),
                         ))
                     }
                     Err(e) => return Err(self.io(&name, "stat link target", e)),
@@ -446,8 +488,15 @@ impl Unpacker<'_> {
             T::Fifo => {
                 let dir = self.parent_fd(&parent, &name)?;
                 self.clear(&dir, &leaf, false, &name)?;
-                mkfifoat(&dir, leaf.as_os_str(), mode).map_err(|e| self.io(&name, "create fifo", e))?;
-                let _ = fchownat(&dir, leaf.as_os_str(), Some(uid), Some(gid), AtFlags::AT_SYMLINK_NOFOLLOW);
+                mkfifoat(&dir, leaf.as_os_str(), mode)
+                    .map_err(|e| self.io(&name, "create fifo", e))?;
+                let _ = fchownat(
+                    &dir,
+                    leaf.as_os_str(),
+                    Some(uid),
+                    Some(gid),
+                    AtFlags::AT_SYMLINK_NOFOLLOW,
+                );
             }
             // Containers get their own /dev; device nodes in an image are not needed.
             T::Char | T::Block => self.skipped_devices += 1,
@@ -478,7 +527,10 @@ mod tests {
 
     #[test]
     fn clean_names() {
-        assert_eq!(clean(Path::new("./a/./b")).unwrap(), Some(PathBuf::from("a/b")));
+        assert_eq!(
+            clean(Path::new("./a/./b")).unwrap(),
+            Some(PathBuf::from("a/b"))
+        );
         assert_eq!(clean(Path::new("./")).unwrap(), None);
         assert!(clean(Path::new("a/../b")).is_err());
         assert!(clean(Path::new("/etc/x")).is_err());
@@ -486,9 +538,18 @@ mod tests {
 
     #[test]
     fn symlink_escape_check() {
-        assert!(!symlink_escapes(Path::new("bin"), Path::new("/bin/busybox")));
-        assert!(!symlink_escapes(Path::new("usr/lib"), Path::new("../../lib/x")));
-        assert!(symlink_escapes(Path::new("usr/lib"), Path::new("../../../etc")));
+        assert!(!symlink_escapes(
+            Path::new("bin"),
+            Path::new("/bin/busybox")
+        ));
+        assert!(!symlink_escapes(
+            Path::new("usr/lib"),
+            Path::new("../../lib/x")
+        ));
+        assert!(symlink_escapes(
+            Path::new("usr/lib"),
+            Path::new("../../../etc")
+        ));
         assert!(symlink_escapes(Path::new(""), Path::new("..")));
         assert!(!symlink_escapes(Path::new("a"), Path::new("b/../c")));
     }
