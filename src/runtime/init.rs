@@ -51,8 +51,12 @@ pub(crate) struct Prepared {
 /// Run the init; returns its exit code.
 pub fn main() -> i32 {
     // Not dumpable: no ptrace or /proc/<pid>/mem access from the container.
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    // SAFETY: prctl with integer arguments and a static C string. The name
+    // replaces the memfd's fd number that execveat left as our comm.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        libc::prctl(libc::PR_SET_NAME, c"stack-init".as_ptr(), 0, 0, 0);
+    }
     // SAFETY: fd 3 was put there by `start` for us alone; nothing else owns it.
     let mut chan = unsafe { UnixStream::from_raw_fd(INIT_CHANNEL_FD) };
     set_cloexec(INIT_CHANNEL_FD);
