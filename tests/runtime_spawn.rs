@@ -27,7 +27,9 @@ struct Box_ {
 
 impl Box_ {
     fn new(name: &str, argv: &[&str]) -> Box_ {
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rt").join(name);
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("rt")
+            .join(name);
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).unwrap();
         let cfg = ContainerConfig {
@@ -52,7 +54,11 @@ impl Box_ {
             limits: CgroupLimits::default(),
             log_file: base.join("log"),
         };
-        Box_ { base, cfg, pid: None }
+        Box_ {
+            base,
+            cfg,
+            pid: None,
+        }
     }
 
     fn start(&mut self) -> Result<Spawned, String> {
@@ -93,7 +99,10 @@ impl Box_ {
             match serde_json::from_str::<serde_json::Value>(l) {
                 Ok(v) => {
                     let t = v["time"].as_str().unwrap();
-                    assert!(t.len() == 24 && t.ends_with('Z') && t.as_bytes()[19] == b'.', "time {t}");
+                    assert!(
+                        t.len() == 24 && t.ends_with('Z') && t.as_bytes()[19] == b'.',
+                        "time {t}"
+                    );
                     let line = v["line"].as_str().unwrap().to_string();
                     match v["stream"].as_str().unwrap() {
                         "stdout" => out.push(line),
@@ -133,7 +142,14 @@ fn output_goes_to_the_log_as_json_lines() {
     if !setup("output_goes_to_the_log_as_json_lines") {
         return;
     }
-    let mut b = Box_::new("logs", &["sh", "-c", "echo hello; echo oops >&2; printf 'no newline'; exit 3"]);
+    let mut b = Box_::new(
+        "logs",
+        &[
+            "sh",
+            "-c",
+            "echo hello; echo oops >&2; printf 'no newline'; exit 3",
+        ],
+    );
     let (code, out, err) = b.run();
     assert_eq!(code, 3);
     assert_eq!(out, ["hello", "no newline"]);
@@ -168,14 +184,20 @@ fn isolation_pid_hostname_proc_caps() {
     // init is 1, the shell 2, then ps and the $(…) subshells only.
     assert_eq!(pids[0], "1", "{out:?}");
     assert!(out[1].contains("stack-init"), "{out:?}");
-    assert!(pids.iter().all(|p| p.parse::<u32>().unwrap() < 10), "{out:?}");
+    assert!(
+        pids.iter().all(|p| p.parse::<u32>().unwrap() < 10),
+        "{out:?}"
+    );
     assert!(out.contains(&"host=box1".to_string()), "{out:?}");
     assert!(out.contains(&"hi".to_string()), "{out:?}");
     assert!(out.contains(&"procsys=ro".to_string()), "{out:?}");
     // masked: empty files and directories (this kernel may have no kcore)
     let masked = out.iter().find(|l| l.starts_with("kcore=")).unwrap();
     assert!(masked.ends_with("keys=0 timers=0 acpi=0 fw=0"), "{masked}");
-    assert!(masked.starts_with("kcore=0 ") || masked.starts_with("kcore=absent "), "{masked}");
+    assert!(
+        masked.starts_with("kcore=0 ") || masked.starts_with("kcore=absent "),
+        "{masked}"
+    );
     assert!(out.contains(&"1".to_string()), "loopback not up: {out:?}");
     // Docker's default set, nothing inheritable or ambient.
     for want in [
@@ -188,9 +210,16 @@ fn isolation_pid_hostname_proc_caps() {
     ] {
         assert!(out.iter().any(|l| l == want), "{want} not in {out:?}");
     }
-    assert!(out.contains(&"env=1:/root:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()), "{out:?}");
+    assert!(
+        out.contains(
+            &"env=1:/root:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()
+        ),
+        "{out:?}"
+    );
     let dev = out.iter().find(|l| l.contains("urandom")).expect("ls /dev");
-    for d in ["full", "null", "ptmx", "pts", "random", "shm", "tty", "urandom", "zero", "fd", "stdin"] {
+    for d in [
+        "full", "null", "ptmx", "pts", "random", "shm", "tty", "urandom", "zero", "fd", "stdin",
+    ] {
         assert!(dev.split(' ').any(|x| x == d), "{d} not in /dev: {dev}");
     }
     // only 0, 1, 2 and the one ls opens
@@ -219,7 +248,14 @@ fn sigterm_reaches_a_shell_form_command_through_init() {
     if !setup("sigterm_reaches_a_shell_form_command_through_init") {
         return;
     }
-    let mut b = Box_::new("term", &["sh", "-c", "trap 'echo got term; exit 7' TERM; echo ready; while :; do sleep 1; done"]);
+    let mut b = Box_::new(
+        "term",
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got term; exit 7' TERM; echo ready; while :; do sleep 1; done",
+        ],
+    );
     let s = b.start().unwrap();
     let t = Instant::now();
     while !b.logs().0.contains(&"ready".to_string()) {
@@ -249,22 +285,41 @@ fn failures_before_the_command_are_sentences() {
     let mut b = Box_::new("nouser", &["true"]);
     b.cfg.user = Some("nginx".into());
     let e = b.start().unwrap_err();
-    assert!(e.starts_with("user \"nginx\" is not in the container's /etc/passwd"), "{e}");
+    assert!(
+        e.starts_with("user \"nginx\" is not in the container's /etc/passwd"),
+        "{e}"
+    );
     let mut b = Box_::new("badcwd", &["true"]);
     b.cfg.cwd = Some("/etc/passwd".into());
     let e = b.start().unwrap_err();
-    assert_eq!(e, "working_dir \"/etc/passwd\" is not a directory in the container");
+    assert_eq!(
+        e,
+        "working_dir \"/etc/passwd\" is not a directory in the container"
+    );
     let mut b = Box_::new("noexec", &["/etc/passwd"]);
     let e = b.start().unwrap_err();
-    assert!(e.starts_with("cannot run \"/etc/passwd\": permission denied"), "{e}");
+    assert!(
+        e.starts_with("cannot run \"/etc/passwd\": permission denied"),
+        "{e}"
+    );
     let mut b = Box_::new("ulimit", &["true"]);
     b.cfg.rlimits = vec![("nofile".into(), 1 << 30, 1 << 30)];
     let e = b.start().unwrap_err();
-    assert!(e.starts_with("cannot set ulimit nofile to 1073741824:1073741824"), "{e}");
+    assert!(
+        e.starts_with("cannot set ulimit nofile to 1073741824:1073741824"),
+        "{e}"
+    );
     let mut b = Box_::new("novol", &["true"]);
-    b.cfg.mounts = vec![MountSpec::Bind { source: "/nonexistent/stack".into(), target: "/data".into(), read_only: false }];
+    b.cfg.mounts = vec![MountSpec::Bind {
+        source: "/nonexistent/stack".into(),
+        target: "/data".into(),
+        read_only: false,
+    }];
     let e = b.start().unwrap_err();
-    assert_eq!(e, "volume source /nonexistent/stack does not exist; create it or fix the path");
+    assert_eq!(
+        e,
+        "volume source /nonexistent/stack does not exist; create it or fix the path"
+    );
     // a missing working_dir is created, as Docker does
     let mut b = Box_::new("mkcwd", &["pwd"]);
     b.cfg.cwd = Some("/srv/app".into());
@@ -289,14 +344,36 @@ fn user_volumes_tmpfs_read_only_and_ulimits() {
     b.cfg.read_only = true;
     b.cfg.rlimits = vec![("nofile".into(), 1000, 2000)];
     b.cfg.mounts = vec![
-        MountSpec::Bind { source: vol.clone(), target: "/data".into(), read_only: false },
-        MountSpec::Bind { source: vol.clone(), target: "/ro".into(), read_only: true },
-        MountSpec::Tmpfs { target: "/scratch".into(), size: Some(1 << 20) },
+        MountSpec::Bind {
+            source: vol.clone(),
+            target: "/data".into(),
+            read_only: false,
+        },
+        MountSpec::Bind {
+            source: vol.clone(),
+            target: "/ro".into(),
+            read_only: true,
+        },
+        MountSpec::Tmpfs {
+            target: "/scratch".into(),
+            size: Some(1 << 20),
+        },
     ];
     std::fs::set_permissions(&vol, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let (code, out, err) = b.run();
     assert_eq!(code, 0, "{out:?} {err:?}");
-    assert_eq!(out, ["65534", "65534", "from host", "ro=ro", "root=ro", "scratch=ok", "1000"]);
+    assert_eq!(
+        out,
+        [
+            "65534",
+            "65534",
+            "from host",
+            "ro=ro",
+            "root=ro",
+            "scratch=ok",
+            "1000"
+        ]
+    );
     assert_eq!(std::fs::read_to_string(vol.join("out")).unwrap(), "out\n");
     std::fs::remove_dir_all(&vol).unwrap();
 }
@@ -307,7 +384,10 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
         return;
     }
     // a throwaway v1 cgroup, to check that both the container and exec join it
-    let cg = PathBuf::from(format!("/sys/fs/cgroup/pids/stack-rt-test-{}", std::process::id()));
+    let cg = PathBuf::from(format!(
+        "/sys/fs/cgroup/pids/stack-rt-test-{}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&cg).unwrap();
     let mut b = Box_::new("exec", &["sleep", "30"]);
     b.cfg.env.push("FROM_CFG=yes".into());
@@ -321,7 +401,14 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
         )
     };
     let sh = |c: &str| vec!["sh".to_string(), "-c".to_string(), c.to_string()];
-    assert_eq!(run(ExecOptions { argv: sh("exit 3"), ..Default::default() }).0, 3);
+    assert_eq!(
+        run(ExecOptions {
+            argv: sh("exit 3"),
+            ..Default::default()
+        })
+        .0,
+        3
+    );
     let (code, out, err) = run(ExecOptions {
         argv: sh("echo $FROM_CFG $EXTRA $(id -u) $(hostname) $(pwd); cat /proc/self/cgroup | grep pids; ps -o pid,comm | wc -l"),
         env: vec!["EXTRA=e".into()],
@@ -336,9 +423,15 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
     assert!(lines[1].ends_with(":pids:/"), "{out}");
     // init, sleep, sh, ps (+ header) — nothing of the host
     assert!(lines[2].trim().parse::<u32>().unwrap() <= 6, "{out}");
-    let (code, _, err) = run(ExecOptions { argv: vec!["nope".into()], ..Default::default() });
+    let (code, _, err) = run(ExecOptions {
+        argv: vec!["nope".into()],
+        ..Default::default()
+    });
     assert_eq!(code, 126);
-    assert!(err.contains("cannot run \"nope\": no such file in the container"), "{err}");
+    assert!(
+        err.contains("cannot run \"nope\": no such file in the container"),
+        "{err}"
+    );
     // the container is in the cgroup
     let members = std::fs::read_to_string(cg.join("cgroup.procs")).unwrap();
     assert!(members.lines().any(|l| l == s.pid.to_string()), "{members}");
@@ -371,12 +464,18 @@ fn measure_start_time_and_init_pss() {
         total += t.elapsed();
         b.wait();
     }
-    println!("start of a /bin/true container: {:?} mean over {n}", total / n);
+    println!(
+        "start of a /bin/true container: {:?} mean over {n}",
+        total / n
+    );
     let mut b = Box_::new("pss", &["sleep", "5"]);
     let s = b.start().unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", s.pid)).unwrap();
-    for l in rollup.lines().filter(|l| l.starts_with("Rss") || l.starts_with("Pss")) {
+    for l in rollup
+        .lines()
+        .filter(|l| l.starts_with("Rss") || l.starts_with("Pss"))
+    {
         println!("init {l}");
     }
     let _ = Command::new("true").status();

@@ -58,11 +58,15 @@ pub fn recv<T: DeserializeOwned>(r: &mut impl Read) -> io::Result<Option<T>> {
     }
     let len = u32::from_le_bytes(len);
     if len > MAX_MESSAGE {
-        return Err(io::Error::other(format!("message of {len} bytes is too large")));
+        return Err(io::Error::other(format!(
+            "message of {len} bytes is too large"
+        )));
     }
     let mut body = vec![0u8; len as usize];
     r.read_exact(&mut body)?;
-    serde_json::from_slice(&body).map(Some).map_err(io::Error::other)
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(io::Error::other)
 }
 
 #[cfg(test)]
@@ -72,11 +76,22 @@ mod tests {
     #[test]
     fn round_trip_and_eof() {
         let mut buf = Vec::new();
-        send(&mut buf, &FromInit::Failed { sentence: "x".into() }).unwrap();
+        send(
+            &mut buf,
+            &FromInit::Failed {
+                sentence: "x".into(),
+            },
+        )
+        .unwrap();
         send(&mut buf, &FromInit::Started { pid: 2 }).unwrap();
         let mut r = &buf[..];
-        assert!(matches!(recv::<FromInit>(&mut r).unwrap(), Some(FromInit::Failed { sentence }) if sentence == "x"));
-        assert!(matches!(recv::<FromInit>(&mut r).unwrap(), Some(FromInit::Started { pid: 2 })));
+        assert!(
+            matches!(recv::<FromInit>(&mut r).unwrap(), Some(FromInit::Failed { sentence }) if sentence == "x")
+        );
+        assert!(matches!(
+            recv::<FromInit>(&mut r).unwrap(),
+            Some(FromInit::Started { pid: 2 })
+        ));
         assert!(recv::<FromInit>(&mut r).unwrap().is_none());
     }
 

@@ -69,7 +69,10 @@ pub fn exec_helper_command(pid: i32, opts: &ExecOptions) -> Command {
 pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
     let threads = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Threads:").map(|v| v.trim().to_string())));
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:").map(|v| v.trim().to_string()))
+        });
     if threads.as_deref() != Some("1") {
         return Err(failed(
             "exec must run in a single-threaded process; use exec_helper_command (stack __exec)",
@@ -93,8 +96,11 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
     }
     let mut ns = Vec::new();
     for name in ["ipc", "uts", "net", "pid", "cgroup", "mnt"] {
-        let f = File::open(format!("/proc/{pid}/ns/{name}"))
-            .map_err(|e| failed(format!("cannot open the {name} namespace of container process {pid}: {e}")))?;
+        let f = File::open(format!("/proc/{pid}/ns/{name}")).map_err(|e| {
+            failed(format!(
+                "cannot open the {name} namespace of container process {pid}: {e}"
+            ))
+        })?;
         ns.push((name, f));
     }
     join_cgroups(pid)?;
@@ -102,12 +108,15 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
         // SAFETY: setns on an fd we hold; nstype 0 accepts the fd's own type.
         if unsafe { libc::setns(f.as_raw_fd(), 0) } != 0 {
             let e = io::Error::last_os_error();
-            return Err(failed(format!("cannot join the {name} namespace of container process {pid}: {e}")));
+            return Err(failed(format!(
+                "cannot join the {name} namespace of container process {pid}: {e}"
+            )));
         }
     }
     drop(ns);
     // Now inside: paths are the container's.
-    let id = security::resolve_user_here(opts.user.as_deref()).map_err(|e| failed(e.to_string()))?;
+    let id =
+        security::resolve_user_here(opts.user.as_deref()).map_err(|e| failed(e.to_string()))?;
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", id.home.as_deref().unwrap_or("/")));
     }
@@ -115,12 +124,17 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
     let path = resolve_command(&cmd, &env, "the container").map_err(failed)?;
     let cwd = opts.cwd.clone().unwrap_or_else(|| "/".into());
     if !std::fs::metadata(&cwd).is_ok_and(|m| m.is_dir()) {
-        return Err(failed(format!("working directory {cwd:?} is not a directory in the container")));
+        return Err(failed(format!(
+            "working directory {cwd:?} is not a directory in the container"
+        )));
     }
     let caps = match &opts.capabilities {
         Some(c) => security::cap_mask(c),
         None => security::cap_mask(
-            &security::DOCKER_DEFAULT_CAPS.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            &security::DOCKER_DEFAULT_CAPS
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
         ),
     }
     .map_err(|e| failed(e.to_string()))?;
@@ -147,7 +161,10 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
     // anything; it only makes raw syscalls before exec anyway.
     let child = unsafe { libc::fork() };
     if child < 0 {
-        return Err(failed(format!("cannot fork: {}", io::Error::last_os_error())));
+        return Err(failed(format!(
+            "cannot fork: {}",
+            io::Error::last_os_error()
+        )));
     }
     if child == 0 {
         let mut ok = true;
@@ -162,7 +179,11 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
                     && libc::dup2(s, 2) >= 0;
             }
         }
-        let (step, errno) = if ok { exec_command(&p, &argv, &envp) } else { (6, libc::EBADF) };
+        let (step, errno) = if ok {
+            exec_command(&p, &argv, &envp)
+        } else {
+            (6, libc::EBADF)
+        };
         let mut msg = [0u8; 5];
         msg[0] = step;
         msg[1..].copy_from_slice(&errno.to_le_bytes());
@@ -193,7 +214,10 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
             return Ok(decode_status(status));
         }
         if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return Err(failed(format!("lost the exec'd command: {}", io::Error::last_os_error())));
+            return Err(failed(format!(
+                "lost the exec'd command: {}",
+                io::Error::last_os_error()
+            )));
         }
     }
 }
@@ -211,14 +235,21 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 /// Put our pid into each cgroup `pid` is in (read from `/proc/<pid>/cgroup`,
 /// mount points from our mountinfo).
 fn join_cgroups(pid: i32) -> Result<(), SpawnError> {
-    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
-        .map_err(|e| failed(format!("cannot read the cgroups of container process {pid}: {e}")))?;
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).map_err(|e| {
+        failed(format!(
+            "cannot read the cgroups of container process {pid}: {e}"
+        ))
+    })?;
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let me = std::process::id().to_string();
     for line in cg.lines() {
         let mut f = line.splitn(3, ':');
-        let (Some(hid), Some(ctrls), Some(path)) = (f.next(), f.next(), f.next()) else { continue };
-        let Some(mnt) = cgroup_mount(&mountinfo, hid == "0", ctrls) else { continue };
+        let (Some(hid), Some(ctrls), Some(path)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let Some(mnt) = cgroup_mount(&mountinfo, hid == "0", ctrls) else {
+            continue;
+        };
         let procs = format!("{mnt}{}/cgroup.procs", path.trim_end_matches('/'));
         if let Err(e) = std::fs::write(&procs, &me) {
             // The v2 hierarchy of a hybrid host has no controllers, and its
@@ -262,7 +293,12 @@ fn cgroup_mount(mountinfo: &str, v2: bool, ctrls: &str) -> Option<String> {
 fn open_pty() -> Result<(OwnedFd, OwnedFd), SpawnError> {
     let err = |e: io::Error| failed(format!("cannot allocate a tty in the container: {e}"));
     // SAFETY: open with a constant path; the fd is owned below.
-    let m = unsafe { libc::open(c"/dev/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    let m = unsafe {
+        libc::open(
+            c"/dev/ptmx".as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
     if m < 0 {
         return Err(err(io::Error::last_os_error()));
     }
@@ -274,7 +310,11 @@ fn open_pty() -> Result<(OwnedFd, OwnedFd), SpawnError> {
         if libc::ioctl(m, libc::TIOCSPTLCK, &unlock) != 0 {
             return Err(err(io::Error::last_os_error()));
         }
-        libc::ioctl(m, libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC)
+        libc::ioctl(
+            m,
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
     };
     if s < 0 {
         return Err(err(io::Error::last_os_error()));
@@ -312,8 +352,16 @@ fn relay_tty(master: OwnedFd) {
     let mut buf = [0u8; 4096];
     loop {
         let mut fds = [
-            libc::pollfd { fd: if stdin_open { 0 } else { -1 }, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: m, events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: if stdin_open { 0 } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: m,
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: poll on a local array.
         if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
@@ -367,9 +415,18 @@ mod tests {
                   35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
                   40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n\
                   41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
-        assert_eq!(cgroup_mount(mi, false, "memory").as_deref(), Some("/sys/fs/cgroup/memory"));
-        assert_eq!(cgroup_mount(mi, false, "name=systemd").as_deref(), Some("/sys/fs/cgroup/systemd"));
-        assert_eq!(cgroup_mount(mi, true, "").as_deref(), Some("/sys/fs/cgroup/unified"));
+        assert_eq!(
+            cgroup_mount(mi, false, "memory").as_deref(),
+            Some("/sys/fs/cgroup/memory")
+        );
+        assert_eq!(
+            cgroup_mount(mi, false, "name=systemd").as_deref(),
+            Some("/sys/fs/cgroup/systemd")
+        );
+        assert_eq!(
+            cgroup_mount(mi, true, "").as_deref(),
+            Some("/sys/fs/cgroup/unified")
+        );
         assert_eq!(cgroup_mount(mi, false, "pids"), None);
     }
 
@@ -382,7 +439,13 @@ mod tests {
             ..Default::default()
         };
         let c = exec_helper_command(42, &o);
-        let args: Vec<_> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
-        assert_eq!(args, ["__exec", "--pid", "42", "-e", "A=1", "-u", "nobody", "--", "sh", "-c", "exit 3"]);
+        let args: Vec<_> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            ["__exec", "--pid", "42", "-e", "A=1", "-u", "nobody", "--", "sh", "-c", "exit 3"]
+        );
     }
 }

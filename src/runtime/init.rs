@@ -123,7 +123,11 @@ fn prepare(cfg: ContainerConfig) -> Result<Prepared, String> {
     }
     match std::fs::metadata(&cwd) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(format!("working_dir {cwd:?} is not a directory in the container")),
+        Ok(_) => {
+            return Err(format!(
+                "working_dir {cwd:?} is not a directory in the container"
+            ))
+        }
         // Docker creates a missing WORKDIR; so do we.
         Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::create_dir_all(&cwd)
             .map_err(|e| format!("cannot create working_dir {cwd:?}: {e}"))?,
@@ -137,8 +141,15 @@ fn prepare(cfg: ContainerConfig) -> Result<Prepared, String> {
         init: cfg.init,
         log: Some(OwnedFd::from(log)),
         path: c(&path, "command")?,
-        argv: cfg.argv.iter().map(|a| c(a, "argument")).collect::<Result<_, _>>()?,
-        envp: env.iter().map(|e| c(e, "environment entry")).collect::<Result<_, _>>()?,
+        argv: cfg
+            .argv
+            .iter()
+            .map(|a| c(a, "argument"))
+            .collect::<Result<_, _>>()?,
+        envp: env
+            .iter()
+            .map(|e| c(e, "environment entry"))
+            .collect::<Result<_, _>>()?,
         id,
         caps,
         last_cap: security::last_cap(),
@@ -180,7 +191,11 @@ fn loopback_up() -> io::Result<()> {
     }
     // SAFETY: s is a fresh fd.
     let s = unsafe { OwnedFd::from_raw_fd(s) };
-    let mut req = IfReq { name: [0; libc::IFNAMSIZ], flags: 0, _pad: [0; 22] };
+    let mut req = IfReq {
+        name: [0; libc::IFNAMSIZ],
+        flags: 0,
+        _pad: [0; 22],
+    };
     req.name[..2].copy_from_slice(b"lo");
     // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write an ifreq-sized struct we own.
     unsafe {
@@ -206,7 +221,11 @@ const STEP_EXEC: u8 = 7;
 
 /// Become the command: capabilities, user, no_new_privs, cwd, fds, exec.
 /// Returns only on failure, with the step and errno. Raw syscalls only.
-pub(crate) fn exec_command(p: &Prepared, argv: &[*const libc::c_char], envp: &[*const libc::c_char]) -> (u8, i32) {
+pub(crate) fn exec_command(
+    p: &Prepared,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> (u8, i32) {
     let errno = |e: io::Error| e.raw_os_error().unwrap_or(libc::EIO);
     // SAFETY: plain signal-mask and disposition calls on local data. The
     // command must not inherit the init's blocked signals nor Rust's
@@ -238,7 +257,15 @@ pub(crate) fn exec_command(p: &Prepared, argv: &[*const libc::c_char], envp: &[*
     // Close-on-exec rather than close: the exec-status pipe must stay
     // usable until exec succeeds.
     // SAFETY: close_range with integer arguments.
-    if unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) } != 0 {
+    if unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    } != 0
+    {
         return (STEP_FDS, errno(io::Error::last_os_error()));
     }
     // SAFETY: NULL-terminated arrays of pointers into live CStrings.
@@ -273,7 +300,10 @@ pub(crate) fn step_sentence(p: &Prepared, step: u8, errno: i32) -> String {
 }
 
 pub(crate) fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
-    v.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+    v.iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
 }
 
 fn dup2_or(fd: RawFd, to: RawFd) -> bool {
@@ -340,11 +370,18 @@ fn supervise(mut chan: UnixStream, p: Prepared) -> i32 {
     // SAFETY: signalfd on a valid mask; the fd is owned below.
     let sfd = unsafe { libc::signalfd(-1, &mask, libc::SFD_CLOEXEC) };
     if sfd < 0 {
-        return fail(&mut chan, format!("cannot create the init's signalfd: {}", io::Error::last_os_error()));
+        return fail(
+            &mut chan,
+            format!(
+                "cannot create the init's signalfd: {}",
+                io::Error::last_os_error()
+            ),
+        );
     }
     // SAFETY: sfd is fresh and ours.
     let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
-    let (Ok((out_r, out_w)), Ok((err_r, err_w)), Ok((st_r, st_w))) = (pipe(), pipe(), pipe()) else {
+    let (Ok((out_r, out_w)), Ok((err_r, err_w)), Ok((st_r, st_w))) = (pipe(), pipe(), pipe())
+    else {
         return fail(&mut chan, "cannot create the command's output pipes".into());
     };
     let argv = ptrs(&p.argv);
@@ -353,7 +390,10 @@ fn supervise(mut chan: UnixStream, p: Prepared) -> i32 {
     // it still only makes raw syscalls before exec.
     let child = unsafe { libc::fork() };
     if child < 0 {
-        return fail(&mut chan, format!("cannot fork the command: {}", io::Error::last_os_error()));
+        return fail(
+            &mut chan,
+            format!("cannot fork the command: {}", io::Error::last_os_error()),
+        );
     }
     if child == 0 {
         // SAFETY: setsid has no preconditions.
@@ -382,7 +422,11 @@ fn supervise(mut chan: UnixStream, p: Prepared) -> i32 {
     let mut st = std::fs::File::from(st_r);
     let n = io::Read::read(&mut st, &mut msg).unwrap_or(0);
     if n == 5 {
-        let sentence = step_sentence(&p, msg[0], i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]));
+        let sentence = step_sentence(
+            &p,
+            msg[0],
+            i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]),
+        );
         super::spawn::wait_pid(child);
         return fail(&mut chan, sentence);
     }
@@ -441,7 +485,10 @@ impl Stream {
 fn write_line(log: &mut std::fs::File, stream: &str, line: &[u8]) {
     let line = String::from_utf8_lossy(line);
     let json = serde_json::to_string(&*line).unwrap_or_else(|_| "\"\"".into());
-    let rec = format!("{{\"time\":\"{}\",\"stream\":\"{stream}\",\"line\":{json}}}\n", now_rfc3339());
+    let rec = format!(
+        "{{\"time\":\"{}\",\"stream\":\"{stream}\",\"line\":{json}}}\n",
+        now_rfc3339()
+    );
     let _ = log.write_all(rec.as_bytes());
 }
 
@@ -480,15 +527,35 @@ pub fn format_rfc3339(secs: i64, millis: u32) -> String {
 fn relay(child: i32, sfd: OwnedFd, out: OwnedFd, err: OwnedFd, log: OwnedFd) -> i32 {
     let mut log = std::fs::File::from(log);
     let mut streams = [
-        Stream { fd: Some(out), name: "stdout", buf: Vec::new() },
-        Stream { fd: Some(err), name: "stderr", buf: Vec::new() },
+        Stream {
+            fd: Some(out),
+            name: "stdout",
+            buf: Vec::new(),
+        },
+        Stream {
+            fd: Some(err),
+            name: "stderr",
+            buf: Vec::new(),
+        },
     ];
     let mut status: Option<i32> = None;
     while status.is_none() {
         let mut fds = [
-            libc::pollfd { fd: sfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: raw(&streams[0]), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: raw(&streams[1]), events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: sfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: raw(&streams[0]),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: raw(&streams[1]),
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: poll on a local array of pollfds.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
@@ -505,7 +572,13 @@ fn relay(child: i32, sfd: OwnedFd, out: OwnedFd, err: OwnedFd, log: OwnedFd) -> 
             let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
             let size = std::mem::size_of::<libc::signalfd_siginfo>();
             // SAFETY: read into a local struct of the right size.
-            let r = unsafe { libc::read(sfd.as_raw_fd(), (&mut si as *mut libc::signalfd_siginfo).cast(), size) };
+            let r = unsafe {
+                libc::read(
+                    sfd.as_raw_fd(),
+                    (&mut si as *mut libc::signalfd_siginfo).cast(),
+                    size,
+                )
+            };
             if r as usize == size {
                 let sig = si.ssi_signo as i32;
                 if sig == libc::SIGCHLD {
@@ -559,7 +632,13 @@ mod tests {
     #[test]
     fn rfc3339() {
         assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_rfc3339(951_782_400 + 86_399, 7), "2000-02-29T23:59:59.007Z");
-        assert_eq!(format_rfc3339(1_798_761_600, 123), "2027-01-01T00:00:00.123Z");
+        assert_eq!(
+            format_rfc3339(951_782_400 + 86_399, 7),
+            "2000-02-29T23:59:59.007Z"
+        );
+        assert_eq!(
+            format_rfc3339(1_798_761_600, 123),
+            "2027-01-01T00:00:00.123Z"
+        );
     }
 }

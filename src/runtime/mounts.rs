@@ -20,11 +20,23 @@ pub enum MountError {
     #[error("cannot create {path}: {source}")]
     Create { path: PathBuf, source: io::Error },
     #[error("cannot mount the overlay of rootfs {rootfs} on {target}: {source} (is the rootfs a directory on a file system overlayfs accepts?)")]
-    Overlay { rootfs: PathBuf, target: PathBuf, source: io::Error },
+    Overlay {
+        rootfs: PathBuf,
+        target: PathBuf,
+        source: io::Error,
+    },
     #[error("cannot mount {what} on {target}: {source}")]
-    Special { what: &'static str, target: String, source: io::Error },
+    Special {
+        what: &'static str,
+        target: String,
+        source: io::Error,
+    },
     #[error("cannot bind-mount volume {source_path} on {target}: {source}")]
-    Volume { source_path: PathBuf, target: String, source: io::Error },
+    Volume {
+        source_path: PathBuf,
+        target: String,
+        source: io::Error,
+    },
     #[error("volume source {0} does not exist; create it or fix the path")]
     VolumeSourceMissing(PathBuf),
     #[error("mount target {0:?} must be an absolute path inside the container")]
@@ -34,9 +46,15 @@ pub enum MountError {
     #[error("cannot pivot_root into {root}: {source}")]
     PivotRoot { root: PathBuf, source: io::Error },
     #[error("cannot mask {path}: {source}")]
-    Mask { path: &'static str, source: io::Error },
+    Mask {
+        path: &'static str,
+        source: io::Error,
+    },
     #[error("cannot make {path} read-only: {source}")]
-    ReadOnly { path: &'static str, source: io::Error },
+    ReadOnly {
+        path: &'static str,
+        source: io::Error,
+    },
     #[error("cannot make the root file system read-only: {0}")]
     RootReadOnly(io::Error),
 }
@@ -134,10 +152,16 @@ fn special(
     flags: MsFlags,
     data: Option<&str>,
 ) -> Result<(), MountError> {
-    sys.mkdir_all(target)
-        .map_err(|source| MountError::Create { path: target.to_path_buf(), source })?;
+    sys.mkdir_all(target).map_err(|source| MountError::Create {
+        path: target.to_path_buf(),
+        source,
+    })?;
     sys.mount(Some(Path::new(fstype)), target, Some(fstype), flags, data)
-        .map_err(|source| MountError::Special { what, target: shown.to_string(), source })
+        .map_err(|source| MountError::Special {
+            what,
+            target: shown.to_string(),
+            source,
+        })
 }
 
 /// Set up the container's file system and `pivot_root` into it. Runs in the
@@ -148,16 +172,24 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
     let nsde = nsd | MsFlags::MS_NOEXEC;
 
     // 1. Nothing we mount may propagate back to the host.
-    sys.mount(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)
-        .map_err(MountError::MakePrivate)?;
+    sys.mount(
+        None,
+        Path::new("/"),
+        None,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None,
+    )
+    .map_err(MountError::MakePrivate)?;
 
     // 2. The overlay: the rootfs read-only below, this container's layer above.
     let root = rootfs_mount_point(cfg);
     let upper = cfg.bundle.join("upper");
     let work = cfg.bundle.join("work");
     for d in [&upper, &work, &root] {
-        sys.mkdir_all(d)
-            .map_err(|source| MountError::Create { path: d.clone(), source })?;
+        sys.mkdir_all(d).map_err(|source| MountError::Create {
+            path: d.clone(),
+            source,
+        })?;
     }
     let data = format!(
         "lowerdir={},upperdir={},workdir={}",
@@ -165,12 +197,18 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         overlay_escape(&upper),
         overlay_escape(&work)
     );
-    sys.mount(Some(Path::new("overlay")), &root, Some("overlay"), MsFlags::empty(), Some(&data))
-        .map_err(|source| MountError::Overlay {
-            rootfs: cfg.rootfs.clone(),
-            target: root.clone(),
-            source,
-        })?;
+    sys.mount(
+        Some(Path::new("overlay")),
+        &root,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(&data),
+    )
+    .map_err(|source| MountError::Overlay {
+        rootfs: cfg.rootfs.clone(),
+        target: root.clone(),
+        source,
+    })?;
 
     // 3. /proc of the new pid namespace.
     special(sys, "proc", &root.join("proc"), "/proc", "proc", nsde, None)?;
@@ -180,10 +218,23 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
     let sys_dir = root.join("sys");
     if cfg.network == Network::Host {
         sys.mkdir_all(&sys_dir)
-            .map_err(|source| MountError::Create { path: sys_dir.clone(), source })?;
-        let err = |source| MountError::Special { what: "sysfs", target: "/sys".into(), source };
-        sys.mount(Some(Path::new("/sys")), &sys_dir, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
-            .map_err(err)?;
+            .map_err(|source| MountError::Create {
+                path: sys_dir.clone(),
+                source,
+            })?;
+        let err = |source| MountError::Special {
+            what: "sysfs",
+            target: "/sys".into(),
+            source,
+        };
+        sys.mount(
+            Some(Path::new("/sys")),
+            &sys_dir,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )
+        .map_err(err)?;
         sys.mount(
             None,
             &sys_dir,
@@ -193,7 +244,15 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         )
         .map_err(err)?;
     } else {
-        special(sys, "sysfs", &sys_dir, "/sys", "sysfs", nsde | MsFlags::MS_RDONLY, None)?;
+        special(
+            sys,
+            "sysfs",
+            &sys_dir,
+            "/sys",
+            "sysfs",
+            nsde | MsFlags::MS_RDONLY,
+            None,
+        )?;
     }
 
     // 5. /dev: a small tmpfs holding only the harmless devices.
@@ -214,7 +273,10 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         }
         let target = dev.join(name);
         sys.create_file(&target)
-            .map_err(|source| MountError::Create { path: target.clone(), source })?;
+            .map_err(|source| MountError::Create {
+                path: target.clone(),
+                source,
+            })?;
         sys.mount(Some(&host), &target, None, MsFlags::MS_BIND, None)
             .map_err(|source| MountError::Special {
                 what: "a device",
@@ -231,7 +293,15 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
         Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
     )?;
-    special(sys, "the /dev/shm tmpfs", &dev.join("shm"), "/dev/shm", "tmpfs", nsde, Some("mode=1777,size=65536k"))?;
+    special(
+        sys,
+        "the /dev/shm tmpfs",
+        &dev.join("shm"),
+        "/dev/shm",
+        "tmpfs",
+        nsde,
+        Some("mode=1777,size=65536k"),
+    )?;
     for (link, target) in [
         ("ptmx", "pts/ptmx"),
         ("fd", "/proc/self/fd"),
@@ -251,13 +321,25 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         }
     });
     if !user_tmp && sys.kind(&root.join("tmp")) != Kind::Dir {
-        special(sys, "the /tmp tmpfs", &root.join("tmp"), "/tmp", "tmpfs", nsd, Some("mode=1777"))?;
+        special(
+            sys,
+            "the /tmp tmpfs",
+            &root.join("tmp"),
+            "/tmp",
+            "tmpfs",
+            nsd,
+            Some("mode=1777"),
+        )?;
     }
 
     // 7. The user's volumes and tmpfs mounts, in the order given.
     for m in &cfg.mounts {
         match m {
-            MountSpec::Bind { source, target, read_only } => {
+            MountSpec::Bind {
+                source,
+                target,
+                read_only,
+            } => {
                 check_target(target)?;
                 let kind = sys.kind(source);
                 if kind == Kind::Missing {
@@ -269,14 +351,23 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
                 } else {
                     sys.create_file(&dst)
                 };
-                made.map_err(|source| MountError::Create { path: dst.clone(), source })?;
+                made.map_err(|source| MountError::Create {
+                    path: dst.clone(),
+                    source,
+                })?;
                 let err = |e| MountError::Volume {
                     source_path: source.clone(),
                     target: target.clone(),
                     source: e,
                 };
-                sys.mount(Some(source), &dst, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
-                    .map_err(err)?;
+                sys.mount(
+                    Some(source),
+                    &dst,
+                    None,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None,
+                )
+                .map_err(err)?;
                 if *read_only {
                     sys.mount(
                         None,
@@ -291,21 +382,35 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
             MountSpec::Tmpfs { target, size } => {
                 check_target(target)?;
                 let dst = secure_join(sys, &root, target);
-                sys.mkdir_all(&dst)
-                    .map_err(|source| MountError::Create { path: dst.clone(), source })?;
+                sys.mkdir_all(&dst).map_err(|source| MountError::Create {
+                    path: dst.clone(),
+                    source,
+                })?;
                 let data = match size {
                     Some(s) => format!("mode=1777,size={s}"),
                     None => "mode=1777".to_string(),
                 };
-                sys.mount(Some(Path::new("tmpfs")), &dst, Some("tmpfs"), nsd, Some(&data))
-                    .map_err(|source| MountError::Tmpfs { target: target.clone(), source })?;
+                sys.mount(
+                    Some(Path::new("tmpfs")),
+                    &dst,
+                    Some("tmpfs"),
+                    nsd,
+                    Some(&data),
+                )
+                .map_err(|source| MountError::Tmpfs {
+                    target: target.clone(),
+                    source,
+                })?;
             }
         }
     }
 
     // 8. Into the container; the host's tree is detached and gone.
     sys.pivot_root(&root)
-        .map_err(|source| MountError::PivotRoot { root: root.clone(), source })?;
+        .map_err(|source| MountError::PivotRoot {
+            root: root.clone(),
+            source,
+        })?;
 
     // 9. Hide and freeze the kernel interfaces a container must not touch.
     for &path in MASKED_PATHS {
@@ -319,7 +424,13 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
                 MsFlags::MS_RDONLY,
                 Some("size=0"),
             ),
-            Kind::File => sys.mount(Some(Path::new("/dev/null")), p, None, MsFlags::MS_BIND, None),
+            Kind::File => sys.mount(
+                Some(Path::new("/dev/null")),
+                p,
+                None,
+                MsFlags::MS_BIND,
+                None,
+            ),
         };
         r.map_err(|source| MountError::Mask { path, source })?;
     }
@@ -386,8 +497,15 @@ mod tests {
             user: None,
             hostname: "web".into(),
             mounts: vec![
-                MountSpec::Bind { source: "/data".into(), target: "/srv/data".into(), read_only: true },
-                MountSpec::Tmpfs { target: "/run".into(), size: Some(1024) },
+                MountSpec::Bind {
+                    source: "/data".into(),
+                    target: "/srv/data".into(),
+                    read_only: true,
+                },
+                MountSpec::Tmpfs {
+                    target: "/run".into(),
+                    size: Some(1024),
+                },
             ],
             read_only: true,
             capabilities: vec![],
@@ -417,7 +535,11 @@ mod tests {
         sys.kinds.insert("/proc/sys".into(), Kind::Dir);
         setup(&sys, &cfg()).unwrap();
         let l = sys.lines();
-        assert!(l[0].starts_with("mount - / - MS_REC | MS_PRIVATE"), "{}", l[0]);
+        assert!(
+            l[0].starts_with("mount - / - MS_REC | MS_PRIVATE"),
+            "{}",
+            l[0]
+        );
         let overlay = position(&l, "mount overlay /b/rootfs overlay");
         assert!(l[overlay].contains("lowerdir=/rootfs,upperdir=/b/upper,workdir=/b/work"));
         let proc_ = position(&l, "mount proc /b/rootfs/proc proc");
@@ -433,10 +555,15 @@ mod tests {
         let acpi = position(&l, "mount tmpfs /proc/acpi tmpfs MS_RDONLY");
         let procsys = position(&l, "mount /proc/sys /proc/sys");
         let root_ro = position(&l, "mount - / - MS_RDONLY | MS_REMOUNT | MS_BIND");
-        let order = [0, overlay, proc_, sysfs, dev, null, pts, tmp, vol, run, pivot, acpi, kcore, procsys, root_ro];
+        let order = [
+            0, overlay, proc_, sysfs, dev, null, pts, tmp, vol, run, pivot, acpi, kcore, procsys,
+            root_ro,
+        ];
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?} in {l:#?}");
         // the read-only volume is remounted read-only right after its bind
-        assert!(l[vol + 1].starts_with("mount - /b/rootfs/srv/data - MS_RDONLY | MS_REMOUNT | MS_BIND"));
+        assert!(
+            l[vol + 1].starts_with("mount - /b/rootfs/srv/data - MS_RDONLY | MS_REMOUNT | MS_BIND")
+        );
         // masked paths that do not exist are skipped
         assert!(!l.iter().any(|x| x.contains("/proc/keys")));
     }
@@ -457,9 +584,16 @@ mod tests {
 
     #[test]
     fn a_failing_step_names_itself_and_stops() {
-        let sys = Recording { fail_on: Some("mount overlay".into()), ..Default::default() };
+        let sys = Recording {
+            fail_on: Some("mount overlay".into()),
+            ..Default::default()
+        };
         let e = setup(&sys, &cfg()).unwrap_err();
-        assert!(e.to_string().starts_with("cannot mount the overlay of rootfs /rootfs"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("cannot mount the overlay of rootfs /rootfs"),
+            "{e}"
+        );
         assert!(sys.lines().last().unwrap().starts_with("mount overlay"));
     }
 
@@ -467,7 +601,10 @@ mod tests {
     fn missing_volume_source_is_a_sentence() {
         let sys = Recording::default();
         let e = setup(&sys, &cfg()).unwrap_err();
-        assert_eq!(e.to_string(), "volume source /data does not exist; create it or fix the path");
+        assert_eq!(
+            e.to_string(),
+            "volume source /data does not exist; create it or fix the path"
+        );
     }
 
     #[test]
@@ -477,8 +614,17 @@ mod tests {
         sys.links.insert("/r/etc".into(), "/../../host".into());
         sys.kinds.insert("/r/a".into(), Kind::Symlink);
         sys.links.insert("/r/a".into(), "b/c".into());
-        assert_eq!(secure_join(&sys, Path::new("/r"), "/etc/x"), PathBuf::from("/r/host/x"));
-        assert_eq!(secure_join(&sys, Path::new("/r"), "/a/d"), PathBuf::from("/r/b/c/d"));
-        assert_eq!(secure_join(&sys, Path::new("/r"), "/../../x"), PathBuf::from("/r/x"));
+        assert_eq!(
+            secure_join(&sys, Path::new("/r"), "/etc/x"),
+            PathBuf::from("/r/host/x")
+        );
+        assert_eq!(
+            secure_join(&sys, Path::new("/r"), "/a/d"),
+            PathBuf::from("/r/b/c/d")
+        );
+        assert_eq!(
+            secure_join(&sys, Path::new("/r"), "/../../x"),
+            PathBuf::from("/r/x")
+        );
     }
 }

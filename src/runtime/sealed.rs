@@ -50,12 +50,8 @@ fn make_sealed() -> Result<OwnedFd, String> {
     let mut src = File::open(&path).map_err(what)?;
     let name = CString::new("stack-init").map_err(|e| e.to_string())?;
     // SAFETY: name is a valid C string; flags are constants.
-    let fd = unsafe {
-        libc::memfd_create(
-            name.as_ptr(),
-            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-        )
-    };
+    let fd =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
     if fd < 0 {
         return Err(what(io::Error::last_os_error()));
     }

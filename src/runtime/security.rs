@@ -17,7 +17,13 @@ pub enum SecurityError {
     #[error("unknown ulimit {0:?}; use one of nofile, nproc, core, memlock, stack, fsize, cpu, as, data, locks, msgqueue, nice, rtprio, sigpending")]
     UnknownRlimit(String),
     #[error("cannot set ulimit {name} to {soft}:{hard}: {source} (the hard limit cannot exceed the host's, here {host_hard})")]
-    Rlimit { name: String, soft: u64, hard: u64, host_hard: String, source: io::Error },
+    Rlimit {
+        name: String,
+        soft: u64,
+        hard: u64,
+        host_hard: String,
+        source: io::Error,
+    },
     #[error("ulimit {name}: soft limit {soft} is above hard limit {hard}")]
     RlimitOrder { name: String, soft: u64, hard: u64 },
 }
@@ -90,7 +96,11 @@ pub fn cap_mask(names: &[String]) -> Result<u64, SecurityError> {
     let mut mask = 0u64;
     for n in names {
         let up = n.to_ascii_uppercase();
-        let full = if up.starts_with("CAP_") { up } else { format!("CAP_{up}") };
+        let full = if up.starts_with("CAP_") {
+            up
+        } else {
+            format!("CAP_{up}")
+        };
         let bit = CAPABILITIES
             .iter()
             .position(|c| *c == full)
@@ -113,7 +123,11 @@ pub struct Identity {
 
 /// Resolve `user` (`name`, `uid`, `name:group`, `uid:gid`) against the
 /// given passwd and group file contents (either may be missing).
-pub fn resolve_user(user: Option<&str>, passwd: &str, group: &str) -> Result<Identity, SecurityError> {
+pub fn resolve_user(
+    user: Option<&str>,
+    passwd: &str,
+    group: &str,
+) -> Result<Identity, SecurityError> {
     let spec = user.unwrap_or("0");
     let (u, g) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
@@ -131,8 +145,10 @@ pub fn resolve_user(user: Option<&str>, passwd: &str, group: &str) -> Result<Ide
     });
     let (uid, mut gid, name, home) = match (entry, u.parse::<u32>()) {
         (Some(f), _) => (
-            f[2].parse().map_err(|_| SecurityError::UnknownUser(u.into()))?,
-            f[3].parse().map_err(|_| SecurityError::UnknownUser(u.into()))?,
+            f[2].parse()
+                .map_err(|_| SecurityError::UnknownUser(u.into()))?,
+            f[3].parse()
+                .map_err(|_| SecurityError::UnknownUser(u.into()))?,
             Some(f[0]),
             f.get(5).map(|h| h.to_string()),
         ),
@@ -146,8 +162,12 @@ pub fn resolve_user(user: Option<&str>, passwd: &str, group: &str) -> Result<Ide
         .collect();
     if let Some(g) = g {
         gid = match groups_tbl.iter().find(|f| f[0] == g) {
-            Some(f) => f[2].parse().map_err(|_| SecurityError::UnknownGroup(g.into()))?,
-            None => g.parse().map_err(|_| SecurityError::UnknownGroup(g.into()))?,
+            Some(f) => f[2]
+                .parse()
+                .map_err(|_| SecurityError::UnknownGroup(g.into()))?,
+            None => g
+                .parse()
+                .map_err(|_| SecurityError::UnknownGroup(g.into()))?,
         };
     }
     let mut groups = vec![gid];
@@ -162,7 +182,12 @@ pub fn resolve_user(user: Option<&str>, passwd: &str, group: &str) -> Result<Ide
             }
         }
     }
-    Ok(Identity { uid, gid, groups, home })
+    Ok(Identity {
+        uid,
+        gid,
+        groups,
+        home,
+    })
 }
 
 /// Resolve the user inside the current root (the container's, after
@@ -227,15 +252,26 @@ pub fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
 /// Apply the ulimits to the current process (inherited by the command).
 pub fn apply_rlimits(rlimits: &[(String, u64, u64)]) -> Result<(), SecurityError> {
     for (name, soft, hard) in rlimits {
-        let res = rlimit_resource(name).ok_or_else(|| SecurityError::UnknownRlimit(name.clone()))?;
+        let res =
+            rlimit_resource(name).ok_or_else(|| SecurityError::UnknownRlimit(name.clone()))?;
         if soft > hard {
-            return Err(SecurityError::RlimitOrder { name: name.clone(), soft: *soft, hard: *hard });
+            return Err(SecurityError::RlimitOrder {
+                name: name.clone(),
+                soft: *soft,
+                hard: *hard,
+            });
         }
-        let lim = libc::rlimit { rlim_cur: *soft, rlim_max: *hard };
+        let lim = libc::rlimit {
+            rlim_cur: *soft,
+            rlim_max: *hard,
+        };
         // SAFETY: setrlimit reads a valid rlimit struct.
         if unsafe { libc::setrlimit(res, &lim) } != 0 {
             let source = io::Error::last_os_error();
-            let mut cur = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            let mut cur = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             // SAFETY: getrlimit writes into a valid rlimit struct.
             unsafe { libc::getrlimit(res, &mut cur) };
             let host_hard = if cur.rlim_max == libc::RLIM_INFINITY {
@@ -301,12 +337,23 @@ pub fn drop_bounding(keep: u64, last_cap: u32) -> io::Result<()> {
 /// Inheritable stays empty as in moby since CVE-2022-24769: a non-empty
 /// inheritable set lets file capabilities grant more to non-root users.
 pub fn set_caps(keep: u64) -> io::Result<()> {
-    let hdr = CapHeader { version: 0x2008_0522, pid: 0 };
+    let hdr = CapHeader {
+        version: 0x2008_0522,
+        pid: 0,
+    };
     let lo = keep as u32;
     let hi = (keep >> 32) as u32;
     let data = [
-        CapData { effective: lo, permitted: lo, inheritable: 0 },
-        CapData { effective: hi, permitted: hi, inheritable: 0 },
+        CapData {
+            effective: lo,
+            permitted: lo,
+            inheritable: 0,
+        },
+        CapData {
+            effective: hi,
+            permitted: hi,
+            inheritable: 0,
+        },
     ];
     // SAFETY: capset reads a v3 header and two data structs we own.
     if unsafe { libc::syscall(libc::SYS_capset, &hdr as *const CapHeader, data.as_ptr()) } != 0 {
@@ -314,7 +361,13 @@ pub fn set_caps(keep: u64) -> io::Result<()> {
     }
     // SAFETY: prctl with integer arguments.
     unsafe {
-        libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0)
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
     };
     Ok(())
 }
@@ -363,7 +416,9 @@ mod tests {
         let g = resolve_user(Some("www:staff"), PASSWD, GROUP).unwrap();
         assert_eq!(g.gid, 50);
         let e = resolve_user(Some("nginx"), PASSWD, GROUP).unwrap_err();
-        assert!(e.to_string().starts_with("user \"nginx\" is not in the container's /etc/passwd"));
+        assert!(e
+            .to_string()
+            .starts_with("user \"nginx\" is not in the container's /etc/passwd"));
         assert!(resolve_user(Some("www:wheel"), PASSWD, GROUP).is_err());
     }
 
@@ -382,8 +437,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("stack-find-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("bin")).unwrap();
         std::fs::write(dir.join("bin/tool"), "").unwrap();
-        assert_eq!(find_executable(&dir, "tool", "/usr/bin:/bin").unwrap(), "/bin/tool");
-        assert_eq!(find_executable(&dir, "nope", "/usr/bin:/bin").unwrap_err(), vec!["/usr/bin", "/bin"]);
+        assert_eq!(
+            find_executable(&dir, "tool", "/usr/bin:/bin").unwrap(),
+            "/bin/tool"
+        );
+        assert_eq!(
+            find_executable(&dir, "nope", "/usr/bin:/bin").unwrap_err(),
+            vec!["/usr/bin", "/bin"]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

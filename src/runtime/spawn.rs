@@ -94,18 +94,21 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     // Everything that allocates or can fail in a friendly way happens here,
     // before clone.
     let exe = sealed::sealed_exe().map_err(failed)?;
-    let exe = high_fd(exe).map_err(|e| failed(format!("cannot duplicate the init binary fd: {e}")))?;
+    let exe =
+        high_fd(exe).map_err(|e| failed(format!("cannot duplicate the init binary fd: {e}")))?;
     let mut procs = Vec::with_capacity(cgroup_procs.len());
     for p in cgroup_procs {
         let f = File::options()
             .write(true)
             .open(p)
             .map_err(|e| failed(format!("cannot open {}: {e}", p.display())))?;
-        procs.push(high_fd(f.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?);
+        procs
+            .push(high_fd(f.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?);
     }
     let (mut parent, child_low) =
         UnixStream::pair().map_err(|e| failed(format!("cannot create the init channel: {e}")))?;
-    let child = high_fd(child_low.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?;
+    let child =
+        high_fd(child_low.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?;
     // Only our copy may stay open, or the parent never sees the init's EOF.
     drop(child_low);
     let null_low = File::options()
@@ -113,7 +116,8 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
         .write(true)
         .open("/dev/null")
         .map_err(|e| failed(format!("cannot open /dev/null: {e}")))?;
-    let devnull = high_fd(null_low.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?;
+    let devnull =
+        high_fd(null_low.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?;
     drop(null_low);
     let argv = [c"stack".as_ptr(), c"__init".as_ptr(), std::ptr::null()];
     let env = cstrings(&container_env(cfg), "environment entry")?;
@@ -121,7 +125,8 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     envp.push(std::ptr::null());
     let procs_raw: Vec<RawFd> = procs.iter().map(|f| f.as_raw_fd()).collect();
 
-    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
+    let mut flags =
+        libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
     if cfg.network != Network::Host {
         flags |= libc::CLONE_NEWNET;
     }
@@ -148,7 +153,9 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     }
     if pid < 0 {
         let e = io::Error::last_os_error();
-        return Err(failed(format!("cannot create the container's namespaces: {e}")));
+        return Err(failed(format!(
+            "cannot create the container's namespaces: {e}"
+        )));
     }
     let pid = pid as i32;
     drop(child);
@@ -182,37 +189,51 @@ fn talk_to_init(chan: &mut UnixStream, cfg: &ContainerConfig) -> Result<(), Opti
     if channel::send(chan, &ToInit::Config(Box::new(cfg.clone()))).is_err() {
         return Err(None);
     }
-    loop {
-        match channel::recv::<FromInit>(chan) {
-            Ok(Some(FromInit::Started { .. })) => return Ok(()),
-            // `init: false`: the init is about to exec the command itself;
-            // the channel closing on exec means it worked.
-            Ok(Some(FromInit::Exec)) => match channel::recv::<FromInit>(chan) {
-                Ok(None) => return Ok(()),
-                Ok(Some(FromInit::Failed { sentence })) => return Err(Some(sentence)),
-                Ok(Some(_)) => return Err(Some("the container's init sent an unexpected message".into())),
-                Err(e) => return Err(Some(format!("lost the container's init while it started the command: {e}"))),
-            },
-            Ok(Some(FromInit::Failed { sentence })) => return Err(Some(sentence)),
-            Ok(None) => return Err(None),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                return Err(Some(format!(
-                    "the container's set-up did not finish within {}s and was killed",
-                    SETUP_TIMEOUT.as_secs()
-                )))
-            }
-            Err(e) => return Err(Some(format!("lost the container's init during set-up: {e}"))),
+    match channel::recv::<FromInit>(chan) {
+        Ok(Some(FromInit::Started { .. })) => Ok(()),
+        // `init: false`: the init is about to exec the command itself;
+        // the channel closing on exec means it worked.
+        Ok(Some(FromInit::Exec)) => match channel::recv::<FromInit>(chan) {
+            Ok(None) => Ok(()),
+            Ok(Some(FromInit::Failed { sentence })) => Err(Some(sentence)),
+            Ok(Some(_)) => Err(Some(
+                "the container's init sent an unexpected message".into(),
+            )),
+            Err(e) => Err(Some(format!(
+                "lost the container's init while it started the command: {e}"
+            ))),
+        },
+        Ok(Some(FromInit::Failed { sentence })) => Err(Some(sentence)),
+        Ok(None) => Err(None),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Err(Some(format!(
+                "the container's set-up did not finish within {}s and was killed",
+                SETUP_TIMEOUT.as_secs()
+            )))
         }
+        Err(e) => Err(Some(format!(
+            "lost the container's init during set-up: {e}"
+        ))),
     }
 }
 
 fn describe_early_death(status: Option<i32>) -> String {
     match status {
-        Some(EXIT_CGROUP) => "cannot join the container's cgroup (writing to cgroup.procs failed)".into(),
+        Some(EXIT_CGROUP) => {
+            "cannot join the container's cgroup (writing to cgroup.procs failed)".into()
+        }
         Some(EXIT_UNSHARE) => "cannot create the container's cgroup namespace".into(),
         Some(EXIT_EXEC) => "cannot execute the container's init (the sealed copy of stack)".into(),
         Some(EXIT_FDS) => "cannot set up the container's init file descriptors".into(),
-        Some(s) if s >= 128 => format!("the container's init was killed by signal {} during set-up", s - 128),
+        Some(s) if s >= 128 => format!(
+            "the container's init was killed by signal {} during set-up",
+            s - 128
+        ),
         Some(s) => format!("the container's init exited with status {s} during set-up"),
         None => "the container's init vanished during set-up".into(),
     }

@@ -71,7 +71,11 @@ impl Syscall for Linux {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(e),
@@ -136,11 +140,13 @@ impl Syscall for Recording {
         data: Option<&str>,
     ) -> io::Result<()> {
         self.record(format!(
-            "mount {} {} {} {:?} {}",
+            "mount {} {} {} {} {}",
             source.map_or("-".into(), |s| s.display().to_string()),
             target.display(),
             fstype.unwrap_or("-"),
-            flags,
+            format!("{flags:?}")
+                .trim_start_matches("MsFlags(")
+                .trim_end_matches(')'),
             data.unwrap_or("-")
         ))
     }
