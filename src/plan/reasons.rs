@@ -1,0 +1,1 @@
+//! Field-level differences between two service configs.
