@@ -368,3 +368,6 @@ impl ObservedContainer {
         matches!(self.state, RunState::Running { .. })
     }
 }
+
+#[cfg(test)]
+mod tests;
