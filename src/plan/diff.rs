@@ -70,6 +70,15 @@ pub fn diff(desired: &Stack, observed: &Observed, opts: &PlanOptions) -> Plan {
                 }),
                 Outcome::Blocked(reason),
             ),
+            Intent::Busy(action) => (
+                Some(Action::Wait {
+                    service: name.to_string(),
+                    reason: "waiting for the current start to finish".into(),
+                    then: Box::new(action),
+                    until_ms: None,
+                }),
+                Outcome::Pending("recreated"),
+            ),
             Intent::Policy { action, due_ms } => {
                 let outcome = Outcome::Pending("restarted");
                 match due_ms {
@@ -164,6 +173,8 @@ enum Intent {
         due_ms: Option<u64>,
     },
     Blocked(String),
+    /// Due, but the container has an operation in flight.
+    Busy(Action),
 }
 
 enum Gate {
@@ -271,10 +282,16 @@ fn intent(svc: &Service, obs: Option<&ObservedContainer>, ctx: &Ctx) -> Intent {
     if !opts.no_recreate {
         let changes = reasons::changes(&c.config, svc);
         if !changes.is_empty() {
-            return Intent::Act(Action::Recreate {
-                service: name,
+            let recreate = Action::Recreate {
+                service: name.clone(),
                 reasons: changes,
-            });
+            };
+            if c.state == RunState::Creating {
+                // Never ask the engine to act on a container it is busy
+                // with; the next pass (after the start) recreates it.
+                return Intent::Busy(recreate);
+            }
+            return Intent::Act(recreate);
         }
     }
     let start = |reason: String| {

@@ -129,7 +129,9 @@ pub enum Action {
         service: String,
         reasons: Vec<String>,
     },
-    /// Start an existing container that is not running.
+    /// Start an existing container that is not running. When it was
+    /// stopped by the user (an explicit `up`/`start`), the engine also calls
+    /// [`ObservedContainer::on_user_start`].
     Start { service: String, reason: String },
     /// Stop it if it runs, then start it again. `policy` is true when the
     /// restart counts toward the restart policy (policy and unhealthy

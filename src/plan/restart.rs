@@ -85,7 +85,7 @@ pub fn describe(policy: &RestartPolicy, attempt: u32) -> String {
 pub fn human_ms(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms}ms")
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", ms as f64 / 1000.0)

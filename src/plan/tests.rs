@@ -841,3 +841,21 @@ fn no_op_diff_of_fifty_services_is_cheap() {
     let obs = converged(&st);
     assert!(diff(&st, &obs, &opts()).is_empty());
 }
+
+#[test]
+fn a_container_being_created_is_not_acted_on() {
+    let st = stack(vec![svc("db")]);
+    let mut obs = Observed::default();
+    obs.containers
+        .insert("db".into(), ObservedContainer::new(svc("db"), 1));
+    assert!(diff(&st, &obs, &opts()).is_empty());
+    // Its config changed meanwhile: recreate once the start is done.
+    let mut db2 = svc("db");
+    db2.hostname = Some("pg".into());
+    let p = diff(&stack(vec![db2]), &obs, &opts());
+    assert_eq!(
+        lines(&p),
+        vec![r#"recreate db: hostname added: "pg", waiting for the current start to finish"#]
+    );
+    assert_eq!(p.executable().count(), 0);
+}
