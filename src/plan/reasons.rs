@@ -18,8 +18,64 @@ fn container_view(s: &Service) -> Service {
 }
 
 /// True when a container created with `old` must be recreated for `new`.
+/// Compares field by field without cloning (the no-op `up` path); the
+/// exhaustive destructuring makes a new `Service` field a compile error
+/// here until it is decided whether it recreates.
 pub fn config_changed(old: &Service, new: &Service) -> bool {
-    container_view(old) != container_view(new)
+    let Service {
+        name,
+        rootfs,
+        entrypoint,
+        command,
+        environment,
+        working_dir,
+        user,
+        hostname,
+        depends_on: _,
+        healthcheck,
+        restart,
+        limits,
+        volumes,
+        tmpfs,
+        read_only,
+        stop_signal,
+        stop_grace_period,
+        init,
+        cap_add,
+        cap_drop,
+        ulimits,
+        network_mode,
+        ports,
+        labels,
+        profiles: _,
+        develop,
+        x_stack,
+    } = old;
+    !(*name == new.name
+        && *rootfs == new.rootfs
+        && *entrypoint == new.entrypoint
+        && *command == new.command
+        && *environment == new.environment
+        && *working_dir == new.working_dir
+        && *user == new.user
+        && *hostname == new.hostname
+        && *healthcheck == new.healthcheck
+        && *restart == new.restart
+        && *limits == new.limits
+        && *volumes == new.volumes
+        && *tmpfs == new.tmpfs
+        && *read_only == new.read_only
+        && *stop_signal == new.stop_signal
+        && *stop_grace_period == new.stop_grace_period
+        && *init == new.init
+        && *cap_add == new.cap_add
+        && *cap_drop == new.cap_drop
+        && *ulimits == new.ulimits
+        && *network_mode == new.network_mode
+        && *ports == new.ports
+        && *labels == new.labels
+        && *develop == new.develop
+        && *x_stack == new.x_stack)
 }
 
 /// Every changed leaf between `old` and `new`, one string each, in field
