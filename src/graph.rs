@@ -392,10 +392,12 @@ mod tests {
         assert_eq!(g.order(), names.as_slice());
         assert_eq!(g.levels().len(), 600);
         // Close the chain: a 600-long cycle is reported without overflow.
-        st.services.get_mut("s0000").unwrap().depends_on.insert(
-            "s0599".into(),
-            st.services["s0001"].depends_on["s0000"].clone(),
-        );
+        let d = st.services["s0001"].depends_on["s0000"].clone();
+        st.services
+            .get_mut("s0000")
+            .unwrap()
+            .depends_on
+            .insert("s0599".into(), d);
         match DepGraph::new(&st).unwrap_err() {
             GraphError::Cycle { path, .. } => assert_eq!(path.len(), 601),
             e => panic!("{e}"),

@@ -483,11 +483,18 @@ impl Cx<'_> {
             }
             Kind::Map(m) => {
                 let mut found: Vec<(&Key, &Node)> = Vec::new();
+                let mut unknown = false;
                 for (k, v) in m {
                     match k.name.as_str() {
                         "host" | "debootstrap" => found.push((k, v)),
-                        _ => self.unknown(k, path, "RootfsSourceFile"),
+                        _ => {
+                            unknown |= !k.name.starts_with("x-");
+                            self.unknown(k, path, "RootfsSourceFile");
+                        }
                     }
+                }
+                if found.is_empty() && unknown {
+                    return None;
                 }
                 if found.len() != 1 {
                     let msg = if found.is_empty() { "rootfs map needs exactly one of `host` or `debootstrap`" } else { "rootfs takes exactly one of `host` or `debootstrap`, not both" };
@@ -545,11 +552,12 @@ impl Cx<'_> {
     }
 
     /// Convert one service. `name` is already validated.
-    pub fn service(&mut self, name: &str, n: &Node, path: &str) -> Option<(Service, ServiceExtra)> {
+    pub fn service(&mut self, key: &Key, n: &Node, path: &str) -> Option<(Service, ServiceExtra)> {
+        let name = key.name.as_str();
         let m = match &n.kind {
             Kind::Map(m) => m,
             Kind::Null => {
-                self.err(n.pos, path, format!("service `{name}` is empty; it needs at least `rootfs`"));
+                self.err(key.pos, path, format!("service `{name}` is empty; it needs at least `rootfs`"));
                 return None;
             }
             _ => {
@@ -741,7 +749,7 @@ impl Cx<'_> {
             }
         }
         if !saw_rootfs {
-            self.err(n.pos, path, format!("service `{name}` has no `rootfs` (a directory, a tarball, or `{{ host: [/bin/sh] }}`)"));
+            self.err(key.pos, path, format!("service `{name}` has no `rootfs` (a directory, a tarball, or `{{ host: [/bin/sh] }}`)"));
         }
         limits.cpus = cpus.map(|c| c.0);
         limits.memory = memory.map(|c| c.0);
@@ -930,6 +938,7 @@ impl Cx<'_> {
     fn healthcheck(&mut self, n: &Node, path: &str) -> Option<Healthcheck> {
         let m = self.map(n, path)?;
         let mut test: Option<Option<Vec<String>>> = None;
+        let mut saw_test = false;
         let mut disable = false;
         let mut hc = Healthcheck {
             test: Vec::new(),
@@ -942,7 +951,10 @@ impl Cx<'_> {
         for (k, v) in m {
             let p = child(path, &k.name);
             match k.name.as_str() {
-                "test" => test = self.health_test(v, &p),
+                "test" => {
+                    saw_test = true;
+                    test = self.health_test(v, &p);
+                }
                 "interval" => hc.interval = self.duration(v, &p).unwrap_or(hc.interval),
                 "timeout" => hc.timeout = self.duration(v, &p).unwrap_or(hc.timeout),
                 "start_period" => hc.start_period = self.duration(v, &p).unwrap_or(hc.start_period),
@@ -970,6 +982,7 @@ impl Cx<'_> {
                 Some(hc)
             }
             Some(None) => None,
+            None if saw_test => None,
             None => {
                 self.err(n.pos, path, "healthcheck needs `test` (e.g. test: [\"CMD\", \"true\"]), or `disable: true`");
                 None

@@ -349,7 +349,7 @@ fn load_str(
     let mut services = BTreeMap::new();
     let mut extras = BTreeMap::new();
     match services_node {
-        None => cx.err(root.pos, "", "no `services:` key; a stack file needs at least one service"),
+        None => cx.err(Pos { line: 1, col: 1 }, "", "no `services:` key; a stack file needs at least one service"),
         Some((k, v)) => match &v.kind {
             Kind::Null => cx.err(k.pos, "services", "no services defined; add at least one"),
             Kind::Map(m) if m.is_empty() => {
@@ -366,7 +366,7 @@ fn load_str(
                             cx.err(sk.pos, &path, format!("invalid service name {:?} (letters, digits, `_`, `-` and `.`, starting with a letter or digit)", sk.name));
                             continue;
                         }
-                        if let Some((svc, extra)) = cx.service(&sk.name, sv, &path) {
+                        if let Some((svc, extra)) = cx.service(sk, sv, &path) {
                             services.insert(sk.name.clone(), svc);
                             extras.insert(sk.name.clone(), extra);
                         }
