@@ -1,8 +1,12 @@
 //! `stack config`: validate and print the normalized model.
 
+use std::io::Write;
+
+use anyhow::{bail, Context};
 use clap::Args;
 
 use super::GlobalArgs;
+use crate::graph::DepGraph;
 
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
@@ -17,7 +21,51 @@ pub struct ConfigArgs {
     pub hash: Option<String>,
 }
 
-pub fn run(global: &GlobalArgs, _args: &ConfigArgs) -> anyhow::Result<i32> {
-    let _stack = crate::spec::load(&global.load_options())?;
-    Ok(0)
+pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<i32> {
+    let stack = crate::spec::load(&global.load_options())?;
+    let graph = DepGraph::new(&stack)?;
+    let mut out = String::new();
+    if args.services {
+        for name in graph.order() {
+            out.push_str(name);
+            out.push('\n');
+        }
+    } else if let Some(h) = &args.hash {
+        if h == "*" {
+            for name in graph.order() {
+                let svc = &stack.services[name];
+                out.push_str(&format!("{name} {}\n", crate::spec::config_hash(svc)));
+            }
+        } else {
+            let Some(svc) = stack.services.get(h) else {
+                let known: Vec<&str> = stack.services.keys().map(String::as_str).collect();
+                bail!(
+                    "no service `{h}` in {} (services: {})",
+                    stack.file.display(),
+                    known.join(", ")
+                );
+            };
+            out.push_str(&crate::spec::config_hash(svc));
+            out.push('\n');
+        }
+    } else {
+        out = match args.format {
+            super::Format::Json => {
+                let mut s = serde_json::to_string_pretty(&stack).context("serializing to JSON")?;
+                s.push('\n');
+                s
+            }
+            // `table` makes no sense here: YAML.
+            super::Format::Yaml | super::Format::Table => {
+                serde_yaml::to_string(&stack).context("serializing to YAML")?
+            }
+        };
+    }
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`stack config | head`) is not an error worth a message.
+    match stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(e).context("writing to stdout"),
+    }
 }

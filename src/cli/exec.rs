@@ -2,7 +2,7 @@
 
 use anyhow::bail;
 
-use super::{ExecArgs, ExecPidArgs, GlobalArgs};
+use super::{ExecArgs, GlobalArgs};
 use crate::engine::ops;
 use crate::runtime::spawn::{self, ExecOptions};
 
@@ -38,14 +38,10 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
         cwd: args.workdir.clone(),
         user: args.user.clone(),
         tty: !args.no_tty && super::is_tty(0),
+        capabilities: Some(crate::engine::convert::capabilities(
+            &rec.config.cap_add,
+            &rec.config.cap_drop,
+        )),
     };
     spawn::exec(pid, &opts).map_err(|e| anyhow::anyhow!("service {}: {e}", args.service))
-}
-
-pub fn run_pid(args: &ExecPidArgs) -> anyhow::Result<i32> {
-    let opts = ExecOptions {
-        argv: args.command.clone(),
-        ..Default::default()
-    };
-    Ok(spawn::exec(args.pid, &opts)?)
 }

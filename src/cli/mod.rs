@@ -95,19 +95,12 @@ pub enum Command {
     /// Internal: the container's init (pid 1)
     #[command(name = "__init", hide = true)]
     Init,
+    /// Internal: run a command inside a running container (probes)
+    #[command(name = "__exec", hide = true)]
+    InternalExec(InternalExecArgs),
     /// Internal: the detached supervisor
     #[command(name = "__supervise", hide = true)]
     Supervise(UpArgs),
-    /// Internal: run a command in the container whose init is PID (health probes)
-    #[command(name = "__exec", hide = true)]
-    ExecPid(ExecPidArgs),
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ExecPidArgs {
-    pub pid: i32,
-    #[arg(last = true, required = true)]
-    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -207,6 +200,47 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
+/// Arguments of the hidden `__exec` verb (see `runtime::spawn::exec_helper_command`).
+#[derive(Debug, Clone, Args)]
+pub struct InternalExecArgs {
+    /// Host pid of the container's init
+    #[arg(long)]
+    pub pid: i32,
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    #[arg(short = 'w', long = "workdir")]
+    pub workdir: Option<String>,
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Capabilities to keep, comma-separated
+    #[arg(long, value_delimiter = ',')]
+    pub caps: Option<Vec<String>>,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+impl InternalExecArgs {
+    fn run(&self) -> i32 {
+        let opts = crate::runtime::spawn::ExecOptions {
+            argv: self.command.clone(),
+            env: self.env.clone(),
+            cwd: self.workdir.clone(),
+            user: self.user.clone(),
+            tty: self.tty,
+            capabilities: self.caps.clone(),
+        };
+        match crate::runtime::spawn::exec(self.pid, &opts) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("stack: {e}");
+                126
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServicesArgs {
     pub services: Vec<String>,
@@ -249,6 +283,10 @@ pub fn is_tty(fd: i32) -> bool {
 /// Entry point; returns the process exit code. Errors are printed as
 /// `stack: <message>` and exit with 1.
 pub fn main() -> i32 {
+    // The container's init skips argument parsing: it must stay small.
+    if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new("__init")) {
+        return crate::runtime::spawn::init_main();
+    }
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Config(args) => config::run(&cli.global, args),
@@ -259,7 +297,7 @@ pub fn main() -> i32 {
         Command::Ps(args) => ps::run(&cli.global, args),
         Command::Logs(args) => logs::run(&cli.global, args),
         Command::Exec(args) => exec::run(&cli.global, args),
-        Command::ExecPid(args) => exec::run_pid(args),
+        Command::InternalExec(args) => Ok(args.run()),
         Command::Stop(args) => lifecycle::stop(&cli.global, args),
         Command::Start(args) => lifecycle::start(&cli.global, args),
         Command::Restart(args) => lifecycle::restart(&cli.global, args),

@@ -8,6 +8,7 @@ pub mod ops;
 pub mod reaper;
 pub mod reconcile;
 pub mod supervisor;
+pub mod watch;
 
 /// Errors of the engine.
 #[derive(Debug, thiserror::Error)]

@@ -352,15 +352,16 @@ fn handle_conn(conn: UnixStream, tx: Sender<Ev>) {
     }
 }
 
-/// Run a health probe through `stack __exec PID -- ARGV`, with a timeout.
-fn probe(pid: i32, argv: &[String], timeout: Duration) -> (bool, String) {
-    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("__exec")
-        .arg(pid.to_string())
-        .arg("--")
-        .args(argv)
-        .stdin(Stdio::null())
+/// Run a health probe through `stack __exec` (exec needs a
+/// single-threaded process), with a timeout.
+fn probe(pid: i32, argv: &[String], caps: Vec<String>, timeout: Duration) -> (bool, String) {
+    let opts = spawn::ExecOptions {
+        argv: argv.to_vec(),
+        capabilities: Some(caps),
+        ..Default::default()
+    };
+    let mut cmd = spawn::exec_helper_command(pid, &opts);
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = match cmd.spawn() {
@@ -828,10 +829,11 @@ impl Sup {
             let tx = self.tx.clone();
             let service = name.clone();
             let timeout = hc.timeout.as_duration().max(Duration::from_millis(100));
+            let caps = convert::capabilities(&c.rec.config.cap_add, &c.rec.config.cap_drop);
             let _ = std::thread::Builder::new()
                 .name(format!("probe-{name}"))
                 .spawn(move || {
-                    let (ok, output) = probe(pid, &hc.test, timeout);
+                    let (ok, output) = probe(pid, &hc.test, caps, timeout);
                     let _ = tx.send(Ev::Health {
                         service,
                         gen,

@@ -1,16 +1,67 @@
 //! One cgroup per container, `stack/<project>/<service>`, in every
-//! hierarchy used, on cgroup v1 and v2 (cgroups-rs).
+//! hierarchy used, on cgroup v1 and v2.
 //!
-//! Interface fixed by the skeleton; the runtime owner implements it.
+//! cgroups-rs finds the hierarchies: whether `/sys/fs/cgroup` is the unified
+//! (v2) tree, and on v1 where each controller is mounted (from
+//! `/proc/self/mountinfo`, so a combined `cpu,cpuacct` mount is handled).
+//! The cgroup files themselves are written directly: cgroups-rs's
+//! `create`/`apply` ignore some failures (cpuset copy, per-controller
+//! creation), report errors without the file and value, and have no
+//! `cgroup.kill`, freeze-and-kill loop or ordered memory/memsw update, all of
+//! which we need to say precisely what went wrong and to leave nothing behind.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use cgroups_rs::hierarchies;
+use cgroups_rs::Controllers;
 
 use super::CgroupLimits;
 
+/// Why a cgroup operation failed: the path, the cause and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
     #[error("cgroup {path}: {message}")]
     Failed { path: String, message: String },
+    #[error("cgroup path {path:?} is invalid: it must be relative, like stack/<project>/<service>, without `.` or `..`")]
+    InvalidPath { path: String },
+    #[error("no cgroup hierarchy found under /sys/fs/cgroup (mount cgroup2 there, or the v1 controllers cpu, cpuacct, cpuset, memory, pids, freezer)")]
+    NoHierarchy,
+    #[error("cannot create cgroup {dir}: {source} (stack must run as root with /sys/fs/cgroup writable)")]
+    Create {
+        dir: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write {value:?} to {file}: {source}")]
+    Write {
+        file: PathBuf,
+        value: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cgroup {path}: the {controller} controller is not available, so `{limit}` cannot be applied (mount or enable the {controller} controller, or remove the limit)")]
+    MissingController {
+        path: String,
+        controller: &'static str,
+        limit: &'static str,
+    },
+    #[error("cgroup {path}: still has {count} processes (pids {pids:?}); stop them first")]
+    NotEmpty {
+        path: String,
+        count: usize,
+        pids: Vec<i32>,
+    },
+    #[error("cannot remove cgroup {dir}: {source}")]
+    Remove {
+        dir: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// Usage read from the cgroup.
@@ -21,6 +72,112 @@ pub struct CgroupStats {
     pub pids: u64,
 }
 
+/// The controllers a container's cgroup lives in on v1.
+const V1_CONTROLLERS: &[(Controllers, &str)] = &[
+    (Controllers::Cpu, "cpu"),
+    (Controllers::CpuAcct, "cpuacct"),
+    (Controllers::CpuSet, "cpuset"),
+    (Controllers::Mem, "memory"),
+    (Controllers::Pids, "pids"),
+    (Controllers::Freezer, "freezer"),
+];
+
+/// The controllers enabled for our subtree on v2.
+const V2_CONTROLLERS: &[&str] = &["cpu", "cpuset", "memory", "pids"];
+
+/// The mounted hierarchies we use.
+#[derive(Debug, Clone)]
+pub enum Layout {
+    /// One mount per controller (or per group of co-mounted controllers):
+    /// `(controllers, mount point)`.
+    V1(Vec<(Vec<&'static str>, PathBuf)>),
+    /// The unified tree's root.
+    V2(PathBuf),
+}
+
+impl Layout {
+    /// Detect once per process (cgroups-rs).
+    pub fn get() -> &'static Layout {
+        static L: OnceLock<Layout> = OnceLock::new();
+        L.get_or_init(Layout::detect)
+    }
+
+    fn detect() -> Layout {
+        if hierarchies::is_cgroup2_unified_mode() {
+            return Layout::V2(PathBuf::from(hierarchies::UNIFIED_MOUNTPOINT));
+        }
+        let v1 = hierarchies::V1::new();
+        let mut mounts: Vec<(Vec<&'static str>, PathBuf)> = Vec::new();
+        for (c, name) in V1_CONTROLLERS {
+            if let Some(mp) = v1.get_mount_point(c.clone()) {
+                match mounts.iter_mut().find(|(_, p)| *p == mp) {
+                    Some((names, _)) => names.push(name),
+                    None => mounts.push((vec![name], mp)),
+                }
+            }
+        }
+        Layout::V1(mounts)
+    }
+
+    /// Whether this is the unified (v2) hierarchy.
+    pub fn is_v2(&self) -> bool {
+        matches!(self, Layout::V2(_))
+    }
+
+    fn roots(&self) -> Vec<PathBuf> {
+        match self {
+            Layout::V1(m) => m.iter().map(|(_, p)| p.clone()).collect(),
+            Layout::V2(r) => vec![r.clone()],
+        }
+    }
+
+    /// Mount point of a v1 controller; the unified root on v2.
+    fn root_of(&self, controller: &str) -> Option<PathBuf> {
+        match self {
+            Layout::V1(m) => m
+                .iter()
+                .find(|(names, _)| names.contains(&controller))
+                .map(|(_, p)| p.clone()),
+            Layout::V2(r) => Some(r.clone()),
+        }
+    }
+}
+
+fn valid(path: &str) -> Result<(), CgroupError> {
+    let p = Path::new(path);
+    let ok = !path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)));
+    if ok {
+        Ok(())
+    } else {
+        Err(CgroupError::InvalidPath { path: path.into() })
+    }
+}
+
+fn write(file: &Path, value: &str) -> Result<(), CgroupError> {
+    fs::write(file, value).map_err(|source| CgroupError::Write {
+        file: file.to_path_buf(),
+        value: value.to_string(),
+        source,
+    })
+}
+
+fn read_trim(file: &Path) -> Option<String> {
+    fs::read_to_string(file).ok().map(|s| s.trim().to_string())
+}
+
+fn read_u64(file: &Path) -> Option<u64> {
+    read_trim(file)?.parse().ok()
+}
+
+/// Value of `key` in a flat-keyed file (`memory.stat`, `memory.events`, …).
+fn keyed(file: &Path, key: &str) -> Option<u64> {
+    let text = fs::read_to_string(file).ok()?;
+    text.lines().find_map(|l| {
+        let mut it = l.split_whitespace();
+        (it.next() == Some(key)).then(|| it.next()?.parse().ok())?
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct Cgroup {
     /// Relative path, e.g. `stack/demo/web`.
@@ -29,39 +186,572 @@ pub struct Cgroup {
 
 impl Cgroup {
     /// Create (idempotent) with limits applied.
-    pub fn create(path: &str, _limits: &CgroupLimits) -> Result<Cgroup, CgroupError> {
-        Ok(Cgroup { path: path.into() })
+    pub fn create(path: &str, limits: &CgroupLimits) -> Result<Cgroup, CgroupError> {
+        let (cg, warnings) = Cgroup::create_with_warnings(path, limits)?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(cg)
     }
+
+    /// As `create`, returning the limits that could not be applied on this
+    /// machine but are safe to skip (e.g. `memswap_limit` without swap
+    /// accounting), as sentences for the user.
+    pub fn create_with_warnings(
+        path: &str,
+        limits: &CgroupLimits,
+    ) -> Result<(Cgroup, Vec<String>), CgroupError> {
+        valid(path)?;
+        let layout = Layout::get();
+        let roots = layout.roots();
+        if roots.is_empty() {
+            return Err(CgroupError::NoHierarchy);
+        }
+        let cg = Cgroup { path: path.into() };
+        match layout {
+            Layout::V1(_) => {
+                for root in &roots {
+                    let is_cpuset = layout.root_of("cpuset").as_ref() == Some(root);
+                    mkdirs(root, path, is_cpuset)?;
+                }
+            }
+            Layout::V2(root) => {
+                enable_v2_controllers(root, path)?;
+                mkdirs(root, path, false)?;
+            }
+        }
+        let warnings = match cg.apply(limits) {
+            Ok(w) => w,
+            Err(e) => {
+                // A half-configured cgroup must not stay around looking valid.
+                let _ = cg.delete();
+                return Err(e);
+            }
+        };
+        Ok((cg, warnings))
+    }
+
     /// Open an existing cgroup; `None` when it does not exist.
     pub fn open(path: &str) -> Option<Cgroup> {
-        Some(Cgroup { path: path.into() })
+        valid(path).ok()?;
+        let exists = Layout::get().roots().iter().any(|r| r.join(path).is_dir());
+        exists.then(|| Cgroup { path: path.into() })
     }
+
+    /// The cgroup's directory in every hierarchy.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        Layout::get()
+            .roots()
+            .iter()
+            .map(|r| r.join(&self.path))
+            .collect()
+    }
+
+    fn dir_of(&self, controller: &str) -> Option<PathBuf> {
+        Layout::get()
+            .root_of(controller)
+            .map(|r| r.join(&self.path))
+    }
+
     /// `cgroup.procs` of every hierarchy, for the spawner to join.
     pub fn procs_files(&self) -> Vec<PathBuf> {
-        Vec::new()
+        self.dirs()
+            .into_iter()
+            .map(|d| d.join("cgroup.procs"))
+            .collect()
     }
-    /// Every pid in the cgroup.
+
+    /// Every pid in the cgroup (in any hierarchy).
     pub fn pids(&self) -> Vec<i32> {
-        Vec::new()
+        let mut set = BTreeSet::new();
+        for f in self.procs_files() {
+            if let Ok(text) = fs::read_to_string(f) {
+                set.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+            }
+        }
+        set.into_iter().collect()
     }
-    /// Send `signal` to every process in the cgroup.
-    pub fn kill_all(&self, _signal: i32) -> Result<(), CgroupError> {
-        Ok(())
+
+    /// Apply `limits`, resetting the ones not given to "unlimited" so that
+    /// re-creating with fewer limits really removes them.
+    fn apply(&self, l: &CgroupLimits) -> Result<Vec<String>, CgroupError> {
+        let layout = Layout::get();
+        let mut warnings = Vec::new();
+        let need =
+            |controller: &'static str, limit: &'static str| -> Result<PathBuf, CgroupError> {
+                let dir = self
+                    .dir_of(controller)
+                    .ok_or(CgroupError::MissingController {
+                        path: self.path.clone(),
+                        controller,
+                        limit,
+                    })?;
+                if layout.is_v2() {
+                    let enabled = read_trim(&dir.join("cgroup.controllers")).unwrap_or_default();
+                    if !enabled.split_whitespace().any(|c| c == controller) {
+                        return Err(CgroupError::MissingController {
+                            path: self.path.clone(),
+                            controller,
+                            limit,
+                        });
+                    }
+                }
+                Ok(dir)
+            };
+        let any_cpu = l.cpu_quota_us.is_some() || l.cpu_shares.is_some();
+        let any_mem = l.memory.is_some() || l.memory_reservation.is_some() || l.memswap.is_some();
+        match layout {
+            Layout::V1(_) => {
+                if let Some(dir) = self.dir_of("cpu") {
+                    let period = l.cpu_period_us.unwrap_or(100_000);
+                    write(&dir.join("cpu.cfs_period_us"), &period.to_string())?;
+                    let quota = l.cpu_quota_us.filter(|q| *q > 0).unwrap_or(-1);
+                    write(&dir.join("cpu.cfs_quota_us"), &quota.to_string())?;
+                    write(
+                        &dir.join("cpu.shares"),
+                        &l.cpu_shares.unwrap_or(1024).to_string(),
+                    )?;
+                } else if any_cpu {
+                    need("cpu", "cpus")?;
+                }
+                if let Some(cpus) = &l.cpuset {
+                    let dir = need("cpuset", "cpuset")?;
+                    write(&dir.join("cpuset.cpus"), cpus)?;
+                }
+                if let Some(dir) = self.dir_of("memory") {
+                    let memsw = dir.join("memory.memsw.limit_in_bytes");
+                    let has_swap_accounting = memsw.exists();
+                    // memsw must stay >= memory: lift it first, then set both.
+                    if has_swap_accounting {
+                        write(&memsw, "-1")?;
+                    }
+                    write(
+                        &dir.join("memory.limit_in_bytes"),
+                        &l.memory.unwrap_or(-1).to_string(),
+                    )?;
+                    write(
+                        &dir.join("memory.soft_limit_in_bytes"),
+                        &l.memory_reservation.unwrap_or(-1).to_string(),
+                    )?;
+                    match (memswap_total(l), has_swap_accounting) {
+                        (Some(v), true) => write(&memsw, &v.to_string())?,
+                        (Some(_), false) if l.memswap.is_some() => warnings.push(format!(
+                            "cgroup {}: memswap_limit not applied: this kernel has no swap accounting (boot with swapaccount=1)",
+                            self.path
+                        )),
+                        _ => {}
+                    }
+                } else if any_mem {
+                    need("memory", "memory")?;
+                }
+                if let Some(dir) = self.dir_of("pids") {
+                    write(&dir.join("pids.max"), &max_or(l.pids))?;
+                } else if l.pids.is_some() {
+                    need("pids", "pids")?;
+                }
+            }
+            Layout::V2(_) => {
+                if any_cpu || l.cpu_period_us.is_some() {
+                    let dir = need("cpu", "cpus")?;
+                    let period = l.cpu_period_us.unwrap_or(100_000);
+                    let quota = match l.cpu_quota_us.filter(|q| *q > 0) {
+                        Some(q) => q.to_string(),
+                        None => "max".into(),
+                    };
+                    write(&dir.join("cpu.max"), &format!("{quota} {period}"))?;
+                    if let Some(shares) = l.cpu_shares {
+                        write(
+                            &dir.join("cpu.weight"),
+                            &shares_to_weight(shares).to_string(),
+                        )?;
+                    }
+                }
+                if let Some(cpus) = &l.cpuset {
+                    let dir = need("cpuset", "cpuset")?;
+                    write(&dir.join("cpuset.cpus"), cpus)?;
+                }
+                if any_mem {
+                    let dir = need("memory", "memory")?;
+                    write(&dir.join("memory.max"), &max_or(l.memory))?;
+                    write(
+                        &dir.join("memory.low"),
+                        &l.memory_reservation.unwrap_or(0).to_string(),
+                    )?;
+                    let swap = dir.join("memory.swap.max");
+                    match (memswap_total(l), l.memory) {
+                        (Some(total), Some(mem)) if swap.exists() => {
+                            write(&swap, &(total - mem).max(0).to_string())?
+                        }
+                        (Some(_), _) if l.memswap.is_some() && !swap.exists() => warnings.push(format!(
+                            "cgroup {}: memswap_limit not applied: this kernel has no swap accounting (memory.swap.max is missing)",
+                            self.path
+                        )),
+                        _ if swap.exists() && l.memswap == Some(-1) => write(&swap, "max")?,
+                        _ => {}
+                    }
+                }
+                if l.pids.is_some() {
+                    let dir = need("pids", "pids")?;
+                    write(&dir.join("pids.max"), &max_or(l.pids))?;
+                }
+            }
+        }
+        Ok(warnings)
     }
+
+    /// Send `signal` to every process in the cgroup. With SIGKILL, returns
+    /// once the cgroup is empty (or fails saying which pids survived).
+    pub fn kill_all(&self, signal: i32) -> Result<(), CgroupError> {
+        let layout = Layout::get();
+        let kill = signal == libc::SIGKILL;
+        if kill && layout.is_v2() {
+            let f = self.dirs()[0].join("cgroup.kill");
+            if f.exists() {
+                write(&f, "1")?;
+                return self.wait_empty(Duration::from_secs(5));
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            // Frozen, nothing can fork between reading the pids and signalling them.
+            let frozen = self.freeze(true);
+            let pids = self.pids();
+            for pid in &pids {
+                // SAFETY: kill(2) has no memory-safety preconditions; a pid
+                // that has exited in between yields ESRCH, which we ignore.
+                unsafe { libc::kill(*pid, signal) };
+            }
+            if frozen {
+                self.freeze(false);
+            }
+            if !kill {
+                return Ok(());
+            }
+            if pids.is_empty() || self.wait_empty(Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let pids = self.pids();
+                return Err(CgroupError::NotEmpty {
+                    path: self.path.clone(),
+                    count: pids.len(),
+                    pids,
+                });
+            }
+        }
+    }
+
+    /// Freeze (or thaw) the cgroup; false when no freezer is available.
+    fn freeze(&self, on: bool) -> bool {
+        let layout = Layout::get();
+        let (file, value, done_file, done): (PathBuf, &str, PathBuf, &str) = match layout {
+            Layout::V1(_) => {
+                let Some(dir) = self.dir_of("freezer") else {
+                    return false;
+                };
+                let state = dir.join("freezer.state");
+                let v = if on { "FROZEN" } else { "THAWED" };
+                (state.clone(), v, state, v)
+            }
+            Layout::V2(_) => {
+                let dir = self.dirs()[0].clone();
+                let v = if on { "1" } else { "0" };
+                (dir.join("cgroup.freeze"), v, dir.join("cgroup.events"), v)
+            }
+        };
+        if fs::write(&file, value).is_err() {
+            return false;
+        }
+        // Freezing is asynchronous: wait (briefly) until the kernel says so.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            let reached = match layout {
+                Layout::V1(_) => read_trim(&done_file).as_deref() == Some(done),
+                Layout::V2(_) => keyed(&done_file, "frozen") == done.parse().ok(),
+            };
+            if reached {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+
+    fn wait_empty(&self, timeout: Duration) -> Result<(), CgroupError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let pids = self.pids();
+            if pids.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(CgroupError::NotEmpty {
+                    path: self.path.clone(),
+                    count: pids.len(),
+                    pids,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// CPU time, memory in use (without reclaimable page cache) and
+    /// process count; zero for what cannot be read.
     pub fn stats(&self) -> CgroupStats {
-        CgroupStats::default()
+        let layout = Layout::get();
+        let mut s = CgroupStats::default();
+        match layout {
+            Layout::V1(_) => {
+                if let Some(d) = self.dir_of("cpuacct") {
+                    s.cpu_usage_ns = read_u64(&d.join("cpuacct.usage")).unwrap_or(0);
+                }
+                if let Some(d) = self.dir_of("memory") {
+                    let usage = read_u64(&d.join("memory.usage_in_bytes")).unwrap_or(0);
+                    let inactive =
+                        keyed(&d.join("memory.stat"), "total_inactive_file").unwrap_or(0);
+                    s.memory_bytes = usage.saturating_sub(inactive);
+                }
+                s.pids = match self.dir_of("pids") {
+                    Some(d) => read_u64(&d.join("pids.current")).unwrap_or(0),
+                    None => self.pids().len() as u64,
+                };
+            }
+            Layout::V2(_) => {
+                let d = &self.dirs()[0];
+                s.cpu_usage_ns = keyed(&d.join("cpu.stat"), "usage_usec").unwrap_or(0) * 1000;
+                let usage = read_u64(&d.join("memory.current")).unwrap_or(0);
+                let inactive = keyed(&d.join("memory.stat"), "inactive_file").unwrap_or(0);
+                s.memory_bytes = usage.saturating_sub(inactive);
+                s.pids = read_u64(&d.join("pids.current")).unwrap_or(self.pids().len() as u64);
+            }
+        }
+        s
     }
+
     /// Whether the kernel OOM-killed a process in this cgroup.
     pub fn oom_killed(&self) -> bool {
-        false
+        let Some(d) = self.dir_of("memory") else {
+            return false;
+        };
+        let n = match Layout::get() {
+            Layout::V1(_) => keyed(&d.join("memory.oom_control"), "oom_kill"),
+            Layout::V2(_) => keyed(&d.join("memory.events"), "oom_kill"),
+        };
+        n.unwrap_or(0) > 0
     }
+
     /// Remove the cgroup (must be empty) and its empty parents up to `stack/`.
+    /// Only `rmdir` is used, which the kernel refuses on a cgroup with
+    /// processes or children, so nothing in use is ever removed.
     pub fn delete(&self) -> Result<(), CgroupError> {
+        valid(&self.path)?;
+        for root in Layout::get().roots() {
+            let leaf = root.join(&self.path);
+            rmdir_retry(&leaf).map_err(|source| {
+                if source.raw_os_error() == Some(libc::EBUSY) {
+                    let pids = self.pids();
+                    if !pids.is_empty() {
+                        return CgroupError::NotEmpty {
+                            path: self.path.clone(),
+                            count: pids.len(),
+                            pids,
+                        };
+                    }
+                }
+                CgroupError::Remove {
+                    dir: leaf.clone(),
+                    source,
+                }
+            })?;
+            let mut parent = Path::new(&self.path).parent();
+            while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
+                match fs::remove_dir(root.join(p)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    // Not empty (another container, or in use): keep it and above.
+                    Err(_) => break,
+                }
+                parent = p.parent();
+            }
+        }
         Ok(())
     }
 }
 
+/// `rmdir` a cgroup, tolerating a missing one and retrying briefly while
+/// the last killed processes finish exiting.
+fn rmdir_retry(dir: &Path) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Create `root/path` level by level. In the v1 cpuset hierarchy a new
+/// cgroup starts with empty `cpuset.cpus`/`mems` and refuses processes, so
+/// each level inherits its parent's.
+fn mkdirs(root: &Path, path: &str, cpuset: bool) -> Result<(), CgroupError> {
+    let mut dir = root.to_path_buf();
+    for comp in Path::new(path).components() {
+        let parent = dir.clone();
+        dir.push(comp);
+        match fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(source) => return Err(CgroupError::Create { dir, source }),
+        }
+        if cpuset {
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                if read_trim(&dir.join(f)).unwrap_or_default().is_empty() {
+                    let v = read_trim(&parent.join(f)).unwrap_or_default();
+                    write(&dir.join(f), &v)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// On v2, enable our controllers in `cgroup.subtree_control` of the root and
+/// of every parent of the leaf, so the leaf gets its own limit files.
+fn enable_v2_controllers(root: &Path, path: &str) -> Result<(), CgroupError> {
+    let mut dir = root.to_path_buf();
+    let comps: Vec<_> = Path::new(path).components().collect();
+    for (i, comp) in comps.iter().enumerate() {
+        let available = read_trim(&dir.join("cgroup.controllers")).unwrap_or_default();
+        let enabled = read_trim(&dir.join("cgroup.subtree_control")).unwrap_or_default();
+        let want: Vec<String> = V2_CONTROLLERS
+            .iter()
+            .filter(|c| available.split_whitespace().any(|a| a == **c))
+            .filter(|c| !enabled.split_whitespace().any(|a| a == **c))
+            .map(|c| format!("+{c}"))
+            .collect();
+        if !want.is_empty() {
+            write(&dir.join("cgroup.subtree_control"), &want.join(" "))?;
+        }
+        dir.push(comp);
+        if i + 1 < comps.len() {
+            match fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(source) => return Err(CgroupError::Create { dir, source }),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Memory + swap limit: the given one, or Compose/Docker's default of twice
+/// the memory limit; `None` for unlimited.
+fn memswap_total(l: &CgroupLimits) -> Option<i64> {
+    match (l.memswap, l.memory) {
+        (Some(v), _) if v < 0 => None,
+        (Some(v), _) => Some(v),
+        (None, Some(m)) => Some(m.saturating_mul(2)),
+        (None, None) => None,
+    }
+}
+
+fn max_or(v: Option<i64>) -> String {
+    match v {
+        Some(v) if v >= 0 => v.to_string(),
+        _ => "max".into(),
+    }
+}
+
+/// cgroup v1 `cpu.shares` (2..262144) to v2 `cpu.weight` (1..10000), as runc does.
+fn shares_to_weight(shares: u64) -> u64 {
+    let s = shares.clamp(2, 262_144);
+    1 + ((s - 2) * 9999) / 262_142
+}
+
 /// Relative paths of the leaf cgroups under `prefix` (e.g. `stack/demo`).
-pub fn list(_prefix: &str) -> Vec<String> {
-    Vec::new()
+pub fn list(prefix: &str) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    if valid(prefix).is_err() {
+        return Vec::new();
+    }
+    fn walk(dir: &Path, rel: &Path, out: &mut BTreeSet<String>) {
+        let mut has_child = false;
+        if let Ok(rd) = fs::read_dir(dir) {
+            for e in rd.flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    has_child = true;
+                    walk(&e.path(), &rel.join(e.file_name()), out);
+                }
+            }
+        }
+        if !has_child {
+            out.insert(rel.to_string_lossy().into_owned());
+        }
+    }
+    for root in Layout::get().roots() {
+        let dir = root.join(prefix);
+        if dir.is_dir() {
+            let mut sub = BTreeSet::new();
+            walk(&dir, Path::new(prefix), &mut sub);
+            // The prefix itself is a leaf only if it has no children anywhere.
+            out.extend(sub);
+        }
+    }
+    // A path that is a leaf in one hierarchy but a parent in another is not a leaf.
+    let all: Vec<String> = out.iter().cloned().collect();
+    all.iter()
+        .filter(|p| {
+            !all.iter()
+                .any(|q| q.len() > p.len() && q.starts_with(&format!("{p}/")))
+        })
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_validated() {
+        assert!(valid("stack/p/s").is_ok());
+        assert!(valid("").is_err());
+        assert!(valid("/stack").is_err());
+        assert!(valid("stack/../x").is_err());
+        assert!(valid("./stack").is_err());
+    }
+
+    #[test]
+    fn memswap_defaults_to_twice_memory() {
+        let mut l = CgroupLimits {
+            memory: Some(100),
+            ..Default::default()
+        };
+        assert_eq!(memswap_total(&l), Some(200));
+        l.memswap = Some(-1);
+        assert_eq!(memswap_total(&l), None);
+        l.memswap = Some(150);
+        assert_eq!(memswap_total(&l), Some(150));
+        assert_eq!(memswap_total(&CgroupLimits::default()), None);
+    }
+
+    #[test]
+    fn weight_conversion() {
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+        assert_eq!(shares_to_weight(1024), 39);
+    }
+
+    #[test]
+    fn keyed_file_parsing() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("memory.oom_control");
+        fs::write(&f, "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n").unwrap();
+        assert_eq!(keyed(&f, "oom_kill"), Some(3));
+        assert_eq!(keyed(&f, "missing"), None);
+    }
 }

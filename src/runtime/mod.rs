@@ -6,4 +6,12 @@ pub mod config;
 pub mod rootfs;
 pub mod spawn;
 
+pub mod channel;
+pub mod exec;
+pub mod init;
+pub mod mounts;
+pub mod sealed;
+pub mod security;
+pub mod syscall;
+
 pub use config::*;

@@ -1,10 +1,25 @@
 //! Creating the container process: namespaces, the init, pivot_root, exec.
 //!
-//! Interface fixed by the skeleton; the runtime owner implements it.
+//! `start` is called from the multi-threaded supervisor, so everything that
+//! allocates happens before `clone`; the child runs only raw syscalls (join
+//! the cgroups, unshare the cgroup namespace, move two fds) and execs a
+//! sealed copy of `stack` as `stack __init`, which is pid 1 of the new pid
+//! namespace and does the rest (see `init`). The parent sends it the config
+//! over a socketpair and waits for `Started` or a sentence saying why not.
 
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use super::ContainerConfig;
+use super::channel::{self, FromInit, ToInit, INIT_CHANNEL_FD};
+use super::{sealed, ContainerConfig, Network};
+
+pub use super::exec::{exec, exec_helper_command, ExecOptions};
+pub use super::sealed::set_init_exe;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
@@ -22,38 +37,306 @@ pub struct Spawned {
     pub start_time: u64,
 }
 
+/// How long the init may take to set up the container before `start` gives
+/// up and kills it.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+// Exit codes of the clone child when a step before exec fails (it cannot
+// talk: it may only make raw syscalls).
+const EXIT_CGROUP: i32 = 120;
+const EXIT_UNSHARE: i32 = 121;
+const EXIT_EXEC: i32 = 122;
+const EXIT_FDS: i32 = 123;
+
+/// The container's environment: `cfg.env` plus Docker's defaults for
+/// `PATH` and `HOSTNAME` when they are not set. The init is exec'd with it,
+/// so `exec` finds it again in `/proc/<init>/environ`.
+pub fn container_env(cfg: &ContainerConfig) -> Vec<String> {
+    let mut env = cfg.env.clone();
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.push(format!("PATH={}", super::security::DEFAULT_PATH));
+    }
+    if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
+        env.push(format!("HOSTNAME={}", cfg.hostname));
+    }
+    env
+}
+
+fn failed(s: impl Into<String>) -> SpawnError {
+    SpawnError::Failed(s.into())
+}
+
+/// Duplicate `fd` to a number ≥ 10 (close-on-exec), so moving the channel
+/// to fd 3 in the child can never clobber another fd it still needs.
+fn high_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: fcntl on a valid fd; the result is a new fd we own.
+    let n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: n is a fresh fd owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+}
+
+fn cstrings(v: &[String], what: &str) -> Result<Vec<CString>, SpawnError> {
+    v.iter()
+        .map(|s| {
+            CString::new(s.as_bytes())
+                .map_err(|_| failed(format!("{what} {s:?} contains a NUL byte")))
+        })
+        .collect()
+}
+
 /// Start a container; returns once its command has been exec'd, or with the
 /// sentence saying why it could not be. `cgroup_procs` are the
 /// `cgroup.procs` files the container joins before anything else.
-pub fn start(_cfg: &ContainerConfig, _cgroup_procs: &[PathBuf]) -> Result<Spawned, SpawnError> {
-    Err(SpawnError::Failed(
-        "containers are not implemented yet".into(),
-    ))
+pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned, SpawnError> {
+    // Everything that allocates or can fail in a friendly way happens here,
+    // before clone.
+    let exe = sealed::sealed_exe().map_err(failed)?;
+    let exe =
+        high_fd(exe).map_err(|e| failed(format!("cannot duplicate the init binary fd: {e}")))?;
+    let mut procs = Vec::with_capacity(cgroup_procs.len());
+    for p in cgroup_procs {
+        let f = File::options()
+            .write(true)
+            .open(p)
+            .map_err(|e| failed(format!("cannot open {}: {e}", p.display())))?;
+        procs
+            .push(high_fd(f.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?);
+    }
+    let (mut parent, child_low) =
+        UnixStream::pair().map_err(|e| failed(format!("cannot create the init channel: {e}")))?;
+    let child =
+        high_fd(child_low.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?;
+    // Only our copy may stay open, or the parent never sees the init's EOF.
+    drop(child_low);
+    let null_low = File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| failed(format!("cannot open /dev/null: {e}")))?;
+    let devnull =
+        high_fd(null_low.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?;
+    drop(null_low);
+    let argv = [c"stack".as_ptr(), c"__init".as_ptr(), std::ptr::null()];
+    let env = cstrings(&container_env(cfg), "environment entry")?;
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let procs_raw: Vec<RawFd> = procs.iter().map(|f| f.as_raw_fd()).collect();
+
+    let mut flags =
+        libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
+    if cfg.network != Network::Host {
+        flags |= libc::CLONE_NEWNET;
+    }
+    let exe_fd = exe.as_raw_fd();
+    let child_fd = child.as_raw_fd();
+    let null_fd = devnull.as_raw_fd();
+    // SAFETY: a raw clone without CLONE_VM and with a null stack behaves as
+    // fork (the child gets a copy of our memory and stack). In the child we
+    // call only async-signal-safe raw syscalls on data prepared above, then
+    // exec or _exit; no allocation, no locks.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if pid == 0 {
+        // SAFETY: we are the clone child; see child_after_clone.
+        unsafe { child_after_clone(&procs_raw, child_fd, null_fd, exe_fd, &argv, &envp) }
+    }
+    if pid < 0 {
+        let e = io::Error::last_os_error();
+        return Err(failed(format!(
+            "cannot create the container's namespaces: {e}"
+        )));
+    }
+    let pid = pid as i32;
+    drop(child);
+    drop(procs);
+    drop(devnull);
+    drop(exe);
+
+    match talk_to_init(&mut parent, cfg) {
+        Ok(()) => {}
+        Err(sentence) => {
+            // SAFETY: kill/waitpid on our own child's pid.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            let status = wait_pid(pid);
+            let sentence = match sentence {
+                Some(s) => s,
+                None => describe_early_death(status),
+            };
+            return Err(failed(sentence));
+        }
+    }
+    let start_time = proc_start_time(pid).unwrap_or(0);
+    Ok(Spawned { pid, start_time })
+}
+
+/// Send the config and wait for the outcome. `Err(None)`: the init died
+/// without a word (its exit status says why).
+fn talk_to_init(chan: &mut UnixStream, cfg: &ContainerConfig) -> Result<(), Option<String>> {
+    let _ = chan.set_read_timeout(Some(SETUP_TIMEOUT));
+    if channel::send(chan, &ToInit::Config(Box::new(cfg.clone()))).is_err() {
+        return Err(None);
+    }
+    match channel::recv::<FromInit>(chan) {
+        Ok(Some(FromInit::Started { .. })) => Ok(()),
+        // `init: false`: the init is about to exec the command itself;
+        // the channel closing on exec means it worked.
+        Ok(Some(FromInit::Exec)) => match channel::recv::<FromInit>(chan) {
+            Ok(None) => Ok(()),
+            Ok(Some(FromInit::Failed { sentence })) => Err(Some(sentence)),
+            Ok(Some(_)) => Err(Some(
+                "the container's init sent an unexpected message".into(),
+            )),
+            Err(e) => Err(Some(format!(
+                "lost the container's init while it started the command: {e}"
+            ))),
+        },
+        Ok(Some(FromInit::Failed { sentence })) => Err(Some(sentence)),
+        Ok(None) => Err(None),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Err(Some(format!(
+                "the container's set-up did not finish within {}s and was killed",
+                SETUP_TIMEOUT.as_secs()
+            )))
+        }
+        Err(e) => Err(Some(format!(
+            "lost the container's init during set-up: {e}"
+        ))),
+    }
+}
+
+fn describe_early_death(status: Option<i32>) -> String {
+    match status {
+        Some(EXIT_CGROUP) => {
+            "cannot join the container's cgroup (writing to cgroup.procs failed)".into()
+        }
+        Some(EXIT_UNSHARE) => "cannot create the container's cgroup namespace".into(),
+        Some(EXIT_EXEC) => "cannot execute the container's init (the sealed copy of stack)".into(),
+        Some(EXIT_FDS) => "cannot set up the container's init file descriptors".into(),
+        Some(s) if s >= 128 => format!(
+            "the container's init was killed by signal {} during set-up",
+            s - 128
+        ),
+        Some(s) => format!("the container's init exited with status {s} during set-up"),
+        None => "the container's init vanished during set-up".into(),
+    }
+}
+
+/// Wait for `pid` and return its status as a shell would (128+signal).
+pub(crate) fn wait_pid(pid: i32) -> Option<i32> {
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid writes into a local int.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return Some(decode_status(status));
+        }
+        if r < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return None;
+    }
+}
+
+/// `waitpid` status → exit code, 128+signal when killed.
+pub(crate) fn decode_status(status: i32) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        255
+    }
+}
+
+/// The clone child: join cgroups, new cgroup namespace, fds 0-3, exec init.
+///
+/// # Safety
+/// Only for the child of `clone` in `start`: touches only the given raw
+/// values and makes raw syscalls (async-signal-safe), never returns.
+unsafe fn child_after_clone(
+    procs: &[RawFd],
+    chan: RawFd,
+    null: RawFd,
+    exe: RawFd,
+    argv: &[*const libc::c_char; 3],
+    envp: &[*const libc::c_char],
+) -> ! {
+    for &fd in procs {
+        // "0" means the writing process itself.
+        if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+            libc::_exit(EXIT_CGROUP);
+        }
+    }
+    // After joining, so the container's cgroup is the root it sees.
+    if libc::unshare(libc::CLONE_NEWCGROUP) != 0 {
+        libc::_exit(EXIT_UNSHARE);
+    }
+    // All our fds are >= 10, so these dup2s cannot clobber each other.
+    if libc::dup2(null, 0) < 0
+        || libc::dup2(null, 1) < 0
+        || libc::dup2(null, 2) < 0
+        || libc::dup2(chan, INIT_CHANNEL_FD) < 0
+    {
+        libc::_exit(EXIT_FDS);
+    }
+    libc::syscall(
+        libc::SYS_execveat,
+        exe,
+        c"".as_ptr(),
+        argv.as_ptr(),
+        envp.as_ptr(),
+        libc::AT_EMPTY_PATH,
+    );
+    libc::_exit(EXIT_EXEC);
 }
 
 /// Entry of the hidden `stack __init` verb (pid 1 inside the container).
 pub fn init_main() -> i32 {
-    1
+    super::init::main()
 }
 
 /// Field 22 of `/proc/<pid>/stat`; `None` if the process is gone.
-pub fn proc_start_time(_pid: i32) -> Option<u64> {
-    None
+pub fn proc_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(22 - 3)?.parse().ok()
 }
 
-/// How to run a command inside a running container (`stack exec`, probes).
-#[derive(Debug, Clone, Default)]
-pub struct ExecOptions {
-    pub argv: Vec<String>,
-    /// Extra `KEY=VALUE`s on top of the container's environment.
-    pub env: Vec<String>,
-    pub cwd: Option<String>,
-    pub user: Option<String>,
-    pub tty: bool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Join the namespaces and cgroup of the container whose init is `pid`, run
-/// the command, wait for it and return its exit code (128+signal if killed).
-pub fn exec(_pid: i32, _opts: &ExecOptions) -> Result<i32, SpawnError> {
-    Err(SpawnError::Failed("exec is not implemented yet".into()))
+    #[test]
+    fn start_time_of_self() {
+        let me = std::process::id() as i32;
+        assert!(proc_start_time(me).is_some());
+        assert_eq!(proc_start_time(me), proc_start_time(me));
+        assert_eq!(proc_start_time(-5), None);
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(decode_status(7 << 8), 7);
+        assert_eq!(decode_status(libc::SIGKILL), 137);
+        assert!(describe_early_death(Some(EXIT_CGROUP)).contains("cgroup"));
+    }
 }

@@ -1,12 +1,27 @@
 //! The stack file: parsing with positions, interpolation, units, validation
 //! and the config hash. Reads files, nothing else.
+//!
+//! Pipeline: read → [`yaml::parse`] (positioned tree, anchors, merge keys,
+//! duplicates) → interpolation of every scalar value → conversion to the
+//! normalized [`model`], collecting every problem → profiles and
+//! dependency checks (with [`crate::graph`]).
 
+pub mod file;
+pub mod interp;
+mod load;
 pub mod model;
 pub mod units;
+pub mod yaml;
 
 pub use model::*;
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use load::{Cx, Problem};
+use yaml::{Kind, Pos};
 
 /// What `load` needs besides the file itself (the global CLI options).
 #[derive(Debug, Clone, Default)]
@@ -26,15 +41,521 @@ pub enum LoadError {
     /// `FILE:LINE:COL: key.path: message`.
     #[error("{}", .0.join("\n"))]
     Invalid(Vec<String>),
+    /// No file given and none of the default names found.
+    #[error("no stack file found: looked for stack.yaml and compose.yaml in {0} (give one with -f FILE)")]
+    NotFound(PathBuf),
+    /// The file (or `--env-file`) could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Warnings the last load printed (for tests); the loader prints each on
+/// stderr as it goes.
+fn print_warnings(w: &[String]) {
+    for w in w {
+        eprintln!("{w}");
+    }
+}
+
+fn find_file(opts: &LoadOptions) -> Result<PathBuf, LoadError> {
+    if let Some(f) = &opts.file {
+        return Ok(f.clone());
+    }
+    let cwd = std::env::current_dir().map_err(|e| LoadError::Read {
+        path: PathBuf::from("."),
+        source: e,
+    })?;
+    for name in ["stack.yaml", "compose.yaml"] {
+        let p = cwd.join(name);
+        if p.is_file() {
+            return Ok(PathBuf::from(name));
+        }
+    }
+    Err(LoadError::NotFound(cwd))
+}
+
+/// The rule for project names; `Err` is the message.
+pub fn check_project_name(name: &str) -> Result<String, String> {
+    let lower = name.to_lowercase();
+    let ok = !lower.is_empty()
+        && lower
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && lower
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if ok {
+        Ok(lower)
+    } else {
+        Err(format!(
+            "invalid project name {name:?} (use lower case letters, digits, `_` and `-`, starting with a letter or digit)"
+        ))
+    }
+}
+
+fn valid_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+/// Variables for interpolation: `.env` (or `--env-file`), overridden by the
+/// process environment.
+fn load_vars(
+    dir: &Path,
+    opts: &LoadOptions,
+    problems: &mut Vec<String>,
+) -> Result<interp::Vars, LoadError> {
+    let mut vars = interp::Vars::default();
+    let (path, required) = match &opts.env_file {
+        Some(p) => (p.clone(), true),
+        None => (dir.join(".env"), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let (kv, errs) = interp::parse_env_file(&text);
+            for (line, msg) in errs {
+                problems.push(format!("{}:{line}:1: {msg}", path.display()));
+            }
+            for (k, v) in kv {
+                if let Some(v) = v {
+                    vars.vars.insert(k, v);
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
+        Err(e) => return Err(LoadError::Read { path, source: e }),
+    }
+    for (k, v) in std::env::vars_os() {
+        if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
+            vars.vars.insert(k, v);
+        }
+    }
+    Ok(vars)
 }
 
 /// Load, interpolate, validate and normalize a stack file.
-pub fn load(_opts: &LoadOptions) -> Result<Stack, LoadError> {
-    Err(LoadError::Invalid(vec!["not implemented yet".into()]))
+pub fn load(opts: &LoadOptions) -> Result<Stack, LoadError> {
+    let shown = find_file(opts)?;
+    let bytes = std::fs::read(&shown).map_err(|e| LoadError::Read {
+        path: shown.clone(),
+        source: e,
+    })?;
+    let abs = match std::path::absolute(&shown) {
+        Ok(p) => load::normalize(&p),
+        Err(e) => {
+            return Err(LoadError::Read {
+                path: shown,
+                source: e,
+            })
+        }
+    };
+    let dir = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into());
+    let mut pre = Vec::new();
+    let vars = load_vars(&dir, opts, &mut pre)?;
+    let (stack, warnings) = load_str(&bytes, &shown, &abs, &dir, vars, opts);
+    print_warnings(&warnings);
+    match stack {
+        Ok(s) if pre.is_empty() => Ok(s),
+        Ok(_) => Err(LoadError::Invalid(pre)),
+        Err(mut e) => {
+            pre.append(&mut e);
+            Err(LoadError::Invalid(pre))
+        }
+    }
+}
+
+fn format_problems(shown: &Path, mut problems: Vec<Problem>) -> Vec<String> {
+    problems.sort_by_key(|p| (p.pos.line, p.pos.col));
+    problems
+        .into_iter()
+        .map(|p| {
+            let f = shown.display();
+            if p.path.is_empty() {
+                format!("{f}:{}:{}: {}", p.pos.line, p.pos.col, p.msg)
+            } else {
+                format!("{f}:{}:{}: {}: {}", p.pos.line, p.pos.col, p.path, p.msg)
+            }
+        })
+        .collect()
+}
+
+/// The whole pipeline on bytes already read; returns the stack (or the
+/// formatted problems) and the warnings to print.
+fn load_str(
+    bytes: &[u8],
+    shown: &Path,
+    abs: &Path,
+    dir: &Path,
+    mut vars: interp::Vars,
+    opts: &LoadOptions,
+) -> (Result<Stack, Vec<String>>, Vec<String>) {
+    let one = |pos: Pos, path: &str, msg: String| {
+        Err(format_problems(
+            shown,
+            vec![Problem {
+                pos,
+                path: path.into(),
+                msg,
+            }],
+        ))
+    };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            // Position of the first bad byte.
+            let good = &bytes[..e.valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let col = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            return (
+                one(
+                    Pos { line, col },
+                    "",
+                    "the file is not UTF-8 text (is it a stack file?)".into(),
+                ),
+                vec![],
+            );
+        }
+    };
+    let mut root = match yaml::parse(text) {
+        Ok(r) => r,
+        Err(errs) => {
+            let problems = errs
+                .into_iter()
+                .map(|e| Problem {
+                    pos: e.pos,
+                    path: String::new(),
+                    msg: e.msg,
+                })
+                .collect();
+            return (Err(format_problems(shown, problems)), vec![]);
+        }
+    };
+    let mut problems = Vec::new();
+    load::interpolate_tree(&mut root, &mut vars, &mut problems);
+    let warnings = std::mem::take(&mut vars.warnings);
+
+    let top = match &root.kind {
+        Kind::Map(m) => m,
+        Kind::Null => {
+            return (
+                one(root.pos, "", "the file is empty; a stack file is a map with `services:` (see examples/cola-wars/stack.yaml)".into()),
+                warnings,
+            )
+        }
+        _ => {
+            let msg = format!(
+                "expected a map with `services:` at the top of the file, found {}",
+                root.describe()
+            );
+            return (one(root.pos, "", msg), warnings);
+        }
+    };
+    let mut cx = Cx {
+        dir: dir.to_path_buf(),
+        vars: &vars,
+        problems,
+        volume_names: BTreeSet::new(),
+    };
+    let mut warnings = warnings;
+
+    // First pass: names of top-level volumes (services refer to them).
+    let mut volumes = BTreeMap::new();
+    let mut services_node = None;
+    let mut name_node = None;
+    for (k, v) in top {
+        match k.name.as_str() {
+            "services" => services_node = Some((k, v)),
+            "name" => name_node = Some(v),
+            "version" => warnings.push(format!(
+                "warning: {}:{}:{}: `version` is obsolete and ignored; remove it",
+                shown.display(),
+                k.pos.line,
+                k.pos.col
+            )),
+            "volumes" => {
+                if let Some(m) = match &v.kind {
+                    Kind::Null => None,
+                    _ => cx.map(v, "volumes"),
+                } {
+                    for (vk, vv) in m {
+                        let p = format!("volumes.{}", vk.name);
+                        let mut def = VolumeDef::default();
+                        if let Some(vm) = match &vv.kind {
+                            Kind::Null => None,
+                            _ => cx.map(vv, &p),
+                        } {
+                            for (lk, lv) in vm {
+                                if lk.name == "labels" {
+                                    for (k, val, _) in cx.kv(lv, &format!("{p}.labels")) {
+                                        def.labels.insert(k, val.unwrap_or_default());
+                                    }
+                                } else {
+                                    cx.unknown(lk, &p, "VolumeFile");
+                                }
+                            }
+                        }
+                        cx.volume_names.insert(vk.name.clone());
+                        volumes.insert(vk.name.clone(), def);
+                    }
+                }
+            }
+            _ => cx.unknown(k, "", "StackFile"),
+        }
+    }
+
+    // Project name: -p, else `name:`, else the directory's name.
+    let name = if let Some(p) = &opts.project_name {
+        match check_project_name(p) {
+            Ok(n) => Some(n),
+            Err(m) => {
+                cx.err(Pos { line: 1, col: 1 }, "", format!("-p/STACK_PROJECT_NAME: {m}"));
+                None
+            }
+        }
+    } else if let Some(n) = name_node {
+        cx.string(n, "name").and_then(|s| match check_project_name(&s) {
+            Ok(n) => Some(n),
+            Err(m) => {
+                cx.err(n.pos, "name", m);
+                None
+            }
+        })
+    } else {
+        let d = dir
+            .file_name()
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match check_project_name(&d) {
+            Ok(n) => Some(n),
+            Err(m) => {
+                cx.err(
+                    Pos { line: 1, col: 1 },
+                    "",
+                    format!("no `name:` in the file and the directory name is not a valid project name: {m}; add `name:` or use -p"),
+                );
+                None
+            }
+        }
+    };
+
+    let mut services = BTreeMap::new();
+    let mut extras = BTreeMap::new();
+    match services_node {
+        None => cx.err(Pos { line: 1, col: 1 }, "", "no `services:` key; a stack file needs at least one service"),
+        Some((k, v)) => match &v.kind {
+            Kind::Null => cx.err(k.pos, "services", "no services defined; add at least one"),
+            Kind::Map(m) if m.is_empty() => {
+                cx.err(v.pos, "services", "no services defined; add at least one")
+            }
+            _ => {
+                if let Some(m) = cx.map(v, "services") {
+                    for (sk, sv) in m {
+                        let path = format!("services.{}", sk.name);
+                        if sk.name.starts_with("x-") {
+                            continue;
+                        }
+                        if !valid_service_name(&sk.name) {
+                            cx.err(sk.pos, &path, format!("invalid service name {:?} (letters, digits, `_`, `-` and `.`, starting with a letter or digit)", sk.name));
+                            continue;
+                        }
+                        if let Some((svc, extra)) = cx.service(sk, sv, &path) {
+                            services.insert(sk.name.clone(), svc);
+                            extras.insert(sk.name.clone(), extra);
+                        }
+                    }
+                }
+            }
+        },
+    }
+
+    let all_declared: BTreeSet<String> = match services_node.map(|(_, v)| &v.kind) {
+        Some(Kind::Map(m)) => m.iter().map(|(k, _)| k.name.clone()).collect(),
+        _ => BTreeSet::new(),
+    };
+    let mut problems = std::mem::take(&mut cx.problems);
+    let active = apply_profiles(&mut services, &extras, &all_declared, opts, &mut problems);
+
+    if problems.is_empty() {
+        if let Some(name) = name {
+            let stack = Stack {
+                name,
+                file: abs.to_path_buf(),
+                dir: dir.to_path_buf(),
+                services: active,
+                volumes,
+            };
+            match crate::graph::DepGraph::new(&stack) {
+                Ok(_) => return (Ok(stack), warnings),
+                Err(e) => {
+                    let (svc, path) = match &e {
+                        crate::graph::GraphError::Cycle { first, .. } => (first.clone(), "depends_on"),
+                        crate::graph::GraphError::Missing { service, .. }
+                        | crate::graph::GraphError::SelfDependency(service) => {
+                            (service.clone(), "depends_on")
+                        }
+                    };
+                    let pos = extras
+                        .get(&svc)
+                        .map(|x| x.depends_pos.values().next().copied().unwrap_or(x.pos))
+                        .unwrap_or_default();
+                    problems.push(Problem {
+                        pos,
+                        path: format!("services.{svc}.{path}"),
+                        msg: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    (Err(format_problems(shown, problems)), warnings)
+}
+
+/// Keep the services whose profiles are enabled; check that every
+/// dependency exists and is active.
+fn apply_profiles(
+    services: &mut BTreeMap<String, Service>,
+    extras: &BTreeMap<String, load::ServiceExtra>,
+    declared: &BTreeSet<String>,
+    opts: &LoadOptions,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, Service> {
+    let all = opts.profiles.iter().any(|p| p == "*");
+    let enabled: BTreeSet<&str> = opts.profiles.iter().map(String::as_str).collect();
+    let is_active = |s: &Service| {
+        s.profiles.is_empty() || all || s.profiles.iter().any(|p| enabled.contains(p.as_str()))
+    };
+    let inactive: BTreeMap<String, Vec<String>> = services
+        .iter()
+        .filter(|(_, s)| !is_active(s))
+        .map(|(n, s)| (n.clone(), s.profiles.clone()))
+        .collect();
+    let mut active: BTreeMap<String, Service> = std::mem::take(services)
+        .into_iter()
+        .filter(|(n, _)| !inactive.contains_key(n))
+        .collect();
+    for (name, svc) in active.iter_mut() {
+        let extra = &extras[name];
+        let mut drop = Vec::new();
+        for (dep, d) in &svc.depends_on {
+            let pos = extra.depends_pos.get(dep).copied().unwrap_or(extra.pos);
+            let path = format!("services.{name}.depends_on.{dep}");
+            if let Some(profiles) = inactive.get(dep) {
+                if d.required {
+                    let list = profiles
+                        .iter()
+                        .map(|p| format!("--profile {p}"))
+                        .collect::<Vec<_>>()
+                        .join(" or ");
+                    problems.push(Problem {
+                        pos,
+                        path,
+                        msg: format!("service `{name}` depends on `{dep}`, which is not active: enable its profile with {list}"),
+                    });
+                } else {
+                    drop.push(dep.clone());
+                }
+            } else if !declared.contains(dep) {
+                if d.required {
+                    let msg = match load_suggest(dep, declared) {
+                        Some(s) => format!("service `{name}` depends on `{dep}`, which is not defined (did you mean `{s}`?)"),
+                        None => format!("service `{name}` depends on `{dep}`, which is not defined"),
+                    };
+                    problems.push(Problem { pos, path, msg });
+                } else {
+                    drop.push(dep.clone());
+                }
+            }
+        }
+        for d in drop {
+            svc.depends_on.remove(&d);
+        }
+    }
+    active
+}
+
+fn load_suggest(key: &str, names: &BTreeSet<String>) -> Option<String> {
+    names
+        .iter()
+        .map(|c| (strsim::jaro_winkler(key, c), c))
+        .filter(|(s, _)| *s > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.clone())
+}
+
+/// Canonical JSON: object keys sorted, no whitespace. The model is shallow,
+/// so recursion here is bounded by its type depth.
+fn canonical(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 /// sha256 (hex) of the canonical JSON of a service's effective config,
 /// excluding `depends_on` and `profiles`.
-pub fn config_hash(_svc: &Service) -> String {
-    String::new()
+pub fn config_hash(svc: &Service) -> String {
+    let mut v = serde_json::to_value(svc).unwrap_or(serde_json::Value::Null);
+    if let serde_json::Value::Object(m) = &mut v {
+        m.remove("depends_on");
+        m.remove("profiles");
+    }
+    let mut s = String::new();
+    canonical(&v, &mut s);
+    hex::encode(Sha256::digest(s.as_bytes()))
 }
+
+/// Load from a string (tests, tools): `file` is only used for messages and
+/// to resolve relative paths (its directory). Variables come from `vars`
+/// only (no `.env`, no process environment).
+pub fn load_from_str(
+    text: &str,
+    file: &Path,
+    vars: BTreeMap<String, String>,
+    opts: &LoadOptions,
+) -> Result<(Stack, Vec<String>), LoadError> {
+    let abs = load::normalize(&std::path::absolute(file).map_err(|e| LoadError::Read {
+        path: file.to_path_buf(),
+        source: e,
+    })?);
+    let dir = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into());
+    let v = interp::Vars {
+        vars,
+        ..Default::default()
+    };
+    let (r, w) = load_str(text.as_bytes(), file, &abs, &dir, v, opts);
+    r.map(|s| (s, w)).map_err(LoadError::Invalid)
+}
+
+#[cfg(test)]
+mod tests;

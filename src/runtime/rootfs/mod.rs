@@ -1,16 +1,55 @@
 //! Root filesystem sources: directory, tarball, host binaries, debootstrap;
-//! built ones cached under `<state dir>/cache/<sha256>`.
-//!
-//! Interface fixed by the skeleton; the runtime owner implements it.
+//! built ones cached under `<state dir>/cache/<sha256>`, and the per-container
+//! overlay on top of them.
 
 use std::path::{Path, PathBuf};
 
 use crate::spec::Rootfs;
 
+pub mod cache;
+pub mod debootstrap;
+pub mod dir;
+pub mod host;
+pub mod overlay;
+pub mod tar;
+
+/// Why a root filesystem could not be prepared. Every message names the
+/// path (and the archive entry or library) and says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
     #[error("{0}")]
     Failed(String),
+    #[error("rootfs {path}: no such directory (create it, or point `rootfs` at an existing directory, tarball or `host:` list)")]
+    DirMissing { path: PathBuf },
+    #[error("rootfs {path}: not a directory (a tarball must end in .tar, .tar.gz or .tgz)")]
+    NotADirectory { path: PathBuf },
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("rootfs {archive}: entry {entry:?} refused: {reason}")]
+    UnsafeEntry {
+        archive: PathBuf,
+        entry: String,
+        reason: String,
+    },
+    #[error("rootfs {archive}: {message}")]
+    BadArchive { archive: PathBuf, message: String },
+    #[error("rootfs host binary {path}: {message}")]
+    Host { path: PathBuf, message: String },
+    #[error("rootfs host binary {binary}: needs {library}, not found in {searched} (install it on the host, or list it in `host:` by its path)")]
+    LibraryNotFound {
+        binary: PathBuf,
+        library: String,
+        searched: String,
+    },
+    #[error("rootfs debootstrap: `debootstrap` is not installed (apt-get install debootstrap)")]
+    DebootstrapMissing,
+    #[error("rootfs debootstrap {suite}: {message}")]
+    Debootstrap { suite: String, message: String },
 }
 
 /// Make `src` available as a directory usable as an overlay lower layer and
@@ -18,11 +57,13 @@ pub enum RootfsError {
 /// human lines for slow steps (unpacking, debootstrap).
 pub fn prepare(
     src: &Rootfs,
-    _cache: &Path,
-    _progress: &dyn Fn(&str),
+    cache: &Path,
+    progress: &dyn Fn(&str),
 ) -> Result<PathBuf, RootfsError> {
     match src {
-        Rootfs::Dir(p) => Ok(p.clone()),
-        _ => Err(RootfsError::Failed("not implemented yet".into())),
+        Rootfs::Dir(p) => dir::prepare(p),
+        Rootfs::Tar(p) => tar::prepare(p, cache, progress),
+        Rootfs::Host(bins) => host::prepare(bins, cache, progress),
+        Rootfs::Debootstrap(d) => debootstrap::prepare(d, cache, progress),
     }
 }

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Whole-command start-up benchmark: stack against what users would pick
+# instead, side by side in one hyperfine run.
+#
+#   sudo benches/startup.sh            # needs: hyperfine crun runc busybox-static
+#   STACK=target/release/stack benches/startup.sh
+#
+# Docker Compose is included when `docker` and `docker-compose` (or
+# `docker compose`) work; the image is a `docker import` of the same busybox
+# rootfs, so no registry is involved.
+#
+# crun refuses hybrid cgroup machines (v1 + a v2 mount with controllers), so
+# every command runs inside one private mount namespace where the v2 mount
+# is hidden; stack, runc and unshare see the same v1 hierarchy there.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+STACK=${STACK:-$here/target/release/stack}
+work=${BENCH_DIR:-/tmp/stack-bench}
+runs=${RUNS:-30}
+export STACK_STATE_DIR=$work/state STACK_RUN_DIR=$work/run
+
+rm -rf "$work"; mkdir -p "$work"
+# A busybox rootfs, as the tests build it.
+rootfs=$work/rootfs
+mkdir -p "$rootfs"/{bin,proc,sys,dev,tmp,etc,root}
+cp /bin/busybox "$rootfs/bin/busybox"
+for a in $("$rootfs/bin/busybox" --list); do
+  [ "$a" = busybox ] || ln -sf busybox "$rootfs/bin/$a"
+done
+echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
+echo 'root:x:0:' > "$rootfs/etc/group"
+
+# Stack files: one /bin/true job, and N long-running services.
+stackfile() { # name count command
+  local f=$work/$1.yaml
+  echo "services:" > "$f"
+  for i in $(seq 1 "$2"); do
+    printf '  s%s:\n    rootfs: %s\n    command: %s\n' "$i" "$rootfs" "$3" >> "$f"
+  done
+  echo "$f"
+}
+true1=$(stackfile true1 1 /bin/true)
+for n in 1 10 50; do stackfile sleep$n "$n" "sleep 3600" >/dev/null; done
+
+# One OCI bundle for crun and runc.
+mkdir -p "$work/oci"
+(cd "$work/oci" && crun spec)
+python3 - "$work/oci/config.json" "$rootfs" <<'PY'
+import json, sys
+p, root = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+c["root"] = {"path": root, "readonly": True}
+c["process"]["args"] = ["/bin/true"]
+c["process"]["terminal"] = False
+json.dump(c, open(p, "w"))
+PY
+
+compose=""
+if docker info >/dev/null 2>&1; then
+  if docker compose version >/dev/null 2>&1; then compose="docker compose"
+  elif command -v docker-compose >/dev/null; then compose="docker-compose"; fi
+fi
+if [ -n "$compose" ]; then
+  tar -C "$rootfs" -c . | docker import - stackbench/busybox:latest >/dev/null
+  for n in 1 10 50; do
+    mkdir -p "$work/compose$n"
+    { echo "services:"; for i in $(seq 1 $n); do
+        printf '  s%s:\n    image: stackbench/busybox\n    command: sleep 3600\n    network_mode: none\n' "$i"; done
+    } > "$work/compose$n/docker-compose.yml"
+  done
+  mkdir -p "$work/composetrue"
+  printf 'services:\n  s1:\n    image: stackbench/busybox\n    command: /bin/true\n    network_mode: none\n' \
+    > "$work/composetrue/docker-compose.yml"
+fi
+
+cat > "$work/inner.sh" <<INNER
+set -eu
+umount /sys/fs/cgroup/unified 2>/dev/null || true
+cd "$work"
+export STACK_STATE_DIR=$STACK_STATE_DIR STACK_RUN_DIR=$STACK_RUN_DIR
+echo "## one container running /bin/true"
+cmds=(
+  "unshare --mount --uts --ipc --net --pid --fork --root=$rootfs --mount-proc /bin/true"
+  "$STACK -f $true1 -p benchtrue up"
+  "crun run -b $work/oci bench-crun"
+  "runc run -b $work/oci bench-runc"
+)
+[ -n "$compose" ] && cmds+=("cd $work/composetrue && $compose up --quiet-pull >/dev/null 2>&1; $compose down >/dev/null 2>&1")
+hyperfine -N --warmup 3 --runs $runs --export-markdown $work/true.md "\${cmds[@]:0:4}" 2>&1
+[ -n "$compose" ] && hyperfine --runs 5 --export-markdown $work/compose-true.md "\${cmds[4]}" 2>&1
+for n in 1 10 50; do
+  echo "## \$n busybox containers: up -d"
+  hyperfine -N --runs $runs --export-markdown $work/up\$n.md \
+    --cleanup "$STACK -f $work/sleep\$n.yaml -p bench\$n down -t 0" \
+    "$STACK -f $work/sleep\$n.yaml -p bench\$n up -d" 2>&1
+  echo "## \$n busybox containers: down"
+  hyperfine -N --runs $runs --export-markdown $work/down\$n.md \
+    --prepare "$STACK -f $work/sleep\$n.yaml -p bench\$n up -d" \
+    "$STACK -f $work/sleep\$n.yaml -p bench\$n down -t 0" 2>&1
+  if [ -n "$compose" ]; then
+    echo "## \$n containers with $compose: up -d, then down"
+    hyperfine --runs 3 --export-markdown $work/compose\$n.md \
+      --cleanup "cd $work/compose\$n && $compose down -t 0 >/dev/null 2>&1" \
+      "cd $work/compose\$n && $compose up -d >/dev/null 2>&1" 2>&1
+  fi
+done
+INNER
+unshare -m --propagation private bash "$work/inner.sh"
+if [ -n "$compose" ]; then docker image rm stackbench/busybox:latest >/dev/null 2>&1 || true; fi
+echo "markdown tables in $work/*.md"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs stack's whole test suite on a fresh Debian/Ubuntu machine, as root.
+# Installs the Debian packages the tests need first (busybox-static for the
+# test root filesystem), then runs every test; root integration tests run
+# the real binary on real namespaces, mounts and cgroups.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in busybox-static iproute2; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+cargo test --locked "$@"
+scripts/check-leaks.sh

@@ -1,0 +1,451 @@
+//! Running a command inside a running container (`stack exec`, health
+//! probes): join the container's cgroups and namespaces, fork into its pid
+//! namespace, become the user with the container's capabilities and
+//! environment, exec, and pass the exit code through.
+//!
+//! `setns` into a mount namespace needs a single-threaded caller, so the
+//! multi-threaded supervisor runs `stack __exec` (see `exec_helper_command`).
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::process::Command;
+
+use super::init::{exec_command, ptrs, resolve_command, step_sentence, Prepared};
+use super::security;
+use super::spawn::{decode_status, wait_pid, SpawnError};
+
+/// How to run a command inside a running container (`stack exec`, probes).
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub argv: Vec<String>,
+    /// Extra `KEY=VALUE`s on top of the container's environment.
+    pub env: Vec<String>,
+    /// Working directory inside the container [default: `/`].
+    pub cwd: Option<String>,
+    /// Name or `uid[:gid]` [default: root]; pass the service's `user` for
+    /// Docker's behaviour (exec runs as the container's user).
+    pub user: Option<String>,
+    pub tty: bool,
+    /// Capabilities to keep [default: Docker's default set]; pass the
+    /// container's `ContainerConfig::capabilities`.
+    pub capabilities: Option<Vec<String>>,
+}
+
+fn failed(s: impl Into<String>) -> SpawnError {
+    SpawnError::Failed(s.into())
+}
+
+/// A `stack __exec …` command (from the binary set with `set_init_exe`, else
+/// our own) that runs `exec(pid, opts)` in a fresh single-threaded process:
+/// the way for a multi-threaded caller. Its exit status is the command's.
+pub fn exec_helper_command(pid: i32, opts: &ExecOptions) -> Command {
+    let mut c = Command::new(super::sealed::init_exe_path());
+    c.arg("__exec").arg("--pid").arg(pid.to_string());
+    for e in &opts.env {
+        c.arg("-e").arg(e);
+    }
+    if let Some(w) = &opts.cwd {
+        c.arg("-w").arg(w);
+    }
+    if let Some(u) = &opts.user {
+        c.arg("-u").arg(u);
+    }
+    if opts.tty {
+        c.arg("-t");
+    }
+    if let Some(caps) = &opts.capabilities {
+        c.arg("--caps").arg(caps.join(","));
+    }
+    c.arg("--").args(&opts.argv);
+    c
+}
+
+/// Join the namespaces and cgroup of the container whose init is `pid`, run
+/// the command, wait for it and return its exit code (128+signal if killed).
+/// The calling process must be single-threaded (it joins a mount
+/// namespace), and it stays in the container's namespaces afterwards.
+pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
+    let threads = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:").map(|v| v.trim().to_string()))
+        });
+    if threads.as_deref() != Some("1") {
+        return Err(failed(
+            "exec must run in a single-threaded process; use exec_helper_command (stack __exec)",
+        ));
+    }
+    if opts.argv.is_empty() {
+        return Err(failed("no command to run in the container"));
+    }
+    // Everything read from the host side first: environment, namespaces.
+    let environ = std::fs::read(format!("/proc/{pid}/environ"))
+        .map_err(|e| failed(format!("cannot read the environment of container process {pid}: {e} (is the container running?)")))?;
+    let mut env: Vec<String> = environ
+        .split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect();
+    for e in &opts.env {
+        let key = e.split('=').next().unwrap_or(e);
+        env.retain(|x| x.split('=').next() != Some(key));
+        env.push(e.clone());
+    }
+    let mut ns = Vec::new();
+    for name in ["ipc", "uts", "net", "pid", "cgroup", "mnt"] {
+        let f = File::open(format!("/proc/{pid}/ns/{name}")).map_err(|e| {
+            failed(format!(
+                "cannot open the {name} namespace of container process {pid}: {e}"
+            ))
+        })?;
+        ns.push((name, f));
+    }
+    join_cgroups(pid)?;
+    for (name, f) in &ns {
+        // SAFETY: setns on an fd we hold; nstype 0 accepts the fd's own type.
+        if unsafe { libc::setns(f.as_raw_fd(), 0) } != 0 {
+            let e = io::Error::last_os_error();
+            return Err(failed(format!(
+                "cannot join the {name} namespace of container process {pid}: {e}"
+            )));
+        }
+    }
+    drop(ns);
+    // Now inside: paths are the container's.
+    let id =
+        security::resolve_user_here(opts.user.as_deref()).map_err(|e| failed(e.to_string()))?;
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", id.home.as_deref().unwrap_or("/")));
+    }
+    let cmd = opts.argv[0].clone();
+    let path = resolve_command(&cmd, &env, "the container").map_err(failed)?;
+    let cwd = opts.cwd.clone().unwrap_or_else(|| "/".into());
+    if !std::fs::metadata(&cwd).is_ok_and(|m| m.is_dir()) {
+        return Err(failed(format!(
+            "working directory {cwd:?} is not a directory in the container"
+        )));
+    }
+    let caps = match &opts.capabilities {
+        Some(c) => security::cap_mask(c),
+        None => security::cap_mask(
+            &security::DOCKER_DEFAULT_CAPS
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        ),
+    }
+    .map_err(|e| failed(e.to_string()))?;
+    let c = |s: &str| CString::new(s).map_err(|_| failed(format!("{s:?} contains a NUL byte")));
+    let p = Prepared {
+        init: true,
+        log: None,
+        path: c(&path)?,
+        argv: opts.argv.iter().map(|a| c(a)).collect::<Result<_, _>>()?,
+        envp: env.iter().map(|e| c(e)).collect::<Result<_, _>>()?,
+        id,
+        caps,
+        last_cap: security::last_cap(),
+        cwd: c(&cwd)?,
+        cmd,
+        user: opts.user.clone().unwrap_or_else(|| "root".into()),
+        rootfs: "the container".into(),
+    };
+    let pty = if opts.tty { Some(open_pty()?) } else { None };
+    let (st_r, st_w) = pipe().map_err(|e| failed(format!("cannot create a pipe: {e}")))?;
+    let argv = ptrs(&p.argv);
+    let envp = ptrs(&p.envp);
+    // SAFETY: we are single-threaded (checked above), so the child may run
+    // anything; it only makes raw syscalls before exec anyway.
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return Err(failed(format!(
+            "cannot fork: {}",
+            io::Error::last_os_error()
+        )));
+    }
+    if child == 0 {
+        let mut ok = true;
+        if let Some((_, slave)) = &pty {
+            let s = slave.as_raw_fd();
+            // SAFETY: setsid, ioctl and dup2 on fds we own.
+            unsafe {
+                libc::setsid();
+                ok = libc::ioctl(s, libc::TIOCSCTTY, 0) == 0
+                    && libc::dup2(s, 0) >= 0
+                    && libc::dup2(s, 1) >= 0
+                    && libc::dup2(s, 2) >= 0;
+            }
+        }
+        let (step, errno) = if ok {
+            exec_command(&p, &argv, &envp)
+        } else {
+            (6, libc::EBADF)
+        };
+        let mut msg = [0u8; 5];
+        msg[0] = step;
+        msg[1..].copy_from_slice(&errno.to_le_bytes());
+        // SAFETY: write from a local buffer, then _exit without unwinding.
+        unsafe {
+            libc::write(st_w.as_raw_fd(), msg.as_ptr().cast(), msg.len());
+            libc::_exit(127);
+        }
+    }
+    drop(st_w);
+    let mut msg = [0u8; 5];
+    let n = io::Read::read(&mut File::from(st_r), &mut msg).unwrap_or(0);
+    if n == 5 {
+        wait_pid(child);
+        let errno = i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]);
+        return Err(failed(step_sentence(&p, msg[0], errno)));
+    }
+    drop(p);
+    if let Some((master, slave)) = pty {
+        drop(slave);
+        relay_tty(master);
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid into a local int.
+        let r = unsafe { libc::waitpid(child, &mut status, 0) };
+        if r == child {
+            return Ok(decode_status(status));
+        }
+        if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return Err(failed(format!(
+                "lost the exec'd command: {}",
+                io::Error::last_os_error()
+            )));
+        }
+    }
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two fds into a local array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both fds are fresh and ours.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Put our pid into each cgroup `pid` is in (read from `/proc/<pid>/cgroup`,
+/// mount points from our mountinfo).
+fn join_cgroups(pid: i32) -> Result<(), SpawnError> {
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).map_err(|e| {
+        failed(format!(
+            "cannot read the cgroups of container process {pid}: {e}"
+        ))
+    })?;
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let me = std::process::id().to_string();
+    for line in cg.lines() {
+        let mut f = line.splitn(3, ':');
+        let (Some(hid), Some(ctrls), Some(path)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let Some(mnt) = cgroup_mount(&mountinfo, hid == "0", ctrls) else {
+            continue;
+        };
+        let procs = format!("{mnt}{}/cgroup.procs", path.trim_end_matches('/'));
+        if let Err(e) = std::fs::write(&procs, &me) {
+            // The v2 hierarchy of a hybrid host has no controllers, and its
+            // root may refuse members; only v1 or pure-v2 membership counts.
+            if hid == "0" && cg.lines().count() > 1 {
+                continue;
+            }
+            return Err(failed(format!("cannot join cgroup {procs}: {e}")));
+        }
+    }
+    Ok(())
+}
+
+/// The mount point of the cgroup hierarchy with these controllers.
+fn cgroup_mount(mountinfo: &str, v2: bool, ctrls: &str) -> Option<String> {
+    for line in mountinfo.lines() {
+        let (pre, post) = line.split_once(" - ")?;
+        let mut post = post.split(' ');
+        let fstype = post.next()?;
+        let _src = post.next();
+        let opts = post.next().unwrap_or("");
+        let mnt = pre.split(' ').nth(4)?;
+        let root = pre.split(' ').nth(3)?;
+        if root != "/" {
+            continue;
+        }
+        if v2 && fstype == "cgroup2" {
+            return Some(mnt.to_string());
+        }
+        if !v2 && fstype == "cgroup" {
+            let have: Vec<&str> = opts.split(',').collect();
+            if ctrls.split(',').all(|c| have.contains(&c)) {
+                return Some(mnt.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// A pty from the container's own devpts: (master, slave).
+fn open_pty() -> Result<(OwnedFd, OwnedFd), SpawnError> {
+    let err = |e: io::Error| failed(format!("cannot allocate a tty in the container: {e}"));
+    // SAFETY: open with a constant path; the fd is owned below.
+    let m = unsafe {
+        libc::open(
+            c"/dev/ptmx".as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if m < 0 {
+        return Err(err(io::Error::last_os_error()));
+    }
+    // SAFETY: m is fresh and ours.
+    let master = unsafe { OwnedFd::from_raw_fd(m) };
+    let unlock: libc::c_int = 0;
+    // SAFETY: ioctls on the master with the documented argument types.
+    let s = unsafe {
+        if libc::ioctl(m, libc::TIOCSPTLCK, &unlock) != 0 {
+            return Err(err(io::Error::last_os_error()));
+        }
+        libc::ioctl(
+            m,
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if s < 0 {
+        return Err(err(io::Error::last_os_error()));
+    }
+    // SAFETY: s is fresh and ours.
+    let slave = unsafe { OwnedFd::from_raw_fd(s) };
+    // Same window size as ours.
+    // SAFETY: TIOCGWINSZ/TIOCSWINSZ read and write a local winsize.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) == 0 {
+            libc::ioctl(s, libc::TIOCSWINSZ, &ws);
+        }
+    }
+    Ok((master, slave))
+}
+
+/// Copy stdin → master and master → stdout until the command closes the
+/// tty; our terminal is in raw mode meanwhile.
+fn relay_tty(master: OwnedFd) {
+    let m = master.as_raw_fd();
+    // SAFETY: termios calls on fd 0 with local structs.
+    let saved = unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(0, &mut t) == 0 {
+            let saved = t;
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(0, libc::TCSANOW, &t);
+            Some(saved)
+        } else {
+            None
+        }
+    };
+    let mut stdin_open = true;
+    let mut buf = [0u8; 4096];
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: if stdin_open { 0 } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: m,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: poll on a local array.
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            continue;
+        }
+        if fds[1].revents != 0 {
+            // SAFETY: read into a local buffer.
+            let n = unsafe { libc::read(m, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break; // EIO: every slave fd is closed
+            }
+            write_all(1, &buf[..n as usize]);
+        }
+        if fds[0].revents != 0 {
+            // SAFETY: read into a local buffer.
+            let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                stdin_open = false;
+                // Pass end-of-file on as ^D.
+                write_all(m, &[4]);
+            } else {
+                write_all(m, &buf[..n as usize]);
+            }
+        }
+    }
+    if let Some(t) = saved {
+        // SAFETY: restore the saved termios on fd 0.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+    }
+}
+
+fn write_all(fd: RawFd, mut data: &[u8]) {
+    while !data.is_empty() {
+        // SAFETY: write from a live slice.
+        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+        if n <= 0 {
+            return;
+        }
+        data = &data[n as usize..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_cgroup_mounts() {
+        let mi = "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n\
+                  32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n\
+                  35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
+                  40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n\
+                  41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
+        assert_eq!(
+            cgroup_mount(mi, false, "memory").as_deref(),
+            Some("/sys/fs/cgroup/memory")
+        );
+        assert_eq!(
+            cgroup_mount(mi, false, "name=systemd").as_deref(),
+            Some("/sys/fs/cgroup/systemd")
+        );
+        assert_eq!(
+            cgroup_mount(mi, true, "").as_deref(),
+            Some("/sys/fs/cgroup/unified")
+        );
+        assert_eq!(cgroup_mount(mi, false, "pids"), None);
+    }
+
+    #[test]
+    fn helper_command_args() {
+        let o = ExecOptions {
+            argv: vec!["sh".into(), "-c".into(), "exit 3".into()],
+            env: vec!["A=1".into()],
+            user: Some("nobody".into()),
+            ..Default::default()
+        };
+        let c = exec_helper_command(42, &o);
+        let args: Vec<_> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            ["__exec", "--pid", "42", "-e", "A=1", "-u", "nobody", "--", "sh", "-c", "exit 3"]
+        );
+    }
+}

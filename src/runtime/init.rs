@@ -1,0 +1,644 @@
+//! pid 1 of a container (`stack __init`): finishes the set-up inside the new
+//! namespaces, starts the command as pid 2, relays its output to the log
+//! file, forwards signals, reaps zombies, and exits with the command's
+//! status. Single-threaded, not dumpable, and small: the config is dropped
+//! as soon as the command runs.
+
+use std::ffi::CString;
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use super::channel::{self, FromInit, ToInit, INIT_CHANNEL_FD};
+use super::security::{self, Identity};
+use super::syscall::Linux;
+use super::{mounts, ContainerConfig, Network};
+
+/// Signals the init passes on to the command.
+const FORWARDED: &[i32] = &[
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// A line longer than this is cut into several log lines.
+const MAX_LINE: usize = 16 * 1024;
+
+/// Everything needed to exec the command; no config. Also used by `exec`.
+pub(crate) struct Prepared {
+    pub init: bool,
+    pub log: Option<OwnedFd>,
+    pub path: CString,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+    pub id: Identity,
+    pub caps: u64,
+    pub last_cap: u32,
+    pub cwd: CString,
+    /// For messages only.
+    pub cmd: String,
+    pub user: String,
+    /// Where the command was looked for, for messages (`rootfs <path>`).
+    pub rootfs: String,
+}
+
+/// Run the init; returns its exit code.
+pub fn main() -> i32 {
+    // Not dumpable: no ptrace or /proc/<pid>/mem access from the container.
+    // SAFETY: prctl with integer arguments and a static C string. The name
+    // replaces the memfd's fd number that execveat left as our comm.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        libc::prctl(libc::PR_SET_NAME, c"stack-init".as_ptr(), 0, 0, 0);
+    }
+    // SAFETY: fd 3 was put there by `start` for us alone; nothing else owns it.
+    let mut chan = unsafe { UnixStream::from_raw_fd(INIT_CHANNEL_FD) };
+    set_cloexec(INIT_CHANNEL_FD);
+    let cfg = match channel::recv::<ToInit>(&mut chan) {
+        Ok(Some(ToInit::Config(cfg))) => cfg,
+        _ => return 125,
+    };
+    let p = match prepare(*cfg) {
+        Ok(p) => p,
+        Err(sentence) => {
+            let _ = channel::send(&mut chan, &FromInit::Failed { sentence });
+            return 126;
+        }
+    };
+    if p.init {
+        supervise(chan, p)
+    } else {
+        exec_as_pid1(chan, p)
+    }
+}
+
+fn set_cloexec(fd: RawFd) {
+    // SAFETY: fcntl on an fd we own.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+}
+
+/// All set-up that may fail with a sentence, in order.
+fn prepare(cfg: ContainerConfig) -> Result<Prepared, String> {
+    // The log file lives on the host: open it before pivot_root.
+    if let Some(dir) = cfg.log_file.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o640)
+        .open(&cfg.log_file)
+        .map_err(|e| format!("cannot open log file {}: {e}", cfg.log_file.display()))?;
+    nix::unistd::sethostname(&cfg.hostname)
+        .map_err(|e| format!("cannot set hostname {:?}: {e}", cfg.hostname))?;
+    mounts::setup(&Linux, &cfg).map_err(|e| e.to_string())?;
+    if cfg.network == Network::None {
+        loopback_up().map_err(|e| format!("cannot bring up the loopback interface: {e}"))?;
+    }
+    security::apply_rlimits(&cfg.rlimits).map_err(|e| e.to_string())?;
+    let id = security::resolve_user_here(cfg.user.as_deref()).map_err(|e| e.to_string())?;
+    let caps = security::cap_mask(&cfg.capabilities).map_err(|e| e.to_string())?;
+
+    let mut env = super::spawn::container_env(&cfg);
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", id.home.as_deref().unwrap_or("/")));
+    }
+    let rootfs = format!("rootfs {}", cfg.rootfs.display());
+    let cmd = cfg
+        .argv
+        .first()
+        .cloned()
+        .ok_or_else(|| "no command to run; set command or entrypoint".to_string())?;
+    let path = resolve_command(&cmd, &env, &rootfs)?;
+
+    let cwd = cfg.cwd.clone().unwrap_or_else(|| "/".into());
+    if !cwd.starts_with('/') {
+        return Err(format!("working_dir {cwd:?} must be an absolute path"));
+    }
+    match std::fs::metadata(&cwd) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(format!(
+                "working_dir {cwd:?} is not a directory in the container"
+            ))
+        }
+        // Docker creates a missing WORKDIR; so do we.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::create_dir_all(&cwd)
+            .map_err(|e| format!("cannot create working_dir {cwd:?}: {e}"))?,
+        Err(e) => return Err(format!("cannot use working_dir {cwd:?}: {e}")),
+    }
+
+    let c = |s: &str, what: &str| {
+        CString::new(s).map_err(|_| format!("{what} {s:?} contains a NUL byte"))
+    };
+    Ok(Prepared {
+        init: cfg.init,
+        log: Some(OwnedFd::from(log)),
+        path: c(&path, "command")?,
+        argv: cfg
+            .argv
+            .iter()
+            .map(|a| c(a, "argument"))
+            .collect::<Result<_, _>>()?,
+        envp: env
+            .iter()
+            .map(|e| c(e, "environment entry"))
+            .collect::<Result<_, _>>()?,
+        id,
+        caps,
+        last_cap: security::last_cap(),
+        cwd: c(&cwd, "working_dir")?,
+        cmd,
+        user: cfg.user.clone().unwrap_or_else(|| "root".into()),
+        rootfs,
+    })
+}
+
+/// `argv[0]` as `execvp` would find it, or the sentence saying where we looked.
+pub(crate) fn resolve_command(cmd: &str, env: &[String], rootfs: &str) -> Result<String, String> {
+    if cmd.contains('/') {
+        if std::fs::metadata(cmd).is_err() {
+            return Err(format!("cannot run {cmd:?}: no such file in {rootfs}"));
+        }
+        return Ok(cmd.to_string());
+    }
+    security::find_executable(Path::new("/"), cmd, security::path_of(env)).map_err(|dirs| {
+        format!(
+            "cannot run {cmd:?}: no such file in {rootfs} (looked in {})",
+            dirs.join(", ")
+        )
+    })
+}
+
+/// Bring `lo` up in the new network namespace (ioctl, no `ip` binary).
+fn loopback_up() -> io::Result<()> {
+    #[repr(C)]
+    struct IfReq {
+        name: [u8; libc::IFNAMSIZ],
+        flags: libc::c_short,
+        _pad: [u8; 22],
+    }
+    // SAFETY: socket with constant arguments; the fd is owned below.
+    let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if s < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: s is a fresh fd.
+    let s = unsafe { OwnedFd::from_raw_fd(s) };
+    let mut req = IfReq {
+        name: [0; libc::IFNAMSIZ],
+        flags: 0,
+        _pad: [0; 22],
+    };
+    req.name[..2].copy_from_slice(b"lo");
+    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write an ifreq-sized struct we own.
+    unsafe {
+        if libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        req.flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+        if libc::ioctl(s.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+// Steps of `exec_command`, reported through the exec-status pipe.
+const STEP_BOUNDING: u8 = 1;
+const STEP_USER: u8 = 2;
+const STEP_CAPS: u8 = 3;
+const STEP_NNP: u8 = 4;
+const STEP_CWD: u8 = 5;
+const STEP_FDS: u8 = 6;
+const STEP_EXEC: u8 = 7;
+
+/// Become the command: capabilities, user, no_new_privs, cwd, fds, exec.
+/// Returns only on failure, with the step and errno. Raw syscalls only.
+pub(crate) fn exec_command(
+    p: &Prepared,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> (u8, i32) {
+    let errno = |e: io::Error| e.raw_os_error().unwrap_or(libc::EIO);
+    // SAFETY: plain signal-mask and disposition calls on local data. The
+    // command must not inherit the init's blocked signals nor Rust's
+    // ignored SIGPIPE (ignored dispositions survive exec).
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    if let Err(e) = security::drop_bounding(p.caps, p.last_cap) {
+        return (STEP_BOUNDING, errno(e));
+    }
+    if let Err(e) = security::set_identity(&p.id) {
+        return (STEP_USER, errno(e));
+    }
+    // A non-root user ends up with no capabilities at all, as in Docker.
+    let caps = if p.id.uid == 0 { p.caps } else { 0 };
+    if let Err(e) = security::set_caps(caps) {
+        return (STEP_CAPS, errno(e));
+    }
+    if let Err(e) = security::no_new_privs() {
+        return (STEP_NNP, errno(e));
+    }
+    // SAFETY: chdir with a valid C string.
+    if unsafe { libc::chdir(p.cwd.as_ptr()) } != 0 {
+        return (STEP_CWD, errno(io::Error::last_os_error()));
+    }
+    // Close-on-exec rather than close: the exec-status pipe must stay
+    // usable until exec succeeds.
+    // SAFETY: close_range with integer arguments.
+    if unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    } != 0
+    {
+        return (STEP_FDS, errno(io::Error::last_os_error()));
+    }
+    // SAFETY: NULL-terminated arrays of pointers into live CStrings.
+    unsafe { libc::execve(p.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    (STEP_EXEC, errno(io::Error::last_os_error()))
+}
+
+pub(crate) fn step_sentence(p: &Prepared, step: u8, errno: i32) -> String {
+    let e = io::Error::from_raw_os_error(errno);
+    let path = p.path.to_string_lossy();
+    let cmd = &p.cmd;
+    match step {
+        STEP_BOUNDING => format!("cannot drop capabilities: {e}"),
+        STEP_USER => format!("cannot switch to user {:?}: {e}", p.user),
+        STEP_CAPS => format!("cannot set capabilities: {e}"),
+        STEP_NNP => format!("cannot set no_new_privs: {e}"),
+        STEP_CWD => format!("cannot change to working_dir {:?}: {e}", p.cwd.to_string_lossy()),
+        STEP_FDS => format!("cannot close inherited file descriptors: {e}"),
+        _ => match errno {
+            libc::ENOENT => format!(
+                "cannot run {cmd:?}: {path} exists but its interpreter or a shared library it needs is missing in {}",
+                p.rootfs
+            ),
+            libc::EACCES => format!(
+                "cannot run {cmd:?}: permission denied for {path} (is it executable and may user {:?} run it?)",
+                p.user
+            ),
+            libc::ENOEXEC => format!("cannot run {cmd:?}: {path} is not an executable for this machine"),
+            _ => format!("cannot run {cmd:?}: {e}"),
+        },
+    }
+}
+
+pub(crate) fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
+    v.iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+fn dup2_or(fd: RawFd, to: RawFd) -> bool {
+    // SAFETY: dup2 on fds we own.
+    unsafe { libc::dup2(fd, to) >= 0 }
+}
+
+fn open_dev_null() -> RawFd {
+    // SAFETY: open with a constant path.
+    unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) }
+}
+
+/// `init: false`: the command replaces the init as pid 1, writing straight
+/// into the log file (raw lines, not JSON: the log reader takes a non-JSON
+/// line as raw stdout).
+fn exec_as_pid1(mut chan: UnixStream, p: Prepared) -> i32 {
+    let null = open_dev_null();
+    let log = p.log.as_ref().map_or(-1, |l| l.as_raw_fd());
+    if null < 0 || !dup2_or(null, 0) || !dup2_or(log, 1) || !dup2_or(log, 2) {
+        let sentence = "cannot connect the command's output to the log file".to_string();
+        let _ = channel::send(&mut chan, &FromInit::Failed { sentence });
+        return 126;
+    }
+    // SAFETY: setsid has no preconditions.
+    unsafe { libc::setsid() };
+    let _ = channel::send(&mut chan, &FromInit::Exec);
+    let argv = ptrs(&p.argv);
+    let envp = ptrs(&p.envp);
+    let (step, errno) = exec_command(&p, &argv, &envp);
+    let sentence = step_sentence(&p, step, errno);
+    let _ = channel::send(&mut chan, &FromInit::Failed { sentence });
+    127
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two fds into a local array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both fds are fresh and ours.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// `init: true`: fork the command as pid 2, then relay and reap.
+fn supervise(mut chan: UnixStream, p: Prepared) -> i32 {
+    let fail = |chan: &mut UnixStream, sentence: String| {
+        let _ = channel::send(chan, &FromInit::Failed { sentence });
+        126
+    };
+    // Block what we handle, before fork, so nothing is lost; the command
+    // unblocks them before exec.
+    // SAFETY: building a signal set on the stack and blocking it.
+    let mask = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        for &s in FORWARDED {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    // SAFETY: signalfd on a valid mask; the fd is owned below.
+    let sfd = unsafe { libc::signalfd(-1, &mask, libc::SFD_CLOEXEC) };
+    if sfd < 0 {
+        return fail(
+            &mut chan,
+            format!(
+                "cannot create the init's signalfd: {}",
+                io::Error::last_os_error()
+            ),
+        );
+    }
+    // SAFETY: sfd is fresh and ours.
+    let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
+    let (Ok((out_r, out_w)), Ok((err_r, err_w)), Ok((st_r, st_w))) = (pipe(), pipe(), pipe())
+    else {
+        return fail(&mut chan, "cannot create the command's output pipes".into());
+    };
+    let argv = ptrs(&p.argv);
+    let envp = ptrs(&p.envp);
+    // SAFETY: the init is single-threaded, so the child may do anything;
+    // it still only makes raw syscalls before exec.
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return fail(
+            &mut chan,
+            format!("cannot fork the command: {}", io::Error::last_os_error()),
+        );
+    }
+    if child == 0 {
+        // SAFETY: setsid has no preconditions.
+        unsafe { libc::setsid() };
+        let null = open_dev_null();
+        let (step, errno) = if null < 0
+            || !dup2_or(null, 0)
+            || !dup2_or(out_w.as_raw_fd(), 1)
+            || !dup2_or(err_w.as_raw_fd(), 2)
+        {
+            (STEP_FDS, libc::EBADF)
+        } else {
+            exec_command(&p, &argv, &envp)
+        };
+        let mut msg = [0u8; 5];
+        msg[0] = step;
+        msg[1..].copy_from_slice(&errno.to_le_bytes());
+        // SAFETY: write from a local buffer, then _exit without unwinding.
+        unsafe {
+            libc::write(st_w.as_raw_fd(), msg.as_ptr().cast(), msg.len());
+            libc::_exit(127);
+        }
+    }
+    drop((out_w, err_w, st_w));
+    let mut msg = [0u8; 5];
+    let mut st = std::fs::File::from(st_r);
+    let n = io::Read::read(&mut st, &mut msg).unwrap_or(0);
+    if n == 5 {
+        let sentence = step_sentence(
+            &p,
+            msg[0],
+            i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]),
+        );
+        super::spawn::wait_pid(child);
+        return fail(&mut chan, sentence);
+    }
+    let _ = channel::send(&mut chan, &FromInit::Started { pid: child });
+    drop(chan);
+    drop(argv);
+    drop(envp);
+    let Prepared { log, .. } = p;
+    let Some(log) = log else { return 126 };
+    relay(child, sfd, out_r, err_r, log)
+}
+
+/// One output stream's partial line.
+struct Stream {
+    fd: Option<OwnedFd>,
+    name: &'static str,
+    buf: Vec<u8>,
+}
+
+impl Stream {
+    /// Read what is there; false at end of stream.
+    fn pump(&mut self, log: &mut std::fs::File) -> bool {
+        let Some(fd) = &self.fd else { return false };
+        let mut chunk = [0u8; 4096];
+        // SAFETY: read into a local buffer from an fd we own.
+        let n = unsafe { libc::read(fd.as_raw_fd(), chunk.as_mut_ptr().cast(), chunk.len()) };
+        if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            return true;
+        }
+        if n <= 0 {
+            self.fd = None;
+            self.flush(log);
+            return false;
+        }
+        self.buf.extend_from_slice(&chunk[..n as usize]);
+        while let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+            write_line(log, self.name, &self.buf[..i]);
+            self.buf.drain(..=i);
+        }
+        if self.buf.len() >= MAX_LINE {
+            self.flush(log);
+        }
+        true
+    }
+
+    fn flush(&mut self, log: &mut std::fs::File) {
+        if !self.buf.is_empty() {
+            write_line(log, self.name, &self.buf);
+            self.buf = Vec::new();
+        }
+    }
+}
+
+/// Append `{"time":…,"stream":…,"line":…}` to the log, in one write so
+/// concurrent appends never interleave within a line.
+fn write_line(log: &mut std::fs::File, stream: &str, line: &[u8]) {
+    let line = String::from_utf8_lossy(line);
+    let json = serde_json::to_string(&*line).unwrap_or_else(|_| "\"\"".into());
+    let rec = format!(
+        "{{\"time\":\"{}\",\"stream\":\"{stream}\",\"line\":{json}}}\n",
+        now_rfc3339()
+    );
+    let _ = log.write_all(rec.as_bytes());
+}
+
+/// The current UTC time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn now_rfc3339() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format_rfc3339(d.as_secs() as i64, d.subsec_millis())
+}
+
+/// Seconds since the epoch → RFC 3339 UTC with milliseconds.
+pub fn format_rfc3339(secs: i64, millis: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    )
+}
+
+/// The run loop: relay output, forward signals, reap; exit with the
+/// command's status once it is gone.
+fn relay(child: i32, sfd: OwnedFd, out: OwnedFd, err: OwnedFd, log: OwnedFd) -> i32 {
+    let mut log = std::fs::File::from(log);
+    let mut streams = [
+        Stream {
+            fd: Some(out),
+            name: "stdout",
+            buf: Vec::new(),
+        },
+        Stream {
+            fd: Some(err),
+            name: "stderr",
+            buf: Vec::new(),
+        },
+    ];
+    let mut status: Option<i32> = None;
+    while status.is_none() {
+        let mut fds = [
+            libc::pollfd {
+                fd: sfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: raw(&streams[0]),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: raw(&streams[1]),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: poll on a local array of pollfds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if n < 0 {
+            continue; // EINTR
+        }
+        for (i, s) in streams.iter_mut().enumerate() {
+            if fds[i + 1].revents != 0 {
+                s.pump(&mut log);
+            }
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            // SAFETY: signalfd_siginfo is plain data; read fills it.
+            let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            let size = std::mem::size_of::<libc::signalfd_siginfo>();
+            // SAFETY: read into a local struct of the right size.
+            let r = unsafe {
+                libc::read(
+                    sfd.as_raw_fd(),
+                    (&mut si as *mut libc::signalfd_siginfo).cast(),
+                    size,
+                )
+            };
+            if r as usize == size {
+                let sig = si.ssi_signo as i32;
+                if sig == libc::SIGCHLD {
+                    status = reap(child, false).or(status);
+                } else {
+                    // SAFETY: kill with integer arguments.
+                    unsafe { libc::kill(child, sig) };
+                }
+            }
+        }
+    }
+    // The command is gone: so is the container. Whatever else runs here dies.
+    // SAFETY: kill(-1) from pid 1 signals every other process in our pid namespace.
+    unsafe { libc::kill(-1, libc::SIGKILL) };
+    reap(child, true);
+    for s in &mut streams {
+        while s.pump(&mut log) {}
+    }
+    status.unwrap_or(255)
+}
+
+fn raw(s: &Stream) -> RawFd {
+    s.fd.as_ref().map_or(-1, |f| f.as_raw_fd())
+}
+
+/// Reap zombies; returns the command's status if it was among them. With
+/// `all`, wait until no child is left.
+fn reap(child: i32, all: bool) -> Option<i32> {
+    let mut found = None;
+    loop {
+        let mut st = 0;
+        let flags = if all { 0 } else { libc::WNOHANG };
+        // SAFETY: waitpid writes into a local int.
+        let pid = unsafe { libc::waitpid(-1, &mut st, flags) };
+        if pid < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        if pid <= 0 {
+            return found;
+        }
+        if pid == child {
+            found = Some(super::spawn::decode_status(st));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339() {
+        assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            format_rfc3339(951_782_400 + 86_399, 7),
+            "2000-02-29T23:59:59.007Z"
+        );
+        assert_eq!(
+            format_rfc3339(1_798_761_600, 123),
+            "2027-01-01T00:00:00.123Z"
+        );
+    }
+}

@@ -1,0 +1,630 @@
+//! The container's file system, set up by its init inside the container's
+//! own mount namespace, in this order: `/` private, the overlay, `/proc`,
+//! `/sys`, `/dev`, `/tmp`, the user's mounts, `pivot_root`, masked and
+//! read-only paths, a read-only root. Each step has its own error, so a
+//! failure says which step (as Firecracker's jailer does).
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use nix::mount::MsFlags;
+
+use super::syscall::{Kind, Syscall};
+use super::{ContainerConfig, MountSpec, Network};
+
+/// Why the file-system set-up failed; each message is a sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    #[error("cannot make the mount namespace private: {0}")]
+    MakePrivate(io::Error),
+    #[error("cannot create {path}: {source}")]
+    Create { path: PathBuf, source: io::Error },
+    #[error("cannot mount the overlay of rootfs {rootfs} on {target}: {source} (is the rootfs a directory on a file system overlayfs accepts?)")]
+    Overlay {
+        rootfs: PathBuf,
+        target: PathBuf,
+        source: io::Error,
+    },
+    #[error("cannot mount {what} on {target}: {source}")]
+    Special {
+        what: &'static str,
+        target: String,
+        source: io::Error,
+    },
+    #[error("cannot bind-mount volume {source_path} on {target}: {source}")]
+    Volume {
+        source_path: PathBuf,
+        target: String,
+        source: io::Error,
+    },
+    #[error("volume source {0} does not exist; create it or fix the path")]
+    VolumeSourceMissing(PathBuf),
+    #[error("mount target {0:?} must be an absolute path inside the container")]
+    BadTarget(String),
+    #[error("cannot mount a tmpfs on {target}: {source}")]
+    Tmpfs { target: String, source: io::Error },
+    #[error("cannot pivot_root into {root}: {source}")]
+    PivotRoot { root: PathBuf, source: io::Error },
+    #[error("cannot mask {path}: {source}")]
+    Mask {
+        path: &'static str,
+        source: io::Error,
+    },
+    #[error("cannot make {path} read-only: {source}")]
+    ReadOnly {
+        path: &'static str,
+        source: io::Error,
+    },
+    #[error("cannot make the root file system read-only: {0}")]
+    RootReadOnly(io::Error),
+}
+
+/// Paths runc hides from containers (`/dev/null` over files, an empty
+/// read-only tmpfs over directories).
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths runc makes read-only.
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Host device nodes bind-mounted into the container's `/dev`.
+const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+/// The mount point of the container's root inside its bundle.
+pub fn rootfs_mount_point(cfg: &ContainerConfig) -> PathBuf {
+    cfg.bundle.join("rootfs")
+}
+
+/// Join a container path onto `root`, following symlinks found on the way
+/// as the container would see them (relative to `root`, never above it),
+/// so a symlink in the rootfs cannot send a bind mount onto the host.
+pub fn secure_join(sys: &dyn Syscall, root: &Path, unsafe_path: &str) -> PathBuf {
+    let mut parts: Vec<PathBuf> = Path::new(unsafe_path)
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(PathBuf::from(s)),
+            Component::ParentDir => Some(PathBuf::from("..")),
+            _ => None,
+        })
+        .collect();
+    let mut cur = PathBuf::new(); // relative to root
+    let mut hops = 0;
+    while let Some(part) = parts.pop() {
+        if part.as_os_str() == ".." {
+            cur.pop();
+            continue;
+        }
+        let next = cur.join(&part);
+        let full = root.join(&next);
+        if sys.kind(&full) == Kind::Symlink && hops < 40 {
+            hops += 1;
+            if let Some(target) = sys.read_link(&full) {
+                if target.is_absolute() {
+                    cur = PathBuf::new();
+                }
+                for c in target.components().rev() {
+                    match c {
+                        Component::Normal(s) => parts.push(PathBuf::from(s)),
+                        Component::ParentDir => parts.push(PathBuf::from("..")),
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+        }
+        cur = next;
+    }
+    root.join(cur)
+}
+
+fn check_target(target: &str) -> Result<(), MountError> {
+    if !target.starts_with('/') || target.split('/').any(|c| c == "..") {
+        return Err(MountError::BadTarget(target.to_string()));
+    }
+    Ok(())
+}
+
+fn special(
+    sys: &dyn Syscall,
+    what: &'static str,
+    target: &Path,
+    shown: &str,
+    fstype: &str,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<(), MountError> {
+    sys.mkdir_all(target).map_err(|source| MountError::Create {
+        path: target.to_path_buf(),
+        source,
+    })?;
+    sys.mount(Some(Path::new(fstype)), target, Some(fstype), flags, data)
+        .map_err(|source| MountError::Special {
+            what,
+            target: shown.to_string(),
+            source,
+        })
+}
+
+/// Set up the container's file system and `pivot_root` into it. Runs in the
+/// init, inside the new mount namespace (so the overlay and every mount
+/// vanish with the container).
+pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError> {
+    let nsd = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    let nsde = nsd | MsFlags::MS_NOEXEC;
+
+    // 1. Nothing we mount may propagate back to the host.
+    sys.mount(
+        None,
+        Path::new("/"),
+        None,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None,
+    )
+    .map_err(MountError::MakePrivate)?;
+
+    // 2. The overlay: the rootfs read-only below, this container's layer above.
+    let root = rootfs_mount_point(cfg);
+    let upper = cfg.bundle.join("upper");
+    let work = cfg.bundle.join("work");
+    for d in [&upper, &work, &root] {
+        sys.mkdir_all(d).map_err(|source| MountError::Create {
+            path: d.clone(),
+            source,
+        })?;
+    }
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        overlay_escape(&cfg.rootfs),
+        overlay_escape(&upper),
+        overlay_escape(&work)
+    );
+    sys.mount(
+        Some(Path::new("overlay")),
+        &root,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(&data),
+    )
+    .map_err(|source| MountError::Overlay {
+        rootfs: cfg.rootfs.clone(),
+        target: root.clone(),
+        source,
+    })?;
+
+    // 3. /proc of the new pid namespace.
+    special(sys, "proc", &root.join("proc"), "/proc", "proc", nsde, None)?;
+
+    // 4. /sys, read-only: a fresh sysfs shows the new network namespace;
+    // with the host's network only a bind of the host's /sys is allowed.
+    let sys_dir = root.join("sys");
+    if cfg.network == Network::Host {
+        sys.mkdir_all(&sys_dir)
+            .map_err(|source| MountError::Create {
+                path: sys_dir.clone(),
+                source,
+            })?;
+        let err = |source| MountError::Special {
+            what: "sysfs",
+            target: "/sys".into(),
+            source,
+        };
+        sys.mount(
+            Some(Path::new("/sys")),
+            &sys_dir,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )
+        .map_err(err)?;
+        sys.mount(
+            None,
+            &sys_dir,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | nsde,
+            None,
+        )
+        .map_err(err)?;
+    } else {
+        special(
+            sys,
+            "sysfs",
+            &sys_dir,
+            "/sys",
+            "sysfs",
+            nsde | MsFlags::MS_RDONLY,
+            None,
+        )?;
+    }
+
+    // 5. /dev: a small tmpfs holding only the harmless devices.
+    let dev = root.join("dev");
+    special(
+        sys,
+        "the /dev tmpfs",
+        &dev,
+        "/dev",
+        "tmpfs",
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        Some("mode=755,size=65536"),
+    )?;
+    for name in DEVICES {
+        let host = Path::new("/dev").join(name);
+        if sys.kind(&host) == Kind::Missing {
+            continue;
+        }
+        let target = dev.join(name);
+        sys.create_file(&target)
+            .map_err(|source| MountError::Create {
+                path: target.clone(),
+                source,
+            })?;
+        sys.mount(Some(&host), &target, None, MsFlags::MS_BIND, None)
+            .map_err(|source| MountError::Special {
+                what: "a device",
+                target: format!("/dev/{name}"),
+                source,
+            })?;
+    }
+    special(
+        sys,
+        "devpts",
+        &dev.join("pts"),
+        "/dev/pts",
+        "devpts",
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
+    )?;
+    special(
+        sys,
+        "the /dev/shm tmpfs",
+        &dev.join("shm"),
+        "/dev/shm",
+        "tmpfs",
+        nsde,
+        Some("mode=1777,size=65536k"),
+    )?;
+    for (link, target) in [
+        ("ptmx", "pts/ptmx"),
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        let path = dev.join(link);
+        sys.symlink(target, &path)
+            .map_err(|source| MountError::Create { path, source })?;
+    }
+
+    // 6. /tmp as a tmpfs when the rootfs has none (and the user gave none).
+    let user_tmp = cfg.mounts.iter().any(|m| match m {
+        MountSpec::Bind { target, .. } | MountSpec::Tmpfs { target, .. } => {
+            target.trim_end_matches('/') == "/tmp"
+        }
+    });
+    if !user_tmp && sys.kind(&root.join("tmp")) != Kind::Dir {
+        special(
+            sys,
+            "the /tmp tmpfs",
+            &root.join("tmp"),
+            "/tmp",
+            "tmpfs",
+            nsd,
+            Some("mode=1777"),
+        )?;
+    }
+
+    // 7. The user's volumes and tmpfs mounts, in the order given.
+    for m in &cfg.mounts {
+        match m {
+            MountSpec::Bind {
+                source,
+                target,
+                read_only,
+            } => {
+                check_target(target)?;
+                let kind = sys.kind(source);
+                if kind == Kind::Missing {
+                    return Err(MountError::VolumeSourceMissing(source.clone()));
+                }
+                let dst = secure_join(sys, &root, target);
+                let made = if kind == Kind::Dir {
+                    sys.mkdir_all(&dst)
+                } else {
+                    sys.create_file(&dst)
+                };
+                made.map_err(|source| MountError::Create {
+                    path: dst.clone(),
+                    source,
+                })?;
+                let err = |e| MountError::Volume {
+                    source_path: source.clone(),
+                    target: target.clone(),
+                    source: e,
+                };
+                sys.mount(
+                    Some(source),
+                    &dst,
+                    None,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None,
+                )
+                .map_err(err)?;
+                if *read_only {
+                    sys.mount(
+                        None,
+                        &dst,
+                        None,
+                        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+                        None,
+                    )
+                    .map_err(err)?;
+                }
+            }
+            MountSpec::Tmpfs { target, size } => {
+                check_target(target)?;
+                let dst = secure_join(sys, &root, target);
+                sys.mkdir_all(&dst).map_err(|source| MountError::Create {
+                    path: dst.clone(),
+                    source,
+                })?;
+                let data = match size {
+                    Some(s) => format!("mode=1777,size={s}"),
+                    None => "mode=1777".to_string(),
+                };
+                sys.mount(
+                    Some(Path::new("tmpfs")),
+                    &dst,
+                    Some("tmpfs"),
+                    nsd,
+                    Some(&data),
+                )
+                .map_err(|source| MountError::Tmpfs {
+                    target: target.clone(),
+                    source,
+                })?;
+            }
+        }
+    }
+
+    // 8. Into the container; the host's tree is detached and gone.
+    sys.pivot_root(&root)
+        .map_err(|source| MountError::PivotRoot {
+            root: root.clone(),
+            source,
+        })?;
+
+    // 9. Hide and freeze the kernel interfaces a container must not touch.
+    for &path in MASKED_PATHS {
+        let p = Path::new(path);
+        let r = match sys.kind(p) {
+            Kind::Missing | Kind::Symlink => continue,
+            Kind::Dir => sys.mount(
+                Some(Path::new("tmpfs")),
+                p,
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                Some("size=0"),
+            ),
+            Kind::File => sys.mount(
+                Some(Path::new("/dev/null")),
+                p,
+                None,
+                MsFlags::MS_BIND,
+                None,
+            ),
+        };
+        r.map_err(|source| MountError::Mask { path, source })?;
+    }
+    for &path in READONLY_PATHS {
+        let p = Path::new(path);
+        if matches!(sys.kind(p), Kind::Missing | Kind::Symlink) {
+            continue;
+        }
+        sys.mount(Some(p), p, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
+            .and_then(|()| {
+                sys.mount(
+                    None,
+                    p,
+                    None,
+                    MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | nsde,
+                    None,
+                )
+            })
+            .map_err(|source| MountError::ReadOnly { path, source })?;
+    }
+
+    // 10. `read_only: true`.
+    if cfg.read_only {
+        sys.mount(
+            None,
+            Path::new("/"),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None,
+        )
+        .map_err(MountError::RootReadOnly)?;
+    }
+    Ok(())
+}
+
+/// overlayfs splits its options on `,` and its layer lists on `:`; escape
+/// both (the kernel accepts a backslash before either).
+fn overlay_escape(p: &Path) -> String {
+    let s = p.display().to_string();
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, ',' | ':' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::syscall::Recording;
+    use super::super::CgroupLimits;
+    use super::*;
+
+    fn cfg() -> ContainerConfig {
+        ContainerConfig {
+            id: "p-web-1".into(),
+            rootfs: "/rootfs".into(),
+            bundle: "/b".into(),
+            argv: vec!["sh".into()],
+            env: vec![],
+            cwd: None,
+            user: None,
+            hostname: "web".into(),
+            mounts: vec![
+                MountSpec::Bind {
+                    source: "/data".into(),
+                    target: "/srv/data".into(),
+                    read_only: true,
+                },
+                MountSpec::Tmpfs {
+                    target: "/run".into(),
+                    size: Some(1024),
+                },
+            ],
+            read_only: true,
+            capabilities: vec![],
+            rlimits: vec![],
+            network: Network::None,
+            init: true,
+            cgroup: "stack/p/web".into(),
+            limits: CgroupLimits::default(),
+            log_file: "/log".into(),
+        }
+    }
+
+    fn position(lines: &[String], prefix: &str) -> usize {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {lines:#?}"))
+    }
+
+    #[test]
+    fn order_of_operations() {
+        let mut sys = Recording::default();
+        sys.kinds.insert("/data".into(), Kind::Dir);
+        sys.kinds.insert("/dev/null".into(), Kind::File);
+        sys.kinds.insert("/proc/kcore".into(), Kind::File);
+        sys.kinds.insert("/proc/acpi".into(), Kind::Dir);
+        sys.kinds.insert("/proc/sys".into(), Kind::Dir);
+        setup(&sys, &cfg()).unwrap();
+        let l = sys.lines();
+        assert!(
+            l[0].starts_with("mount - / - MS_REC | MS_PRIVATE"),
+            "{}",
+            l[0]
+        );
+        let overlay = position(&l, "mount overlay /b/rootfs overlay");
+        assert!(l[overlay].contains("lowerdir=/rootfs,upperdir=/b/upper,workdir=/b/work"));
+        let proc_ = position(&l, "mount proc /b/rootfs/proc proc");
+        let sysfs = position(&l, "mount sysfs /b/rootfs/sys sysfs");
+        let dev = position(&l, "mount tmpfs /b/rootfs/dev tmpfs");
+        let null = position(&l, "mount /dev/null /b/rootfs/dev/null");
+        let pts = position(&l, "mount devpts /b/rootfs/dev/pts");
+        let tmp = position(&l, "mount tmpfs /b/rootfs/tmp");
+        let vol = position(&l, "mount /data /b/rootfs/srv/data");
+        let run = position(&l, "mount tmpfs /b/rootfs/run tmpfs");
+        let pivot = position(&l, "pivot_root /b/rootfs");
+        let kcore = position(&l, "mount /dev/null /proc/kcore");
+        let acpi = position(&l, "mount tmpfs /proc/acpi tmpfs MS_RDONLY");
+        let procsys = position(&l, "mount /proc/sys /proc/sys");
+        let root_ro = position(&l, "mount - / - MS_RDONLY | MS_REMOUNT | MS_BIND");
+        let order = [
+            0, overlay, proc_, sysfs, dev, null, pts, tmp, vol, run, pivot, acpi, kcore, procsys,
+            root_ro,
+        ];
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?} in {l:#?}");
+        // the read-only volume is remounted read-only right after its bind
+        assert!(
+            l[vol + 1].starts_with("mount - /b/rootfs/srv/data - MS_RDONLY | MS_REMOUNT | MS_BIND")
+        );
+        // masked paths that do not exist are skipped
+        assert!(!l.iter().any(|x| x.contains("/proc/keys")));
+    }
+
+    #[test]
+    fn host_network_binds_sys_and_existing_tmp_is_kept() {
+        let mut c = cfg();
+        c.network = Network::Host;
+        c.mounts.clear();
+        let mut sys = Recording::default();
+        sys.kinds.insert("/b/rootfs/tmp".into(), Kind::Dir);
+        setup(&sys, &c).unwrap();
+        let l = sys.lines();
+        position(&l, "mount /sys /b/rootfs/sys - MS_BIND | MS_REC");
+        assert!(!l.iter().any(|x| x.contains("sysfs")));
+        assert!(!l.iter().any(|x| x.starts_with("mount tmpfs /b/rootfs/tmp")));
+    }
+
+    #[test]
+    fn a_failing_step_names_itself_and_stops() {
+        let sys = Recording {
+            fail_on: Some("mount overlay".into()),
+            ..Default::default()
+        };
+        let e = setup(&sys, &cfg()).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("cannot mount the overlay of rootfs /rootfs"),
+            "{e}"
+        );
+        assert!(sys.lines().last().unwrap().starts_with("mount overlay"));
+    }
+
+    #[test]
+    fn missing_volume_source_is_a_sentence() {
+        let sys = Recording::default();
+        let e = setup(&sys, &cfg()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "volume source /data does not exist; create it or fix the path"
+        );
+    }
+
+    #[test]
+    fn secure_join_stays_in_root() {
+        let mut sys = Recording::default();
+        sys.kinds.insert("/r/etc".into(), Kind::Symlink);
+        sys.links.insert("/r/etc".into(), "/../../host".into());
+        sys.kinds.insert("/r/a".into(), Kind::Symlink);
+        sys.links.insert("/r/a".into(), "b/c".into());
+        assert_eq!(
+            secure_join(&sys, Path::new("/r"), "/etc/x"),
+            PathBuf::from("/r/host/x")
+        );
+        assert_eq!(
+            secure_join(&sys, Path::new("/r"), "/a/d"),
+            PathBuf::from("/r/b/c/d")
+        );
+        assert_eq!(
+            secure_join(&sys, Path::new("/r"), "/../../x"),
+            PathBuf::from("/r/x")
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! The per-container overlay: the prepared source as the read-only lower
+//! layer, the container's own `upper/` and `work/` beside the mount point, so
+//! containers sharing a source share one copy and none can change it.
+
+use std::path::{Path, PathBuf};
+
+use nix::mount::{MntFlags, MsFlags};
+
+use super::cache::io_err;
+use super::RootfsError;
+
+/// `bundle/upper`, `bundle/work` and the mount point `bundle/rootfs`.
+pub fn layout(bundle: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    (
+        bundle.join("upper"),
+        bundle.join("work"),
+        bundle.join("rootfs"),
+    )
+}
+
+/// The overlay mount options for `lower` and `bundle`. Paths holding `,`,
+/// `:` or `\` cannot be passed to overlayfs safely and are refused.
+pub fn options(lower: &Path, bundle: &Path) -> Result<String, RootfsError> {
+    let (upper, work, _) = layout(bundle);
+    for p in [lower, &upper, &work] {
+        let s = p.to_string_lossy();
+        if s.contains([',', ':', '\\']) {
+            return Err(RootfsError::Failed(format!(
+                "overlay {}: paths with `,`, `:` or `\\` cannot be overlay layers; move or rename it",
+                p.display()
+            )));
+        }
+    }
+    Ok(format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        upper.display(),
+        work.display()
+    ))
+}
+
+/// Create the layer directories and mount the overlay on `bundle/rootfs`
+/// (in the caller's mount namespace). Returns the mount point.
+pub fn mount(lower: &Path, bundle: &Path) -> Result<PathBuf, RootfsError> {
+    let opts = options(lower, bundle)?;
+    let (upper, work, target) = layout(bundle);
+    for d in [&upper, &work, &target] {
+        std::fs::create_dir_all(d).map_err(|e| io_err("create", d, e))?;
+    }
+    nix::mount::mount(
+        Some("overlay"),
+        &target,
+        Some("overlay"),
+        MsFlags::MS_NODEV,
+        Some(opts.as_str()),
+    )
+    .map_err(|e| {
+        RootfsError::Failed(format!(
+            "overlay on {}: mount failed: {e} (lower {}; the state dir must not itself be on overlayfs)",
+            target.display(),
+            lower.display()
+        ))
+    })?;
+    Ok(target)
+}
+
+/// Detach the overlay of `bundle` (not an error if it is not mounted).
+pub fn unmount(bundle: &Path) -> Result<(), RootfsError> {
+    let (_, _, target) = layout(bundle);
+    match nix::mount::umount2(&target, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
+        Err(e) => Err(io_err("unmount", &target, e.into())),
+    }
+}
+
+/// Unmount and delete the container's layers (`upper`, `work`, `rootfs`).
+pub fn remove(bundle: &Path) -> Result<(), RootfsError> {
+    unmount(bundle)?;
+    let (upper, work, target) = layout(bundle);
+    for d in [upper, work, target] {
+        if d.exists() {
+            super::cache::remove_tree(&d);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_unsafe_option_paths() {
+        assert!(options(Path::new("/a,b"), Path::new("/s")).is_err());
+        assert!(options(Path::new("/a"), Path::new("/s:x")).is_err());
+        let o = options(Path::new("/lower"), Path::new("/b")).unwrap();
+        assert_eq!(o, "lowerdir=/lower,upperdir=/b/upper,workdir=/b/work");
+    }
+}

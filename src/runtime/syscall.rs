@@ -1,0 +1,171 @@
+//! The seam between the mount set-up and the kernel: a trait with the real
+//! implementation and a recording one, so the order of mount operations is
+//! unit-tested without root (as youki does).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{MntFlags, MsFlags};
+
+/// What is at a path (without following a final symlink).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Missing,
+    Dir,
+    File,
+    Symlink,
+}
+
+/// The file-system operations the container set-up makes.
+pub trait Syscall {
+    fn mount(
+        &self,
+        source: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> io::Result<()>;
+    /// `chdir(new_root)`, `pivot_root(".", ".")`, detach the old root, `chdir("/")`.
+    fn pivot_root(&self, new_root: &Path) -> io::Result<()>;
+    fn mkdir_all(&self, path: &Path) -> io::Result<()>;
+    /// Create an empty file (a bind-mount target) if nothing is there.
+    fn create_file(&self, path: &Path) -> io::Result<()>;
+    fn symlink(&self, target: &str, link: &Path) -> io::Result<()>;
+    fn kind(&self, path: &Path) -> Kind;
+    fn read_link(&self, path: &Path) -> Option<PathBuf>;
+}
+
+/// The real kernel.
+pub struct Linux;
+
+impl Syscall for Linux {
+    fn mount(
+        &self,
+        source: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> io::Result<()> {
+        nix::mount::mount(source, target, fstype, flags, data).map_err(io::Error::from)
+    }
+
+    fn pivot_root(&self, new_root: &Path) -> io::Result<()> {
+        nix::unistd::chdir(new_root)?;
+        // pivot_root(".", ".") stacks the old root on top of the new one, so
+        // no directory for it is needed inside the container (runc's trick).
+        nix::unistd::pivot_root(".", ".")?;
+        nix::mount::umount2(".", MntFlags::MNT_DETACH)?;
+        nix::unistd::chdir("/")?;
+        Ok(())
+    }
+
+    fn mkdir_all(&self, path: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(path)
+    }
+
+    fn create_file(&self, path: &Path) -> io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn symlink(&self, target: &str, link: &Path) -> io::Result<()> {
+        match std::os::unix::fs::symlink(target, link) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            r => r,
+        }
+    }
+
+    fn kind(&self, path: &Path) -> Kind {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => Kind::Symlink,
+            Ok(m) if m.is_dir() => Kind::Dir,
+            Ok(_) => Kind::File,
+            Err(_) => Kind::Missing,
+        }
+    }
+
+    fn read_link(&self, path: &Path) -> Option<PathBuf> {
+        std::fs::read_link(path).ok()
+    }
+}
+
+/// Records every operation as one line; answers `kind` from a table
+/// (default: missing).
+#[derive(Default)]
+pub struct Recording {
+    pub calls: RefCell<Vec<String>>,
+    pub kinds: HashMap<PathBuf, Kind>,
+    pub links: HashMap<PathBuf, PathBuf>,
+    /// Make the operation whose line starts with this fail.
+    pub fail_on: Option<String>,
+}
+
+impl Recording {
+    fn record(&self, line: String) -> io::Result<()> {
+        let fail = self.fail_on.as_deref().is_some_and(|f| line.starts_with(f));
+        self.calls.borrow_mut().push(line);
+        if fail {
+            return Err(io::Error::from_raw_os_error(libc::EPERM));
+        }
+        Ok(())
+    }
+
+    /// The recorded lines.
+    pub fn lines(&self) -> Vec<String> {
+        self.calls.borrow().clone()
+    }
+}
+
+impl Syscall for Recording {
+    fn mount(
+        &self,
+        source: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> io::Result<()> {
+        self.record(format!(
+            "mount {} {} {} {} {}",
+            source.map_or("-".into(), |s| s.display().to_string()),
+            target.display(),
+            fstype.unwrap_or("-"),
+            format!("{flags:?}")
+                .trim_start_matches("MsFlags(")
+                .trim_end_matches(')'),
+            data.unwrap_or("-")
+        ))
+    }
+    fn pivot_root(&self, new_root: &Path) -> io::Result<()> {
+        self.record(format!("pivot_root {}", new_root.display()))
+    }
+    fn mkdir_all(&self, path: &Path) -> io::Result<()> {
+        self.record(format!("mkdir {}", path.display()))
+    }
+    fn create_file(&self, path: &Path) -> io::Result<()> {
+        self.record(format!("touch {}", path.display()))
+    }
+    fn symlink(&self, target: &str, link: &Path) -> io::Result<()> {
+        self.record(format!("symlink {} {target}", link.display()))
+    }
+    fn kind(&self, path: &Path) -> Kind {
+        self.kinds.get(path).copied().unwrap_or(Kind::Missing)
+    }
+    fn read_link(&self, path: &Path) -> Option<PathBuf> {
+        self.links.get(path).cloned()
+    }
+}

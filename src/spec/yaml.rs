@@ -1,0 +1,454 @@
+//! A YAML node tree that keeps the line and column of every node.
+//!
+//! serde_yaml loses positions and does not apply merge keys, so the loader
+//! drives yaml-rust2's event parser itself (iteratively: no recursion that a
+//! hostile file could overflow), resolves aliases, applies `<<` merge keys
+//! and rejects duplicate keys.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Pos {
+    fn from_marker(m: &Marker) -> Pos {
+        Pos {
+            line: m.line().max(1),
+            col: m.col() + 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// `~`, `null` or nothing.
+    Null,
+    /// A scalar's text; `plain` is false for quoted and block scalars.
+    Scalar { value: String, plain: bool },
+    Seq(Vec<Node>),
+    /// Keys in file order; keys are scalars (others are rejected).
+    Map(Vec<(Key, Node)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub pos: Pos,
+    pub kind: Kind,
+}
+
+impl Node {
+    /// What the node is, for "expected X, found Y" messages.
+    pub fn describe(&self) -> &'static str {
+        match &self.kind {
+            Kind::Null => "null",
+            Kind::Scalar { .. } => "a scalar",
+            Kind::Seq(_) => "a list",
+            Kind::Map(_) => "a map",
+        }
+    }
+}
+
+/// A YAML problem at a position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YamlError {
+    pub pos: Pos,
+    pub msg: String,
+}
+
+/// Nesting deeper than this is refused: no real stack file needs it, and it
+/// keeps every later walk (and the tree's drop) shallow.
+pub const MAX_DEPTH: usize = 128;
+/// Total nodes after alias expansion ("billion laughs" guard).
+pub const MAX_NODES: usize = 2_000_000;
+
+enum Frame {
+    Seq {
+        pos: Pos,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        pos: Pos,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+}
+
+fn count(n: &Node) -> usize {
+    // Iterative: the tree is shallow by construction but stay safe.
+    let mut stack = vec![n];
+    let mut c = 0;
+    while let Some(n) = stack.pop() {
+        c += 1;
+        match &n.kind {
+            Kind::Seq(v) => stack.extend(v.iter()),
+            Kind::Map(v) => stack.extend(v.iter().map(|(_, n)| n)),
+            _ => {}
+        }
+    }
+    c
+}
+
+/// Parse one YAML document. An empty document is `Kind::Null`. All
+/// duplicate-key problems are reported; a syntax error stops parsing.
+pub fn parse(src: &str) -> Result<Node, Vec<YamlError>> {
+    let mut parser = Parser::new_from_str(src);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut root: Option<Node> = None;
+    let mut errors: Vec<YamlError> = Vec::new();
+    let mut nodes = 0usize;
+    let mut docs = 0usize;
+    loop {
+        let (ev, mark) = match parser.next_token() {
+            Ok(x) => x,
+            Err(e) => {
+                let pos = Pos::from_marker(e.marker());
+                let mut msg = if e.info().contains("unknown anchor") {
+                    "invalid YAML: alias `*name` to an anchor not defined before it (define `&name` first)".to_string()
+                } else {
+                    format!("invalid YAML: {}", e.info())
+                };
+                if src.lines().nth(pos.line.saturating_sub(1)).is_some_and(|l| {
+                    l.trim_start_matches(' ').starts_with('\t')
+                }) || e.info().contains("tab")
+                {
+                    msg.push_str(" (YAML indentation must use spaces, not tabs)");
+                }
+                errors.push(YamlError { pos, msg });
+                return Err(errors);
+            }
+        };
+        let pos = Pos::from_marker(&mark);
+        let done: Option<(Node, usize)> = match ev {
+            Event::StreamEnd => break,
+            Event::DocumentStart => {
+                docs += 1;
+                if docs > 1 {
+                    errors.push(YamlError {
+                        pos,
+                        msg: "a stack file holds one YAML document; remove the extra `---`"
+                            .into(),
+                    });
+                    return Err(errors);
+                }
+                None
+            }
+            Event::StreamStart | Event::DocumentEnd | Event::Nothing => None,
+            Event::Alias(id) => match anchors.get(&id) {
+                Some(n) => {
+                    nodes += count(n);
+                    if nodes > MAX_NODES {
+                        errors.push(YamlError {
+                            pos,
+                            msg: format!(
+                                "aliases expand to more than {MAX_NODES} nodes; simplify the file"
+                            ),
+                        });
+                        return Err(errors);
+                    }
+                    let mut n = n.clone();
+                    // Errors about an alias point at where it is used.
+                    n.pos = pos;
+                    Some((n, 0))
+                }
+                None => {
+                    errors.push(YamlError {
+                        pos,
+                        msg: "unknown alias".into(),
+                    });
+                    return Err(errors);
+                }
+            },
+            Event::Scalar(value, style, anchor, tag) => {
+                nodes += 1;
+                let plain = style == TScalarStyle::Plain;
+                let is_null = plain
+                    && tag.is_none()
+                    && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL");
+                let kind = if is_null {
+                    Kind::Null
+                } else {
+                    Kind::Scalar { value, plain }
+                };
+                Some((Node { pos, kind }, anchor))
+            }
+            Event::SequenceStart(anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    errors.push(YamlError {
+                        pos,
+                        msg: format!("nesting deeper than {MAX_DEPTH} levels"),
+                    });
+                    return Err(errors);
+                }
+                stack.push(Frame::Seq {
+                    pos,
+                    anchor,
+                    items: Vec::new(),
+                });
+                None
+            }
+            Event::MappingStart(anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    errors.push(YamlError {
+                        pos,
+                        msg: format!("nesting deeper than {MAX_DEPTH} levels"),
+                    });
+                    return Err(errors);
+                }
+                stack.push(Frame::Map {
+                    pos,
+                    anchor,
+                    entries: Vec::new(),
+                    key: None,
+                });
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq { pos, anchor, items }) => {
+                    nodes += 1;
+                    Some((
+                        Node {
+                            pos,
+                            kind: Kind::Seq(items),
+                        },
+                        anchor,
+                    ))
+                }
+                _ => {
+                    errors.push(YamlError {
+                        pos,
+                        msg: "invalid YAML: unbalanced sequence".into(),
+                    });
+                    return Err(errors);
+                }
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map {
+                    pos, anchor, entries, ..
+                }) => {
+                    nodes += 1;
+                    let map = build_map(entries, &mut errors);
+                    Some((
+                        Node {
+                            pos,
+                            kind: Kind::Map(map),
+                        },
+                        anchor,
+                    ))
+                }
+                _ => {
+                    errors.push(YamlError {
+                        pos,
+                        msg: "invalid YAML: unbalanced mapping".into(),
+                    });
+                    return Err(errors);
+                }
+            },
+        };
+        if let Some((node, anchor)) = done {
+            if anchor > 0 {
+                anchors.insert(anchor, node.clone());
+            }
+            match stack.last_mut() {
+                None => root = Some(node),
+                Some(Frame::Seq { items, .. }) => items.push(node),
+                Some(Frame::Map { entries, key, .. }) => match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => entries.push((k, node)),
+                },
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(root.unwrap_or(Node {
+        pos: Pos { line: 1, col: 1 },
+        kind: Kind::Null,
+    }))
+}
+
+/// Turn raw entries into a key list: scalar keys only, explicit duplicates
+/// rejected with both positions, `<<` merges applied (explicit keys win,
+/// then earlier merged maps win over later ones, as the YAML spec says).
+fn build_map(entries: Vec<(Node, Node)>, errors: &mut Vec<YamlError>) -> Vec<(Key, Node)> {
+    let mut out: Vec<(Key, Node)> = Vec::with_capacity(entries.len());
+    let mut seen: HashMap<String, Pos> = HashMap::new();
+    let mut merges: Vec<Node> = Vec::new();
+    for (k, v) in entries {
+        let name = match k.kind {
+            Kind::Scalar { value, .. } => value,
+            Kind::Null => "null".to_string(),
+            _ => {
+                errors.push(YamlError {
+                    pos: k.pos,
+                    msg: format!("a key must be a string, found {}", k.describe()),
+                });
+                continue;
+            }
+        };
+        if name == "<<" {
+            merges.push(v);
+            continue;
+        }
+        if let Some(first) = seen.get(&name) {
+            errors.push(YamlError {
+                pos: k.pos,
+                msg: format!(
+                    "duplicate key `{name}` (first defined at line {}, column {})",
+                    first.line, first.col
+                ),
+            });
+            continue;
+        }
+        seen.insert(name.clone(), k.pos);
+        out.push((Key { name, pos: k.pos }, v));
+    }
+    for m in merges {
+        let sources: Vec<Node> = match m.kind {
+            Kind::Map(_) => vec![m],
+            Kind::Seq(items) => items,
+            _ => {
+                errors.push(YamlError {
+                    pos: m.pos,
+                    msg: format!(
+                        "a merge key `<<` takes a map or a list of maps, found {}",
+                        m.describe()
+                    ),
+                });
+                continue;
+            }
+        };
+        for src in sources {
+            match src.kind {
+                Kind::Map(kv) => {
+                    for (k, v) in kv {
+                        if !seen.contains_key(&k.name) {
+                            seen.insert(k.name.clone(), k.pos);
+                            out.push((k, v));
+                        }
+                    }
+                }
+                _ => errors.push(YamlError {
+                    pos: src.pos,
+                    msg: format!(
+                        "a merge key `<<` takes a map or a list of maps, found {}",
+                        src.describe()
+                    ),
+                }),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(n: &Node) -> &Vec<(Key, Node)> {
+        match &n.kind {
+            Kind::Map(m) => m,
+            k => panic!("not a map: {k:?}"),
+        }
+    }
+    fn get<'a>(n: &'a Node, k: &str) -> &'a Node {
+        &map(n).iter().find(|(kk, _)| kk.name == k).unwrap().1
+    }
+    fn s(n: &Node) -> &str {
+        match &n.kind {
+            Kind::Scalar { value, .. } => value,
+            k => panic!("not a scalar: {k:?}"),
+        }
+    }
+
+    #[test]
+    fn positions() {
+        let n = parse("a: 1\nb:\n  c: [x, y]\n").unwrap();
+        let a = get(&n, "a");
+        assert_eq!(a.pos, Pos { line: 1, col: 4 });
+        let c = get(get(&n, "b"), "c");
+        assert_eq!(c.pos, Pos { line: 3, col: 6 });
+        let b_key = &map(&n)[1].0;
+        assert_eq!(b_key.pos, Pos { line: 2, col: 1 });
+    }
+
+    #[test]
+    fn empty_is_null() {
+        assert_eq!(parse("").unwrap().kind, Kind::Null);
+        assert_eq!(parse("# only a comment\n").unwrap().kind, Kind::Null);
+    }
+
+    #[test]
+    fn anchors_and_merge() {
+        let src = "base: &b {x: 1, y: 2}\nother: &o {z: 3, x: 9}\nm:\n  <<: [*b, *o]\n  y: 5\nsingle:\n  <<: *b\n";
+        let n = parse(src).unwrap();
+        let m = get(&n, "m");
+        assert_eq!(s(get(m, "x")), "1"); // first merged map wins
+        assert_eq!(s(get(m, "y")), "5"); // explicit key wins
+        assert_eq!(s(get(m, "z")), "3");
+        assert_eq!(s(get(get(&n, "single"), "y")), "2");
+    }
+
+    #[test]
+    fn merge_of_scalar_is_error() {
+        let e = parse("a:\n  <<: 3\n").unwrap_err();
+        assert_eq!(e[0].pos, Pos { line: 2, col: 7 });
+        assert!(e[0].msg.contains("merge key"));
+    }
+
+    #[test]
+    fn duplicates_report_both_positions() {
+        let e = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].pos, Pos { line: 3, col: 1 });
+        assert_eq!(
+            e[0].msg,
+            "duplicate key `a` (first defined at line 1, column 1)"
+        );
+    }
+
+    #[test]
+    fn tabs_and_garbage_are_errors() {
+        let e = parse("services:\n\tweb: {}\n").unwrap_err();
+        assert!(e[0].msg.contains("tabs"), "{e:?}");
+        assert!(parse("a: [1, 2\n").is_err());
+        assert!(parse("\u{0}\u{1}\u{2}").is_err() || parse("\u{0}\u{1}\u{2}").is_ok());
+        assert!(parse("a: *nope\n").is_err());
+    }
+
+    #[test]
+    fn depth_limit() {
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        let e = parse(&deep).unwrap_err();
+        assert!(e[0].msg.contains("nesting deeper") || e[0].msg.contains("recursion"), "{e:?}");
+    }
+
+    #[test]
+    fn billion_laughs() {
+        let mut src = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            src.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let e = parse(&src).unwrap_err();
+        assert!(e[0].msg.contains("aliases expand"));
+    }
+}

@@ -1,0 +1,482 @@
+//! The container process, driven through the library (`runtime::spawn`) as
+//! root on the busybox rootfs: isolation, init, logs, errors, exec.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use stack::runtime::spawn::{self, ExecOptions, Spawned};
+use stack::runtime::{CgroupLimits, ContainerConfig, MountSpec, Network};
+
+fn setup(test: &str) -> bool {
+    if !common::root_or_skip(test) {
+        return false;
+    }
+    spawn::set_init_exe(env!("CARGO_BIN_EXE_stack"));
+    true
+}
+
+/// A container's files, removed (and its init killed) when dropped.
+struct Box_ {
+    base: PathBuf,
+    cfg: ContainerConfig,
+    pid: Option<i32>,
+}
+
+impl Box_ {
+    fn new(name: &str, argv: &[&str]) -> Box_ {
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("rt")
+            .join(name);
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        let cfg = ContainerConfig {
+            id: format!("rt-{name}-1"),
+            rootfs: common::busybox_rootfs(),
+            bundle: base.join("bundle"),
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            env: vec!["BASE=1".into()],
+            cwd: None,
+            user: None,
+            hostname: name.to_string(),
+            mounts: vec![],
+            read_only: false,
+            capabilities: stack::runtime::security::DOCKER_DEFAULT_CAPS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            rlimits: vec![],
+            network: Network::None,
+            init: true,
+            cgroup: format!("stack/rt/{name}"),
+            limits: CgroupLimits::default(),
+            log_file: base.join("log"),
+        };
+        Box_ {
+            base,
+            cfg,
+            pid: None,
+        }
+    }
+
+    fn start(&mut self) -> Result<Spawned, String> {
+        self.start_in(&[])
+    }
+
+    fn start_in(&mut self, procs: &[PathBuf]) -> Result<Spawned, String> {
+        let s = spawn::start(&self.cfg, procs).map_err(|e| e.to_string())?;
+        self.pid = Some(s.pid);
+        Ok(s)
+    }
+
+    /// Wait for the container to end; its exit code.
+    fn wait(&mut self) -> i32 {
+        let pid = self.pid.take().expect("not started");
+        let mut st = 0;
+        // SAFETY: waitpid on our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+        if libc::WIFEXITED(st) {
+            libc::WEXITSTATUS(st)
+        } else {
+            128 + libc::WTERMSIG(st)
+        }
+    }
+
+    /// Run to completion; (exit code, stdout lines, stderr lines).
+    fn run(&mut self) -> (i32, Vec<String>, Vec<String>) {
+        self.start().unwrap_or_else(|e| panic!("start failed: {e}"));
+        let code = self.wait();
+        let (out, err) = self.logs();
+        (code, out, err)
+    }
+
+    fn logs(&self) -> (Vec<String>, Vec<String>) {
+        let text = std::fs::read_to_string(&self.cfg.log_file).unwrap_or_default();
+        let (mut out, mut err) = (vec![], vec![]);
+        for l in text.lines() {
+            match serde_json::from_str::<serde_json::Value>(l) {
+                Ok(v) => {
+                    let t = v["time"].as_str().unwrap();
+                    assert!(
+                        t.len() == 24 && t.ends_with('Z') && t.as_bytes()[19] == b'.',
+                        "time {t}"
+                    );
+                    let line = v["line"].as_str().unwrap().to_string();
+                    match v["stream"].as_str().unwrap() {
+                        "stdout" => out.push(line),
+                        "stderr" => err.push(line),
+                        s => panic!("stream {s}"),
+                    }
+                }
+                // init: false writes raw lines
+                Err(_) => out.push(l.to_string()),
+            }
+        }
+        (out, err)
+    }
+}
+
+impl Drop for Box_ {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            // SAFETY: kill and reap our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
+}
+
+fn host_mounts_mention(p: &Path) -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .contains(&p.display().to_string())
+}
+
+#[test]
+fn output_goes_to_the_log_as_json_lines() {
+    if !setup("output_goes_to_the_log_as_json_lines") {
+        return;
+    }
+    let mut b = Box_::new(
+        "logs",
+        &[
+            "sh",
+            "-c",
+            "echo hello; echo oops >&2; printf 'no newline'; exit 3",
+        ],
+    );
+    let (code, out, err) = b.run();
+    assert_eq!(code, 3);
+    assert_eq!(out, ["hello", "no newline"]);
+    assert_eq!(err, ["oops"]);
+}
+
+#[test]
+fn isolation_pid_hostname_proc_caps() {
+    if !setup("isolation_pid_hostname_proc_caps") {
+        return;
+    }
+    let script = "ps -o pid,comm; echo host=$(hostname); \
+        echo hi > /x && cat /x; \
+        (echo 1 > /proc/sys/vm/drop_caches) 2>/dev/null && echo procsys=rw || echo procsys=ro; \
+        echo kcore=$([ -e /proc/kcore ] && wc -c < /proc/kcore || echo absent) keys=$(wc -c < /proc/keys) \
+            timers=$(wc -c < /proc/timer_list) acpi=$(ls /proc/acpi | wc -l) fw=$(ls /sys/firmware | wc -l); \
+        grep -E '^(Cap|NoNewPrivs)' /proc/self/status; \
+        echo env=$BASE:$HOME:$PATH; \
+        ls /dev | tr '\\n' ' '; echo; \
+        ip link 2>/dev/null | grep -c LOOPBACK,UP; \
+        echo fds=$(ls /proc/self/fd | wc -l)";
+    let mut b = Box_::new("iso", &["sh", "-c", script]);
+    b.cfg.hostname = "box1".into();
+    let (code, out, err) = b.run();
+    assert_eq!(code, 0, "stderr: {err:?}");
+    let pids: Vec<&str> = out
+        .iter()
+        .skip(1)
+        .take_while(|l| !l.starts_with("host="))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    // init is 1, the shell 2, then ps and the $(…) subshells only.
+    assert_eq!(pids[0], "1", "{out:?}");
+    assert!(out[1].contains("stack-init"), "{out:?}");
+    assert!(
+        pids.iter().all(|p| p.parse::<u32>().unwrap() < 10),
+        "{out:?}"
+    );
+    assert!(out.contains(&"host=box1".to_string()), "{out:?}");
+    assert!(out.contains(&"hi".to_string()), "{out:?}");
+    assert!(out.contains(&"procsys=ro".to_string()), "{out:?}");
+    // masked: empty files and directories (this kernel may have no kcore)
+    let masked = out.iter().find(|l| l.starts_with("kcore=")).unwrap();
+    assert!(masked.ends_with("keys=0 timers=0 acpi=0 fw=0"), "{masked}");
+    assert!(
+        masked.starts_with("kcore=0 ") || masked.starts_with("kcore=absent "),
+        "{masked}"
+    );
+    assert!(out.contains(&"1".to_string()), "loopback not up: {out:?}");
+    // Docker's default set, nothing inheritable or ambient.
+    for want in [
+        "CapInh:\t0000000000000000",
+        "CapPrm:\t00000000a80425fb",
+        "CapEff:\t00000000a80425fb",
+        "CapBnd:\t00000000a80425fb",
+        "CapAmb:\t0000000000000000",
+        "NoNewPrivs:\t1",
+    ] {
+        assert!(out.iter().any(|l| l == want), "{want} not in {out:?}");
+    }
+    assert!(
+        out.contains(
+            &"env=1:/root:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()
+        ),
+        "{out:?}"
+    );
+    let dev = out.iter().find(|l| l.contains("urandom")).expect("ls /dev");
+    for d in [
+        "full", "null", "ptmx", "pts", "random", "shm", "tty", "urandom", "zero", "fd", "stdin",
+    ] {
+        assert!(dev.split(' ').any(|x| x == d), "{d} not in /dev: {dev}");
+    }
+    // only 0, 1, 2 and the one ls opens
+    assert!(out.contains(&"fds=4".to_string()), "{out:?}");
+    // the rootfs source is untouched, the write went to the upper layer
+    assert!(!common::busybox_rootfs().join("x").exists());
+    assert!(b.cfg.bundle.join("upper/x").exists());
+    // nothing of the container is mounted on the host
+    assert!(!host_mounts_mention(&b.cfg.bundle));
+}
+
+#[test]
+fn init_false_makes_the_command_pid_1() {
+    if !setup("init_false_makes_the_command_pid_1") {
+        return;
+    }
+    let mut b = Box_::new("noinit", &["sh", "-c", "echo pid=$$"]);
+    b.cfg.init = false;
+    let (code, out, _) = b.run();
+    assert_eq!(code, 0);
+    assert_eq!(out, ["pid=1"]);
+}
+
+#[test]
+fn sigterm_reaches_a_shell_form_command_through_init() {
+    if !setup("sigterm_reaches_a_shell_form_command_through_init") {
+        return;
+    }
+    let mut b = Box_::new(
+        "term",
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got term; exit 7' TERM; echo ready; while :; do sleep 1; done",
+        ],
+    );
+    let s = b.start().unwrap();
+    let t = Instant::now();
+    while !b.logs().0.contains(&"ready".to_string()) {
+        assert!(t.elapsed() < Duration::from_secs(10), "never ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill our own child.
+    unsafe { libc::kill(s.pid, libc::SIGTERM) };
+    assert_eq!(b.wait(), 7);
+    assert!(b.logs().0.contains(&"got term".to_string()));
+}
+
+#[test]
+fn failures_before_the_command_are_sentences() {
+    if !setup("failures_before_the_command_are_sentences") {
+        return;
+    }
+    let mut b = Box_::new("nocmd", &["nginx", "-g", "daemon off;"]);
+    let e = b.start().unwrap_err();
+    assert_eq!(
+        e,
+        format!(
+            "cannot run \"nginx\": no such file in rootfs {} (looked in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin)",
+            common::busybox_rootfs().display()
+        )
+    );
+    let mut b = Box_::new("nouser", &["true"]);
+    b.cfg.user = Some("nginx".into());
+    let e = b.start().unwrap_err();
+    assert!(
+        e.starts_with("user \"nginx\" is not in the container's /etc/passwd"),
+        "{e}"
+    );
+    let mut b = Box_::new("badcwd", &["true"]);
+    b.cfg.cwd = Some("/etc/passwd".into());
+    let e = b.start().unwrap_err();
+    assert_eq!(
+        e,
+        "working_dir \"/etc/passwd\" is not a directory in the container"
+    );
+    let mut b = Box_::new("noexec", &["/etc/passwd"]);
+    let e = b.start().unwrap_err();
+    assert!(
+        e.starts_with("cannot run \"/etc/passwd\": permission denied"),
+        "{e}"
+    );
+    let mut b = Box_::new("ulimit", &["true"]);
+    b.cfg.rlimits = vec![("nofile".into(), 1 << 30, 1 << 30)];
+    let e = b.start().unwrap_err();
+    assert!(
+        e.starts_with("cannot set ulimit nofile to 1073741824:1073741824"),
+        "{e}"
+    );
+    let mut b = Box_::new("novol", &["true"]);
+    b.cfg.mounts = vec![MountSpec::Bind {
+        source: "/nonexistent/stack".into(),
+        target: "/data".into(),
+        read_only: false,
+    }];
+    let e = b.start().unwrap_err();
+    assert_eq!(
+        e,
+        "volume source /nonexistent/stack does not exist; create it or fix the path"
+    );
+    // a missing working_dir is created, as Docker does
+    let mut b = Box_::new("mkcwd", &["pwd"]);
+    b.cfg.cwd = Some("/srv/app".into());
+    assert_eq!(b.run().1, ["/srv/app"]);
+}
+
+#[test]
+fn user_volumes_tmpfs_read_only_and_ulimits() {
+    if !setup("user_volumes_tmpfs_read_only_and_ulimits") {
+        return;
+    }
+    let vol = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rt-vol");
+    let _ = std::fs::remove_dir_all(&vol);
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("in"), "from host\n").unwrap();
+    let script = "id -u; id -g; cat /data/in; echo out > /data/out; \
+        (touch /ro/x) 2>/dev/null && echo ro=rw || echo ro=ro; \
+        (touch /y) 2>/dev/null && echo root=rw || echo root=ro; \
+        touch /scratch/z && echo scratch=ok; ulimit -n";
+    let mut b = Box_::new("vols", &["sh", "-c", script]);
+    b.cfg.user = Some("nobody".into());
+    b.cfg.read_only = true;
+    b.cfg.rlimits = vec![("nofile".into(), 1000, 2000)];
+    b.cfg.mounts = vec![
+        MountSpec::Bind {
+            source: vol.clone(),
+            target: "/data".into(),
+            read_only: false,
+        },
+        MountSpec::Bind {
+            source: vol.clone(),
+            target: "/ro".into(),
+            read_only: true,
+        },
+        MountSpec::Tmpfs {
+            target: "/scratch".into(),
+            size: Some(1 << 20),
+        },
+    ];
+    std::fs::set_permissions(&vol, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let (code, out, err) = b.run();
+    assert_eq!(code, 0, "{out:?} {err:?}");
+    assert_eq!(
+        out,
+        [
+            "65534",
+            "65534",
+            "from host",
+            "ro=ro",
+            "root=ro",
+            "scratch=ok",
+            "1000"
+        ]
+    );
+    assert_eq!(std::fs::read_to_string(vol.join("out")).unwrap(), "out\n");
+    std::fs::remove_dir_all(&vol).unwrap();
+}
+
+#[test]
+fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
+    if !setup("exec_runs_inside_with_exit_code_env_user_and_cgroup") {
+        return;
+    }
+    // a throwaway v1 cgroup, to check that both the container and exec join it
+    let cg = PathBuf::from(format!(
+        "/sys/fs/cgroup/pids/stack-rt-test-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&cg).unwrap();
+    let mut b = Box_::new("exec", &["sleep", "30"]);
+    b.cfg.env.push("FROM_CFG=yes".into());
+    let s = b.start_in(&[cg.join("cgroup.procs")]).unwrap();
+    let run = |opts: ExecOptions| {
+        let out = spawn::exec_helper_command(s.pid, &opts).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        )
+    };
+    let sh = |c: &str| vec!["sh".to_string(), "-c".to_string(), c.to_string()];
+    assert_eq!(
+        run(ExecOptions {
+            argv: sh("exit 3"),
+            ..Default::default()
+        })
+        .0,
+        3
+    );
+    let (code, out, err) = run(ExecOptions {
+        argv: sh("echo $FROM_CFG $EXTRA $(id -u) $(hostname) $(pwd); cat /proc/self/cgroup | grep pids; ps -o pid,comm | wc -l"),
+        env: vec!["EXTRA=e".into()],
+        user: Some("nobody".into()),
+        cwd: Some("/tmp".into()),
+        ..Default::default()
+    });
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "yes e 65534 exec /tmp");
+    // inside its cgroup namespace, the container's cgroup is the root
+    assert!(lines[1].ends_with(":pids:/"), "{out}");
+    // init, sleep, sh, ps (+ header) — nothing of the host
+    assert!(lines[2].trim().parse::<u32>().unwrap() <= 6, "{out}");
+    let (code, _, err) = run(ExecOptions {
+        argv: vec!["nope".into()],
+        ..Default::default()
+    });
+    assert_eq!(code, 126);
+    assert!(
+        err.contains("cannot run \"nope\": no such file in the container"),
+        "{err}"
+    );
+    // the container is in the cgroup
+    let members = std::fs::read_to_string(cg.join("cgroup.procs")).unwrap();
+    assert!(members.lines().any(|l| l == s.pid.to_string()), "{members}");
+    // SAFETY: kill our own child.
+    unsafe { libc::kill(s.pid, libc::SIGKILL) };
+    assert_eq!(b.wait(), 137);
+    // rmdir succeeds only once empty; the members may take a moment to go
+    let t = Instant::now();
+    while std::fs::remove_dir(&cg).is_err() && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!cg.exists());
+}
+
+/// Not a check: prints how long `start` of a `/bin/true` container takes and
+/// the init's PSS. Run with
+/// `cargo test --test runtime_spawn -- --ignored --nocapture measure`.
+#[test]
+#[ignore]
+fn measure_start_time_and_init_pss() {
+    if !setup("measure_start_time_and_init_pss") {
+        return;
+    }
+    let n = 50;
+    let mut total = Duration::ZERO;
+    for i in 0..n {
+        let mut b = Box_::new(&format!("bench{i}"), &["/bin/true"]);
+        let t = Instant::now();
+        b.start().unwrap();
+        total += t.elapsed();
+        b.wait();
+    }
+    println!(
+        "start of a /bin/true container: {:?} mean over {n}",
+        total / n
+    );
+    let mut b = Box_::new("pss", &["sleep", "5"]);
+    let s = b.start().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", s.pid)).unwrap();
+    for l in rollup
+        .lines()
+        .filter(|l| l.starts_with("Rss") || l.starts_with("Pss"))
+    {
+        println!("init {l}");
+    }
+    let _ = Command::new("true").status();
+}
