@@ -46,7 +46,8 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
     for s in &report.removed {
         eprintln!("removed {s}");
     }
-    if !args.volumes && store.volumes_dir().exists() {
+    let kept = std::fs::read_dir(store.volumes_dir()).is_ok_and(|mut d| d.next().is_some());
+    if !args.volumes && kept {
         eprintln!(
             "kept named volumes in {} (remove them with `stack down -v`)",
             store.volumes_dir().display()

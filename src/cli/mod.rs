@@ -170,8 +170,8 @@ pub struct PsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct LogsArgs {
     pub services: Vec<String>,
-    /// Follow the output
-    #[arg(short = 'f', long)]
+    /// Follow the output (`-f` after `logs` also means this, as in Compose)
+    #[arg(long)]
     pub follow: bool,
     /// Number of lines from the end of each log
     #[arg(long, value_name = "N")]
@@ -280,6 +280,36 @@ pub fn is_tty(fd: i32) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
+/// `stack logs -f` follows, as in Compose, while `-f FILE` before the verb
+/// names the file: rewrite a `-f` after `logs` to `--follow`.
+fn compose_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut i = 1;
+    // Skip global options (and their values) before the verb.
+    while i < args.len() {
+        let a = args[i].to_string_lossy();
+        if matches!(
+            a.as_ref(),
+            "-f" | "--file" | "-p" | "--project-name" | "--profile" | "--env-file"
+        ) {
+            i += 2;
+        } else if a.starts_with('-') {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    if args.get(i).is_some_and(|v| v == "logs") {
+        for a in args.iter_mut().skip(i + 1) {
+            if a == "-f" {
+                *a = "--follow".into();
+            } else if a == "--" {
+                break;
+            }
+        }
+    }
+    args
+}
+
 /// Entry point; returns the process exit code. Errors are printed as
 /// `stack: <message>` and exit with 1.
 pub fn main() -> i32 {
@@ -287,7 +317,7 @@ pub fn main() -> i32 {
     if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new("__init")) {
         return crate::runtime::spawn::init_main();
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(compose_args(std::env::args_os().collect()));
     let result = match &cli.command {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Up(args) => up::run(&cli.global, args, false),

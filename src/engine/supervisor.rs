@@ -169,10 +169,7 @@ pub type OnSettled = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// Run the supervisor until the stack is stopped (`Ctrl-C`, SIGTERM) or
 /// taken down. `on_settled` is called once, when the first reconcile has
 /// settled (the caller then releases the project lock).
-pub fn run(
-    cfg: Config,
-    on_settled: OnSettled,
-) -> Result<i32, EngineError> {
+pub fn run(cfg: Config, on_settled: OnSettled) -> Result<i32, EngineError> {
     let store = cfg.store.clone();
     store.init()?;
     // SAFETY: prctl with integer arguments only.
@@ -868,11 +865,7 @@ impl Sup {
         d
     }
 
-    fn event_loop(
-        &mut self,
-        rx: &Receiver<Ev>,
-        on_settled: &mut Option<OnSettled>,
-    ) {
+    fn event_loop(&mut self, rx: &Receiver<Ev>, on_settled: &mut Option<OnSettled>) {
         loop {
             if on_settled.is_some() {
                 if let Some(r) = self.settled(false) {

@@ -550,7 +550,9 @@ pub fn schema() -> schemars::schema::RootSchema {
         s.option_nullable = false;
         s.option_add_null_type = true;
     });
-    let mut root = settings.into_generator().into_root_schema_for::<StackFile>();
+    let mut root = settings
+        .into_generator()
+        .into_root_schema_for::<StackFile>();
     // `x-*` keys are allowed (and ignored) in every object.
     allow_extensions(&mut root.schema);
     for def in root.definitions.values_mut() {

@@ -198,7 +198,10 @@ mod tests {
         assert_eq!(Bytes::parse("100b"), Ok(Bytes(100)));
         assert_eq!(Bytes::parse(".5k"), Ok(Bytes(512)));
         let e = Bytes::parse("12XB").unwrap_err();
-        assert_eq!(e, "invalid size \"12XB\" (expected e.g. 80M, 1.5G, 1048576)");
+        assert_eq!(
+            e,
+            "invalid size \"12XB\" (expected e.g. 80M, 1.5G, 1048576)"
+        );
         assert!(Bytes::parse("").is_err());
         assert!(Bytes::parse("M").is_err());
         assert!(Bytes::parse("-1").is_err());

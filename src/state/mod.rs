@@ -356,7 +356,6 @@ impl Store {
             self.dir.clone(),
             self.containers_dir(),
             self.logs_dir(),
-            self.volumes_dir(),
             self.cache.clone(),
             self.run.clone(),
         ] {
@@ -583,6 +582,8 @@ impl Store {
         }
         if volumes {
             remove_path(&self.volumes_dir())?;
+        } else {
+            let _ = fs::remove_dir(self.volumes_dir()); // only if empty
         }
         // Leave corrupt-*.json copies? They are under containers/ and go with it.
         let _ = fs::remove_dir(&self.dir); // only if empty (volumes kept)
