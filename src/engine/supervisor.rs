@@ -587,6 +587,27 @@ impl Sup {
             let actions =
                 reconcile::decide(&self.stack, &self.order(), &self.observed(), &self.intent);
             self.pending.clear();
+            // A kick lasts until the service is started or nothing is to be
+            // done for it (it runs, or it is a finished job).
+            let still: BTreeSet<String> = actions
+                .iter()
+                .filter(|a| {
+                    matches!(
+                        a.kind,
+                        Kind::Start | Kind::Wait | Kind::Blocked | Kind::Create
+                    )
+                })
+                .map(|a| a.service.clone())
+                .collect();
+            let busy: BTreeSet<String> = self
+                .ctrs
+                .iter()
+                .filter(|(n, c)| c.busy.is_some() || self.to_stop.contains_key(*n))
+                .map(|(n, _)| n.clone())
+                .collect();
+            self.intent
+                .kicked
+                .retain(|n| still.contains(n) || busy.contains(n));
             for a in actions {
                 self.execute(a);
             }

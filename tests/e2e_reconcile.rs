@@ -1,0 +1,313 @@
+//! End-to-end reconcile: idempotent `up`, recreate of what changed, dry-run
+//! reasons, orphans, health-gated order, failed jobs, `--wait`, restart
+//! policies, crash recovery, concurrent `up`s. Real binary, as root.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{root_or_skip, Project};
+
+fn ps_json(p: &Project) -> serde_json::Value {
+    serde_json::from_str(&p.ok(&["ps", "--format", "json"])).unwrap()
+}
+
+fn find<'a>(ps: &'a serde_json::Value, svc: &str) -> Option<&'a serde_json::Value> {
+    ps["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == svc)
+}
+
+fn container<'a>(ps: &'a serde_json::Value, svc: &str) -> &'a serde_json::Value {
+    find(ps, svc).unwrap_or_else(|| panic!("no container for {svc} in {ps:#}"))
+}
+
+fn pid_of(p: &Project, svc: &str) -> i64 {
+    container(&ps_json(p), svc)["pid"].as_i64().unwrap()
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const STACK: &str = r#"
+services:
+  db:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+  web:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    environment: { COLOR: red }
+"#;
+
+#[test]
+fn noop_up_keeps_pids_and_change_recreates_only_that_service() {
+    if !root_or_skip("noop_up_keeps_pids") {
+        return;
+    }
+    let p = Project::new("e2e-noop", STACK);
+    p.ok(&["up", "-d"]);
+    let (db, web) = (pid_of(&p, "db"), pid_of(&p, "web"));
+    let plan = p.ok(&["up", "--dry-run"]);
+    assert!(plan.contains("nothing to do"), "{plan}");
+    p.ok(&["up", "-d"]);
+    assert_eq!((pid_of(&p, "db"), pid_of(&p, "web")), (db, web));
+
+    p.write(&STACK.replace("COLOR: red", "COLOR: blue"));
+    let plan = p.ok(&["plan"]);
+    assert!(
+        plan.contains(r#"recreate web: environment.COLOR "red" → "blue""#),
+        "{plan}"
+    );
+    assert!(!plan.contains("db"), "{plan}");
+    p.ok(&["up", "-d"]);
+    assert_eq!(pid_of(&p, "db"), db, "db must be kept");
+    assert_ne!(pid_of(&p, "web"), web, "web must be recreated");
+    let env = p.ok(&["exec", "-T", "web", "sh", "-c", "echo $COLOR"]);
+    assert_eq!(env.trim(), "blue");
+
+    // An orphan is reported, then removed with --remove-orphans.
+    p.write(
+        &STACK
+            .replace("COLOR: red", "COLOR: blue")
+            .replace("  web:\n", "  www:\n"),
+    );
+    let plan = p.ok(&["plan"]);
+    assert!(plan.contains("create www: new service"), "{plan}");
+    assert!(plan.contains("orphan web"), "{plan}");
+    p.ok(&["up", "-d"]);
+    assert!(
+        find(&ps_json(&p), "web").is_some(),
+        "orphan kept without the flag"
+    );
+    let plan = p.ok(&["plan", "--remove-orphans"]);
+    assert!(plan.contains("remove web: not in the file"), "{plan}");
+    p.ok(&["up", "-d", "--remove-orphans"]);
+    let ps = ps_json(&p);
+    assert!(find(&ps, "web").is_none(), "{ps:#}");
+    assert_eq!(container(&ps, "db")["pid"].as_i64().unwrap(), db);
+}
+
+#[test]
+fn supervisor_sigkill_then_adopt_then_down() {
+    if !root_or_skip("supervisor_sigkill") {
+        return;
+    }
+    let p = Project::new("e2e-crash", STACK);
+    p.ok(&["up", "-d"]);
+    let ps = ps_json(&p);
+    let sup = ps["supervisor_pid"].as_i64().unwrap();
+    let web = pid_of(&p, "web");
+    // SAFETY: kill the supervisor this test started.
+    unsafe { libc::kill(sup as i32, libc::SIGKILL) };
+    wait_for("the supervisor to die", Duration::from_secs(5), || {
+        !std::path::Path::new(&format!("/proc/{sup}")).exists()
+            || std::fs::read_to_string(format!("/proc/{sup}/stat"))
+                .map(|s| s.contains(") Z "))
+                .unwrap_or(true)
+    });
+    let table = p.ok(&["ps"]);
+    assert!(table.contains("no supervisor runs"), "{table}");
+    assert!(table.contains(&web.to_string()), "{table}");
+    assert!(
+        std::path::Path::new(&format!("/proc/{web}")).exists(),
+        "container survived"
+    );
+    // Adopted: same pid, no restart.
+    p.ok(&["up", "-d"]);
+    let ps = ps_json(&p);
+    assert!(ps["supervisor_pid"].as_i64().is_some());
+    assert_eq!(container(&ps, "web")["pid"].as_i64().unwrap(), web);
+    // Kill it again: down cleans up without a supervisor.
+    let sup = ps["supervisor_pid"].as_i64().unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(sup as i32, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(200));
+    p.ok(&["down", "-t", "1"]);
+    for root in std::fs::read_dir("/sys/fs/cgroup").unwrap() {
+        let dir = root.unwrap().path().join("stack").join(&p.name);
+        assert!(!dir.exists(), "cgroup left: {}", dir.display());
+    }
+    assert!(
+        !std::path::Path::new(&format!("/proc/{web}/stat")).exists()
+            || std::fs::read_to_string(format!("/proc/{web}/stat"))
+                .unwrap()
+                .contains(") Z ")
+    );
+}
+
+#[test]
+fn health_gated_order_and_wait() {
+    if !root_or_skip("health_gated_order") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-health",
+        r#"
+services:
+  db:
+    rootfs: {busybox}
+    command: ["sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 1000"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 200ms
+      timeout: 2s
+      retries: 3
+      start_period: 10s
+      start_interval: 200ms
+  web:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    depends_on:
+      db: { condition: service_healthy }
+"#,
+    );
+    let out = p.run(&["up", "-d", "--wait", "--wait-timeout", "30"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let ps = ps_json(&p);
+    assert_eq!(container(&ps, "db")["health"], "healthy", "{ps:#}");
+    let db_healthy_by = container(&ps, "web")["started_at"].as_u64().unwrap();
+    assert!(db_healthy_by >= container(&ps, "db")["started_at"].as_u64().unwrap() + 1);
+}
+
+#[test]
+fn failed_job_blocks_dependents_and_wait_fails() {
+    if !root_or_skip("failed_job_blocks") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-job",
+        r#"
+services:
+  migrate:
+    rootfs: {busybox}
+    command: ["sh", "-c", "exit 3"]
+  app:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    depends_on:
+      migrate: { condition: service_completed_successfully }
+  other:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+"#,
+    );
+    let out = p.run(&["up", "-d", "--wait", "--wait-timeout", "20"]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("migrate") && t.contains("3"), "{t}");
+    let ps = ps_json(&p);
+    assert!(find(&ps, "app").is_none(), "app must not start: {ps:#}");
+    assert_eq!(
+        container(&ps, "other")["status"],
+        "running",
+        "independent services run"
+    );
+}
+
+#[test]
+fn exec_failure_is_a_sentence_and_wait_timeout() {
+    if !root_or_skip("exec_failure_sentence") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-fail",
+        r#"
+services:
+  web:
+    rootfs: {busybox}
+    command: ["nginx-not-here"]
+"#,
+    );
+    let out = p.run(&["up", "-d"]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("service web: "), "{t}");
+    assert!(t.contains("nginx-not-here"), "{t}");
+}
+
+#[test]
+fn restart_policy_on_failure_with_backoff() {
+    if !root_or_skip("restart_on_failure") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-restart",
+        r#"
+services:
+  flaky:
+    rootfs: {busybox}
+    command: ["sh", "-c", "exit 1"]
+    restart: on-failure:3
+  steady:
+    rootfs: {busybox}
+    command: ["sh", "-c", "exit 0"]
+    restart: on-failure
+  always:
+    rootfs: {busybox}
+    command: ["sh", "-c", "sleep 0.2"]
+    restart: always
+"#,
+    );
+    p.run(&["up", "-d"]);
+    wait_for("3 restarts", Duration::from_secs(20), || {
+        let ps = ps_json(&p);
+        container(&ps, "flaky")["restarts"] == 3 && container(&ps, "flaky")["status"] == "exited"
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let ps = ps_json(&p);
+    assert_eq!(
+        container(&ps, "flaky")["restarts"],
+        3,
+        "gave up after max: {ps:#}"
+    );
+    assert_eq!(container(&ps, "steady")["restarts"], 0, "{ps:#}");
+    assert_eq!(container(&ps, "steady")["exit_code"], 0);
+    assert!(
+        container(&ps, "always")["restarts"].as_u64().unwrap() >= 2,
+        "{ps:#}"
+    );
+    // Stopped by the user: `always` stays down.
+    p.ok(&["stop", "always"]);
+    let n = container(&ps_json(&p), "always")["restarts"]
+        .as_u64()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    let ps = ps_json(&p);
+    assert_eq!(container(&ps, "always")["status"], "exited");
+    assert_eq!(container(&ps, "always")["restarts"].as_u64().unwrap(), n);
+}
+
+#[test]
+fn two_concurrent_ups() {
+    if !root_or_skip("two_concurrent_ups") {
+        return;
+    }
+    let p = Project::new("e2e-conc", STACK);
+    let a = p.cmd(&["up", "-d"]).spawn().unwrap();
+    let b = p.cmd(&["up", "-d"]).spawn().unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success(), "{}", text(&a));
+    assert!(b.status.success(), "{}", text(&b));
+    let ps = ps_json(&p);
+    assert_eq!(ps["containers"].as_array().unwrap().len(), 2, "{ps:#}");
+    for s in ["db", "web"] {
+        assert_eq!(container(&ps, s)["status"], "running");
+        assert_eq!(container(&ps, s)["restarts"], 0);
+    }
+}
