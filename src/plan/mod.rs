@@ -10,9 +10,11 @@
 //! - [`reasons`]: field-level differences between two configs.
 //! - [`restart`]: restart policies and exponential back-off.
 //! - [`health`]: the health-check state machine ([`health::Tracker`]).
+//! - [`ready`]: what `up --wait` waits for ([`readiness`]).
 
 pub mod diff;
 pub mod health;
+pub mod ready;
 pub mod reasons;
 pub mod restart;
 
@@ -25,6 +27,7 @@ use crate::spec::Service;
 
 pub use diff::diff;
 pub use health::{HealthStatus, Tracker};
+pub use ready::{readiness, Readiness};
 
 /// What the supervisor knows about the running stack, by service name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
