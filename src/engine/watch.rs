@@ -286,8 +286,7 @@ struct TreeRule {
 }
 
 impl TreeRule {
-    /// The path relative to the rule's root when it is under it and not
-    /// ignored.
+    /// True when `p` is under the rule's root and not ignored.
     fn accepts(&self, p: &Path) -> bool {
         let Ok(rel) = p.strip_prefix(&self.root) else {
             return false;
@@ -296,16 +295,13 @@ impl TreeRule {
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
-        let Some(name) = comps
-            .last()
-            .or(self
-                .root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .as_ref())
-            .cloned()
-        else {
-            return true;
+        // The root itself (a watched file) is judged by its own name.
+        let name = match comps.last() {
+            Some(n) => n.clone(),
+            None => match self.root.file_name() {
+                Some(n) => n.to_string_lossy().into_owned(),
+                None => return true,
+            },
         };
         if ALWAYS_IGNORED.iter().any(|g| glob_match(g, &name)) {
             return false;
