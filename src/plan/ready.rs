@@ -20,7 +20,7 @@ pub enum Readiness {
 }
 
 /// Judge `observed` against `desired` for `--wait` (`opts.targets` limits
-/// it to `up SERVICE...` and their dependencies, as for [`diff`]).
+/// it to `up SERVICE...` and their dependencies, as for [`diff()`]).
 pub fn readiness(desired: &Stack, observed: &Observed, opts: &PlanOptions) -> Readiness {
     let plan = diff(
         desired,
