@@ -9,6 +9,9 @@
 //! - [`diff()`]: the reconcile step, `Stack` + [`Observed`] → [`Plan`].
 //! - [`reasons`]: field-level differences between two configs.
 //! - [`restart`]: restart policies and exponential back-off.
+//! - [`health`]: the health-check state machine ([`health::Tracker`]).
+//! - [`ready`]: what `up --wait` waits for ([`readiness`]).
+//!
 //! How the engine uses it, on every event (file reloaded, child exited,
 //! health result, timer, control request):
 //!
@@ -19,9 +22,6 @@
 //! 3. execute `plan.executable()` (in order; independent ones may run in
 //!    parallel), mark each acted-on container `Creating`, and arm a timer
 //!    for `plan.wake_at_ms`. `Wait` and `Blocked` are shown, never executed.
-//!
-//! - [`health`]: the health-check state machine ([`health::Tracker`]).
-//! - [`ready`]: what `up --wait` waits for ([`readiness`]).
 
 pub mod diff;
 pub mod health;
