@@ -82,6 +82,10 @@ const V1_CONTROLLERS: &[(Controllers, &str)] = &[
     (Controllers::Freezer, "freezer"),
 ];
 
+/// Environment variable naming a cgroup2 mount to use instead of detecting
+/// the layout (read once per process).
+pub const V2_ROOT_ENV: &str = "STACK_CGROUP2_ROOT";
+
 /// The controllers enabled for our subtree on v2.
 const V2_CONTROLLERS: &[&str] = &["cpu", "cpuset", "memory", "pids"];
 
@@ -103,6 +107,11 @@ impl Layout {
     }
 
     fn detect() -> Layout {
+        // Use a cgroup2 mount explicitly (a hybrid host's `/sys/fs/cgroup/unified`,
+        // which has no controllers but has kill/freeze; the v2 tests use it).
+        if let Some(root) = std::env::var_os(V2_ROOT_ENV) {
+            return Layout::V2(PathBuf::from(root));
+        }
         if hierarchies::is_cgroup2_unified_mode() {
             return Layout::V2(PathBuf::from(hierarchies::UNIFIED_MOUNTPOINT));
         }
@@ -678,17 +687,18 @@ pub fn list(prefix: &str) -> Vec<String> {
     if valid(prefix).is_err() {
         return Vec::new();
     }
-    fn walk(dir: &Path, rel: &Path, out: &mut BTreeSet<String>) {
+    fn walk(dir: &Path, rel: &Path, top: bool, out: &mut BTreeSet<String>) {
         let mut has_child = false;
         if let Ok(rd) = fs::read_dir(dir) {
             for e in rd.flatten() {
                 if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                     has_child = true;
-                    walk(&e.path(), &rel.join(e.file_name()), out);
+                    walk(&e.path(), &rel.join(e.file_name()), false, out);
                 }
             }
         }
-        if !has_child {
+        // The prefix itself (an empty project) is not a container's cgroup.
+        if !has_child && !top {
             out.insert(rel.to_string_lossy().into_owned());
         }
     }
@@ -696,8 +706,7 @@ pub fn list(prefix: &str) -> Vec<String> {
         let dir = root.join(prefix);
         if dir.is_dir() {
             let mut sub = BTreeSet::new();
-            walk(&dir, Path::new(prefix), &mut sub);
-            // The prefix itself is a leaf only if it has no children anywhere.
+            walk(&dir, Path::new(prefix), true, &mut sub);
             out.extend(sub);
         }
     }

@@ -499,7 +499,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let script = d.path().join("script.sh");
         fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
-        let e = plan(std::slice::from_ref(&script)).err().unwrap().to_string();
+        let e = plan(std::slice::from_ref(&script))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("script.sh") && e.contains("not an ELF"), "{e}");
         let missing = d.path().join("nope");
         let e = plan(&[missing]).err().unwrap().to_string();
