@@ -77,6 +77,16 @@ impl<R: Read> Read for Counting<R> {
 /// Unpack `archive` into the existing directory `dest`, refusing any entry
 /// that would land outside it.
 pub fn unpack(archive: &Path, dest: &Path, progress: &dyn Fn(&str)) -> Result<(), RootfsError> {
+    unpack_every(archive, dest, progress, TICK)
+}
+
+/// `unpack`, with progress lines every `tick` once unpacking takes that long.
+fn unpack_every(
+    archive: &Path,
+    dest: &Path,
+    progress: &dyn Fn(&str),
+    tick: Duration,
+) -> Result<(), RootfsError> {
     let mut file = File::open(archive).map_err(|e| io_err("open", archive, e))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut magic = [0u8; 6];
@@ -138,7 +148,7 @@ pub fn unpack(archive: &Path, dest: &Path, progress: &dyn Fn(&str)) -> Result<()
             entry.map_err(|e| bad(format!("corrupt archive after {entries} entries: {e}")))?;
         u.entry(entry)?;
         entries += 1;
-        if last.elapsed() >= TICK {
+        if last.elapsed() >= tick {
             last = Instant::now();
             progress(&format!(
                 "unpacking {}: {}% ({} entries)",
@@ -159,7 +169,7 @@ pub fn unpack(archive: &Path, dest: &Path, progress: &dyn Fn(&str)) -> Result<()
             u.skipped_devices
         );
     }
-    if start.elapsed() >= TICK {
+    if start.elapsed() >= tick {
         progress(&format!(
             "unpacked {}: {} entries in {:.1}s",
             archive.display(),
@@ -524,6 +534,40 @@ impl Unpacker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_lines_for_slow_archives() {
+        let d = tempfile::tempdir().unwrap();
+        let mut b = ::tar::Builder::new(Vec::new());
+        for i in 0..3 {
+            let mut h = ::tar::Header::new_gnu();
+            h.set_size(1);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, format!("f{i}"), &b"x"[..]).unwrap();
+        }
+        let ar = d.path().join("a.tar");
+        std::fs::write(&ar, b.into_inner().unwrap()).unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let lines = std::cell::RefCell::new(Vec::new());
+        unpack_every(
+            &ar,
+            &out,
+            &|l| lines.borrow_mut().push(l.to_string()),
+            Duration::ZERO,
+        )
+        .unwrap();
+        let lines = lines.into_inner();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("unpacking ") && l.contains('%')),
+            "{lines:?}"
+        );
+        assert!(lines.last().unwrap().contains("3 entries"), "{lines:?}");
+        assert!(out.join("f2").is_file());
+    }
 
     #[test]
     fn clean_names() {
