@@ -217,16 +217,18 @@ impl Cgroup {
             return Err(CgroupError::NoHierarchy);
         }
         let cg = Cgroup { path: path.into() };
-        match layout {
-            Layout::V1(_) => {
-                for root in &roots {
-                    let is_cpuset = layout.root_of("cpuset").as_ref() == Some(root);
-                    mkdirs(root, path, is_cpuset)?;
+        // Another container's `delete` may remove an empty `stack/<project>`
+        // between our mkdirs; once our leaf exists that cannot happen, so
+        // retrying the (idempotent) walk is enough.
+        let mut attempt = 0;
+        loop {
+            match make_dirs(layout, &roots, path) {
+                Ok(()) => break,
+                Err(e) if attempt < 5 && vanished(&e) => attempt += 1,
+                Err(e) => {
+                    let _ = cg.delete();
+                    return Err(e);
                 }
-            }
-            Layout::V2(root) => {
-                enable_v2_controllers(root, path)?;
-                mkdirs(root, path, false)?;
             }
         }
         let warnings = match cg.apply(limits) {
@@ -323,9 +325,20 @@ impl Cgroup {
                 } else if any_cpu {
                     need("cpu", "cpus")?;
                 }
-                if let Some(cpus) = &l.cpuset {
-                    let dir = need("cpuset", "cpuset")?;
-                    write(&dir.join("cpuset.cpus"), cpus)?;
+                if let Some(dir) = self.dir_of("cpuset") {
+                    // Without a cpuset, the parent's (reset on re-create).
+                    let cpus = match &l.cpuset {
+                        Some(c) => c.clone(),
+                        None => dir
+                            .parent()
+                            .and_then(|p| read_trim(&p.join("cpuset.cpus")))
+                            .unwrap_or_default(),
+                    };
+                    if !cpus.is_empty() {
+                        write(&dir.join("cpuset.cpus"), &cpus)?;
+                    }
+                } else if l.cpuset.is_some() {
+                    need("cpuset", "cpuset")?;
                 }
                 if let Some(dir) = self.dir_of("memory") {
                     let memsw = dir.join("memory.memsw.limit_in_bytes");
@@ -360,48 +373,55 @@ impl Cgroup {
                 }
             }
             Layout::V2(_) => {
-                if any_cpu || l.cpu_period_us.is_some() {
-                    let dir = need("cpu", "cpus")?;
+                // A limit file exists only when its controller is enabled
+                // for us; write every one that exists (resetting what is not
+                // asked for) and fail only when an asked-for one is missing.
+                let dir = &self.dirs()[0];
+                let has = |f: &str| dir.join(f).exists();
+                if has("cpu.max") {
                     let period = l.cpu_period_us.unwrap_or(100_000);
                     let quota = match l.cpu_quota_us.filter(|q| *q > 0) {
                         Some(q) => q.to_string(),
                         None => "max".into(),
                     };
                     write(&dir.join("cpu.max"), &format!("{quota} {period}"))?;
-                    if let Some(shares) = l.cpu_shares {
-                        write(
-                            &dir.join("cpu.weight"),
-                            &shares_to_weight(shares).to_string(),
-                        )?;
-                    }
+                    let weight = l.cpu_shares.map(shares_to_weight).unwrap_or(100);
+                    write(&dir.join("cpu.weight"), &weight.to_string())?;
+                } else if any_cpu {
+                    need("cpu", "cpus")?;
                 }
-                if let Some(cpus) = &l.cpuset {
-                    let dir = need("cpuset", "cpuset")?;
-                    write(&dir.join("cpuset.cpus"), cpus)?;
+                if has("cpuset.cpus") {
+                    // Empty means "the parent's".
+                    write(&dir.join("cpuset.cpus"), l.cpuset.as_deref().unwrap_or(""))?;
+                } else if l.cpuset.is_some() {
+                    need("cpuset", "cpuset")?;
                 }
-                if any_mem {
-                    let dir = need("memory", "memory")?;
+                if has("memory.max") {
                     write(&dir.join("memory.max"), &max_or(l.memory))?;
                     write(
                         &dir.join("memory.low"),
                         &l.memory_reservation.unwrap_or(0).to_string(),
                     )?;
                     let swap = dir.join("memory.swap.max");
-                    match (memswap_total(l), l.memory) {
-                        (Some(total), Some(mem)) if swap.exists() => {
-                            write(&swap, &(total - mem).max(0).to_string())?
-                        }
-                        (Some(_), _) if l.memswap.is_some() && !swap.exists() => warnings.push(format!(
+                    if swap.exists() {
+                        let v = match (memswap_total(l), l.memory) {
+                            (Some(total), Some(mem)) => (total - mem).max(0).to_string(),
+                            _ => "max".into(),
+                        };
+                        write(&swap, &v)?;
+                    } else if l.memswap.is_some_and(|v| v >= 0) {
+                        warnings.push(format!(
                             "cgroup {}: memswap_limit not applied: this kernel has no swap accounting (memory.swap.max is missing)",
                             self.path
-                        )),
-                        _ if swap.exists() && l.memswap == Some(-1) => write(&swap, "max")?,
-                        _ => {}
+                        ));
                     }
+                } else if any_mem {
+                    need("memory", "memory")?;
                 }
-                if l.pids.is_some() {
-                    let dir = need("pids", "pids")?;
+                if has("pids.max") {
                     write(&dir.join("pids.max"), &max_or(l.pids))?;
+                } else if l.pids.is_some() {
+                    need("pids", "pids")?;
                 }
             }
         }
@@ -600,6 +620,32 @@ fn rmdir_retry(dir: &Path) -> io::Result<()> {
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+fn make_dirs(layout: &Layout, roots: &[PathBuf], path: &str) -> Result<(), CgroupError> {
+    match layout {
+        Layout::V1(_) => {
+            let cpuset_root = layout.root_of("cpuset");
+            for root in roots {
+                mkdirs(root, path, cpuset_root.as_ref() == Some(root))?;
+            }
+        }
+        Layout::V2(root) => {
+            enable_v2_controllers(root, path)?;
+            mkdirs(root, path, false)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether an error came from a directory removed under our feet.
+fn vanished(e: &CgroupError) -> bool {
+    match e {
+        CgroupError::Create { source, .. } | CgroupError::Write { source, .. } => {
+            source.kind() == io::ErrorKind::NotFound
+        }
+        _ => false,
     }
 }
 
