@@ -67,8 +67,11 @@ pub enum CgroupError {
 /// Usage read from the cgroup.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CgroupStats {
+    /// Total CPU time used, in nanoseconds.
     pub cpu_usage_ns: u64,
+    /// Memory in use, without reclaimable (inactive) page cache.
     pub memory_bytes: u64,
+    /// Number of tasks.
     pub pids: u64,
 }
 
@@ -187,6 +190,7 @@ fn keyed(file: &Path, key: &str) -> Option<u64> {
     })
 }
 
+/// A container's cgroup: the same relative path in every hierarchy used.
 #[derive(Debug, Clone)]
 pub struct Cgroup {
     /// Relative path, e.g. `stack/demo/web`.
@@ -194,7 +198,9 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// Create (idempotent) with limits applied.
+    /// Create (idempotent) with limits applied; limits not given are reset
+    /// to unlimited. Skippable limits the machine cannot apply are logged
+    /// with `tracing::warn` (see `create_with_warnings`).
     pub fn create(path: &str, limits: &CgroupLimits) -> Result<Cgroup, CgroupError> {
         let (cg, warnings) = Cgroup::create_with_warnings(path, limits)?;
         for w in warnings {
