@@ -44,20 +44,67 @@ pub fn prepare(
             message: "not a regular file".into(),
         });
     }
-    let total = meta.len();
-    let start = Instant::now();
-    let mut last = start;
-    let sha = cache::sha256_file(archive, &mut |done| {
-        if last.elapsed() >= TICK {
-            last = Instant::now();
-            progress(&format!(
-                "hashing {}: {}%",
-                archive.display(),
-                done * 100 / total.max(1)
-            ));
+    let sha = match remembered_sum(archive, &meta, cache_dir) {
+        Some(sha) => sha,
+        None => {
+            let total = meta.len();
+            let mut last = Instant::now();
+            let sha = cache::sha256_file(archive, &mut |done| {
+                if last.elapsed() >= TICK {
+                    last = Instant::now();
+                    progress(&format!(
+                        "hashing {}: {}%",
+                        archive.display(),
+                        done * 100 / total.max(1)
+                    ));
+                }
+            })?;
+            remember_sum(archive, &meta, cache_dir, &sha);
+            sha
         }
-    })?;
+    };
     cache::get_or_build(cache_dir, &sha, |tmp| unpack(archive, tmp, progress))
+}
+
+/// Where the sha256 of an archive is remembered, keyed by its identity and
+/// change time (which userspace cannot set back), so a big tarball is hashed
+/// once rather than on every `up`.
+fn sum_file(archive: &Path, meta: &std::fs::Metadata, cache_dir: &Path) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::MetadataExt;
+    let id = format!(
+        "{}:{}:{}:{}.{}:{}.{}:{}",
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+        archive.display()
+    );
+    cache_dir
+        .join(".tar-sums")
+        .join(hex::encode(Sha256::digest(id.as_bytes())))
+}
+
+fn remembered_sum(archive: &Path, meta: &std::fs::Metadata, cache_dir: &Path) -> Option<String> {
+    let s = std::fs::read_to_string(sum_file(archive, meta, cache_dir)).ok()?;
+    let s = s.trim();
+    (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| s.to_string())
+}
+
+fn remember_sum(archive: &Path, meta: &std::fs::Metadata, cache_dir: &Path, sha: &str) {
+    let f = sum_file(archive, meta, cache_dir);
+    let Some(dir) = f.parent() else { return };
+    let tmp = f.with_extension(format!("tmp{}", std::process::id()));
+    // Best effort: without it we only hash again next time.
+    let ok = std::fs::create_dir_all(dir).is_ok()
+        && std::fs::write(&tmp, sha).is_ok()
+        && std::fs::rename(&tmp, &f).is_ok();
+    if !ok {
+        let _ = std::fs::remove_file(&tmp);
+    }
 }
 
 /// Bytes read from the underlying (compressed) file, for progress.
