@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use stack::runtime::spawn::{self, ExecOptions, Spawned};
@@ -14,7 +13,10 @@ fn setup(test: &str) -> bool {
     if !common::root_or_skip(test) {
         return false;
     }
-    spawn::set_init_exe(env!("CARGO_BIN_EXE_stack"));
+    // STACK_INIT_EXE picks another build (e.g. release, for measuring).
+    if std::env::var_os("STACK_INIT_EXE").is_none() {
+        spawn::set_init_exe(env!("CARGO_BIN_EXE_stack"));
+    }
     true
 }
 
@@ -244,6 +246,34 @@ fn init_false_makes_the_command_pid_1() {
 }
 
 #[test]
+fn network_none_has_only_loopback_host_sees_the_host() {
+    if !setup("network_none_has_only_loopback_host_sees_the_host") {
+        return;
+    }
+    let script = "ls /sys/class/net | tr '\\n' ' '; echo; grep -c ' /sys/fs/cgroup' /proc/self/mountinfo || true";
+    let mut b = Box_::new("netnone", &["sh", "-c", script]);
+    let (code, out, err) = b.run();
+    assert_eq!(code, 0, "{err:?}");
+    assert_eq!(out, ["lo ", "0"]);
+    let mut b = Box_::new("nethost", &["sh", "-c", script]);
+    b.cfg.network = Network::Host;
+    let (code, out, err) = b.run();
+    assert_eq!(code, 0, "{err:?}");
+    let host: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for name in &host {
+        assert!(
+            out[0].split(' ').any(|x| x == name),
+            "{name} not in {out:?}"
+        );
+    }
+    // a fresh sysfs: none of the host's cgroup hierarchies come along
+    assert_eq!(out[1], "0");
+}
+
+#[test]
 fn sigterm_reaches_a_shell_form_command_through_init() {
     if !setup("sigterm_reaches_a_shell_form_command_through_init") {
         return;
@@ -448,7 +478,8 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
 
 /// Not a check: prints how long `start` of a `/bin/true` container takes and
 /// the init's PSS. Run with
-/// `cargo test --test runtime_spawn -- --ignored --nocapture measure`.
+/// `cargo build --release && STACK_INIT_EXE=target/release/stack cargo test
+/// --test runtime_spawn -- --ignored --nocapture measure`.
 #[test]
 #[ignore]
 fn measure_start_time_and_init_pss() {
@@ -456,27 +487,47 @@ fn measure_start_time_and_init_pss() {
         return;
     }
     let n = 50;
-    let mut total = Duration::ZERO;
-    for i in 0..n {
-        let mut b = Box_::new(&format!("bench{i}"), &["/bin/true"]);
-        let t = Instant::now();
-        b.start().unwrap();
-        total += t.elapsed();
-        b.wait();
+    for net in [Network::None, Network::Host] {
+        let (mut up, mut down) = (Duration::ZERO, Duration::ZERO);
+        for i in 0..n {
+            let mut b = Box_::new(&format!("bench{i}"), &["/bin/true"]);
+            b.cfg.network = net;
+            let t = Instant::now();
+            b.start().unwrap();
+            up += t.elapsed();
+            let t = Instant::now();
+            b.wait();
+            down += t.elapsed();
+        }
+        println!(
+            "network {net:?}: start of a /bin/true container {:?}, then exit and reap {:?} (mean over {n})",
+            up / n,
+            down / n
+        );
     }
-    println!(
-        "start of a /bin/true container: {:?} mean over {n}",
-        total / n
-    );
-    let mut b = Box_::new("pss", &["sleep", "5"]);
-    let s = b.start().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", s.pid)).unwrap();
-    for l in rollup
+    // PSS of one init, alone and with 9 more running (they share the
+    // sealed binary's pages).
+    let mut boxes: Vec<Box_> = (0..10)
+        .map(|i| Box_::new(&format!("pss{i}"), &["sleep", "30"]))
+        .collect();
+    let pids: Vec<i32> = boxes.iter_mut().map(|b| b.start().unwrap().pid).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let rollup = |pid: i32| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    let pss = |pid: i32| -> u64 {
+        rollup(pid)
+            .lines()
+            .find(|l| l.starts_with("Pss:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    let total: u64 = pids.iter().map(|&p| pss(p)).sum();
+    println!("init PSS with 10 containers: {} kB mean", total / 10);
+    for l in rollup(pids[0])
         .lines()
         .filter(|l| l.starts_with("Rss") || l.starts_with("Pss"))
     {
-        println!("init {l}");
+        println!("one of them: {l}");
     }
-    let _ = Command::new("true").status();
+    drop(boxes);
 }

@@ -81,6 +81,11 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
     if opts.argv.is_empty() {
         return Err(failed("no command to run in the container"));
     }
+    // Until its exec, our child runs the host's `stack` binary inside the
+    // container's pid namespace: not dumpable, so the container's root
+    // cannot open it through /proc/<pid>/exe (CVE-2019-5736).
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     // Everything read from the host side first: environment, namespaces.
     let environ = std::fs::read(format!("/proc/{pid}/environ"))
         .map_err(|e| failed(format!("cannot read the environment of container process {pid}: {e} (is the container running?)")))?;

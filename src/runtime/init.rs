@@ -227,14 +227,17 @@ pub(crate) fn exec_command(
     envp: &[*const libc::c_char],
 ) -> (u8, i32) {
     let errno = |e: io::Error| e.raw_os_error().unwrap_or(libc::EIO);
-    // SAFETY: plain signal-mask and disposition calls on local data. The
-    // command must not inherit the init's blocked signals nor Rust's
-    // ignored SIGPIPE (ignored dispositions survive exec).
+    // SAFETY: plain signal-mask and disposition calls on local data: the
+    // command must not inherit the init's blocked signals.
     unsafe {
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // Ignored signals stay ignored across exec (Rust ignores SIGPIPE;
+        // the supervisor may ignore more): start the command from defaults.
+        for sig in 1..=libc::SIGRTMAX() {
+            libc::signal(sig, libc::SIG_DFL);
+        }
     }
     if let Err(e) = security::drop_bounding(p.caps, p.last_cap) {
         return (STEP_BOUNDING, errno(e));

@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use nix::mount::MsFlags;
 
 use super::syscall::{Kind, Syscall};
-use super::{ContainerConfig, MountSpec, Network};
+use super::{ContainerConfig, MountSpec};
 
 /// Why the file-system set-up failed; each message is a sentence.
 #[derive(Debug, thiserror::Error)]
@@ -213,47 +213,19 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
     // 3. /proc of the new pid namespace.
     special(sys, "proc", &root.join("proc"), "/proc", "proc", nsde, None)?;
 
-    // 4. /sys, read-only: a fresh sysfs shows the new network namespace;
-    // with the host's network only a bind of the host's /sys is allowed.
-    let sys_dir = root.join("sys");
-    if cfg.network == Network::Host {
-        sys.mkdir_all(&sys_dir)
-            .map_err(|source| MountError::Create {
-                path: sys_dir.clone(),
-                source,
-            })?;
-        let err = |source| MountError::Special {
-            what: "sysfs",
-            target: "/sys".into(),
-            source,
-        };
-        sys.mount(
-            Some(Path::new("/sys")),
-            &sys_dir,
-            None,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None,
-        )
-        .map_err(err)?;
-        sys.mount(
-            None,
-            &sys_dir,
-            None,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | nsde,
-            None,
-        )
-        .map_err(err)?;
-    } else {
-        special(
-            sys,
-            "sysfs",
-            &sys_dir,
-            "/sys",
-            "sysfs",
-            nsde | MsFlags::MS_RDONLY,
-            None,
-        )?;
-    }
+    // 4. /sys, read-only. A fresh sysfs also with the host's network: as
+    // real root we may mount one, and a recursive bind of the host's /sys
+    // would bring its submounts (the writable cgroup v1 hierarchies, with
+    // their release_agent) along, read-write. runc binds only when rootless.
+    special(
+        sys,
+        "sysfs",
+        &root.join("sys"),
+        "/sys",
+        "sysfs",
+        nsde | MsFlags::MS_RDONLY,
+        None,
+    )?;
 
     // 5. /dev: a small tmpfs holding only the harmless devices.
     let dev = root.join("dev");
@@ -422,7 +394,7 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
                 p,
                 Some("tmpfs"),
                 MsFlags::MS_RDONLY,
-                Some("size=0"),
+                None,
             ),
             Kind::File => sys.mount(
                 Some(Path::new("/dev/null")),
@@ -483,7 +455,7 @@ fn overlay_escape(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::syscall::Recording;
-    use super::super::CgroupLimits;
+    use super::super::{CgroupLimits, Network};
     use super::*;
 
     fn cfg() -> ContainerConfig {
@@ -569,7 +541,7 @@ mod tests {
     }
 
     #[test]
-    fn host_network_binds_sys_and_existing_tmp_is_kept() {
+    fn host_network_still_gets_a_fresh_sysfs_and_existing_tmp_is_kept() {
         let mut c = cfg();
         c.network = Network::Host;
         c.mounts.clear();
@@ -577,8 +549,8 @@ mod tests {
         sys.kinds.insert("/b/rootfs/tmp".into(), Kind::Dir);
         setup(&sys, &c).unwrap();
         let l = sys.lines();
-        position(&l, "mount /sys /b/rootfs/sys - MS_BIND | MS_REC");
-        assert!(!l.iter().any(|x| x.contains("sysfs")));
+        position(&l, "mount sysfs /b/rootfs/sys sysfs MS_RDONLY");
+        assert!(!l.iter().any(|x| x.starts_with("mount /sys")));
         assert!(!l.iter().any(|x| x.starts_with("mount tmpfs /b/rootfs/tmp")));
     }
 
