@@ -332,6 +332,14 @@ fn failures_before_the_command_are_sentences() {
         e.starts_with("cannot run \"/etc/passwd\": permission denied"),
         "{e}"
     );
+    // the same through `init: false`, where the init execs the command itself
+    let mut b = Box_::new("noexec1", &["/etc/passwd"]);
+    b.cfg.init = false;
+    let e = b.start().unwrap_err();
+    assert!(
+        e.starts_with("cannot run \"/etc/passwd\": permission denied"),
+        "{e}"
+    );
     let mut b = Box_::new("ulimit", &["true"]);
     b.cfg.rlimits = vec![("nofile".into(), 1 << 30, 1 << 30)];
     let e = b.start().unwrap_err();
@@ -462,6 +470,34 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
         err.contains("cannot run \"nope\": no such file in the container"),
         "{err}"
     );
+    // by default exec takes the container's user, working_dir, capabilities
+    // and ulimits
+    let mut b2 = Box_::new("exec2", &["sleep", "30"]);
+    b2.cfg.user = Some("nobody".into());
+    b2.cfg.cwd = Some("/home".into());
+    b2.cfg.capabilities = vec!["CAP_CHOWN".into(), "CAP_KILL".into()];
+    b2.cfg.rlimits = vec![("nofile".into(), 500, 600)];
+    let s2 = b2.start().unwrap();
+    let out = spawn::exec_helper_command(
+        s2.pid,
+        &ExecOptions {
+            argv: sh("id -u; pwd; grep CapBnd /proc/self/status; ulimit -n"),
+            ..Default::default()
+        },
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["65534", "/home", "CapBnd:\t0000000000000021", "500"]
+    );
+    drop(b2);
     // the container is in the cgroup
     let members = std::fs::read_to_string(cg.join("cgroup.procs")).unwrap();
     assert!(members.lines().any(|l| l == s.pid.to_string()), "{members}");
