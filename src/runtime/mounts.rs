@@ -17,6 +17,8 @@ use super::{ContainerConfig, MountSpec};
 pub enum MountError {
     #[error("cannot make the mount namespace private: {0}")]
     MakePrivate(io::Error),
+    #[error("rootfs {0} is not a directory; prepare it first or fix the rootfs path")]
+    RootfsMissing(PathBuf),
     #[error("cannot create {path}: {source}")]
     Create { path: PathBuf, source: io::Error },
     #[error("cannot mount the overlay of rootfs {rootfs} on {target}: {source} (is the rootfs a directory on a file system overlayfs accepts?)")]
@@ -182,6 +184,9 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
     .map_err(MountError::MakePrivate)?;
 
     // 2. The overlay: the rootfs read-only below, this container's layer above.
+    if sys.kind(&cfg.rootfs) != Kind::Dir {
+        return Err(MountError::RootfsMissing(cfg.rootfs.clone()));
+    }
     let root = rootfs_mount_point(cfg);
     let upper = cfg.bundle.join("upper");
     let work = cfg.bundle.join("work");
@@ -500,6 +505,7 @@ mod tests {
     #[test]
     fn order_of_operations() {
         let mut sys = Recording::default();
+        sys.kinds.insert("/rootfs".into(), Kind::Dir);
         sys.kinds.insert("/data".into(), Kind::Dir);
         sys.kinds.insert("/dev/null".into(), Kind::File);
         sys.kinds.insert("/proc/kcore".into(), Kind::File);
@@ -546,6 +552,7 @@ mod tests {
         c.network = Network::Host;
         c.mounts.clear();
         let mut sys = Recording::default();
+        sys.kinds.insert("/rootfs".into(), Kind::Dir);
         sys.kinds.insert("/b/rootfs/tmp".into(), Kind::Dir);
         setup(&sys, &c).unwrap();
         let l = sys.lines();
@@ -556,10 +563,11 @@ mod tests {
 
     #[test]
     fn a_failing_step_names_itself_and_stops() {
-        let sys = Recording {
+        let mut sys = Recording {
             fail_on: Some("mount overlay".into()),
             ..Default::default()
         };
+        sys.kinds.insert("/rootfs".into(), Kind::Dir);
         let e = setup(&sys, &cfg()).unwrap_err();
         assert!(
             e.to_string()
@@ -570,8 +578,14 @@ mod tests {
     }
 
     #[test]
-    fn missing_volume_source_is_a_sentence() {
-        let sys = Recording::default();
+    fn missing_rootfs_and_volume_source_are_sentences() {
+        let mut sys = Recording::default();
+        let e = setup(&sys, &cfg()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "rootfs /rootfs is not a directory; prepare it first or fix the rootfs path"
+        );
+        sys.kinds.insert("/rootfs".into(), Kind::Dir);
         let e = setup(&sys, &cfg()).unwrap_err();
         assert_eq!(
             e.to_string(),
