@@ -332,6 +332,17 @@ fn failures_before_the_command_are_sentences() {
         e.starts_with("cannot run \"/etc/passwd\": permission denied"),
         "{e}"
     );
+    // the file is there, its interpreter is not
+    let mut b = Box_::new("nointerp", &["/bin/script.sh"]);
+    std::fs::create_dir_all(b.cfg.bundle.join("upper/bin")).unwrap();
+    let script = b.cfg.bundle.join("upper/bin/script.sh");
+    std::fs::write(&script, "#!/usr/bin/python9\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let e = b.start().unwrap_err();
+    assert!(
+        e.starts_with("cannot run \"/bin/script.sh\": /bin/script.sh exists but its interpreter or a shared library it needs is missing"),
+        "{e}"
+    );
     // the same through `init: false`, where the init execs the command itself
     let mut b = Box_::new("noexec1", &["/etc/passwd"]);
     b.cfg.init = false;
@@ -498,6 +509,27 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
         ["65534", "/home", "CapBnd:\t0000000000000021", "500"]
     );
     drop(b2);
+    // with `init: false` the command itself is the container's pid
+    let mut b3 = Box_::new("exec3", &["sleep", "30"]);
+    b3.cfg.init = false;
+    let s3 = b3.start().unwrap();
+    let out = spawn::exec_helper_command(
+        s3.pid,
+        &ExecOptions {
+            argv: sh("ps -o pid,comm | grep -c sleep; exit 4"),
+            ..Default::default()
+        },
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    drop(b3);
     // the container is in the cgroup
     let members = std::fs::read_to_string(cg.join("cgroup.procs")).unwrap();
     assert!(members.lines().any(|l| l == s.pid.to_string()), "{members}");

@@ -418,6 +418,15 @@ fn relay_tty(master: OwnedFd) {
             None
         }
     };
+    // Window size changes reach the command: SIGWINCH through a signalfd.
+    // SAFETY: blocking one signal and creating a signalfd for it.
+    let winch = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGWINCH);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        libc::signalfd(-1, &set, libc::SFD_CLOEXEC)
+    };
     let mut stdin_open = true;
     let mut buf = [0u8; 4096];
     loop {
@@ -432,10 +441,31 @@ fn relay_tty(master: OwnedFd) {
                 events: libc::POLLIN,
                 revents: 0,
             },
+            libc::pollfd {
+                fd: winch,
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: poll on a local array.
-        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+        if unsafe { libc::poll(fds.as_mut_ptr(), 3, -1) } < 0 {
             continue;
+        }
+        if fds[2].revents != 0 {
+            // SAFETY: drain one siginfo into a local struct, then copy our
+            // window size to the master (the kernel signals the command).
+            unsafe {
+                let mut si: libc::signalfd_siginfo = std::mem::zeroed();
+                libc::read(
+                    winch,
+                    (&mut si as *mut libc::signalfd_siginfo).cast(),
+                    std::mem::size_of::<libc::signalfd_siginfo>(),
+                );
+                let mut ws: libc::winsize = std::mem::zeroed();
+                if libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) == 0 {
+                    libc::ioctl(m, libc::TIOCSWINSZ, &ws);
+                }
+            }
         }
         if fds[1].revents != 0 {
             // SAFETY: read into a local buffer.
@@ -460,6 +490,10 @@ fn relay_tty(master: OwnedFd) {
     if let Some(t) = saved {
         // SAFETY: restore the saved termios on fd 0.
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+    }
+    if winch >= 0 {
+        // SAFETY: closing the signalfd we created.
+        unsafe { libc::close(winch) };
     }
 }
 
