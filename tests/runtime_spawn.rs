@@ -564,7 +564,7 @@ fn measure_start_time_and_init_pss() {
             b.start().unwrap();
             up += t.elapsed();
             let t = Instant::now();
-            b.wait();
+            assert_eq!(b.wait(), 0);
             down += t.elapsed();
         }
         println!(
@@ -590,6 +590,7 @@ fn measure_start_time_and_init_pss() {
             .unwrap()
     };
     let total: u64 = pids.iter().map(|&p| pss(p)).sum();
+    assert!(total > 0);
     println!("init PSS with 10 containers: {} kB mean", total / 10);
     for l in rollup(pids[0])
         .lines()
