@@ -387,7 +387,8 @@ fn user_volumes_tmpfs_read_only_and_ulimits() {
     let script = "id -u; id -g; cat /data/in; echo out > /data/out; \
         (touch /ro/x) 2>/dev/null && echo ro=rw || echo ro=ro; \
         (touch /y) 2>/dev/null && echo root=rw || echo root=ro; \
-        touch /scratch/z && echo scratch=ok; ulimit -n";
+        touch /scratch/z && echo scratch=ok; ulimit -n; \
+        echo x > /dev/null && head -c 3 /dev/zero | wc -c";
     let mut b = Box_::new("vols", &["sh", "-c", script]);
     b.cfg.user = Some("nobody".into());
     b.cfg.read_only = true;
@@ -420,7 +421,8 @@ fn user_volumes_tmpfs_read_only_and_ulimits() {
             "ro=ro",
             "root=ro",
             "scratch=ok",
-            "1000"
+            "1000",
+            "3"
         ]
     );
     assert_eq!(std::fs::read_to_string(vol.join("out")).unwrap(), "out\n");

@@ -87,8 +87,16 @@ pub const READONLY_PATHS: &[&str] = &[
     "/proc/sysrq-trigger",
 ];
 
-/// Host device nodes bind-mounted into the container's `/dev`.
-const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+/// The device nodes of the container's `/dev`: name, major, minor
+/// (Documentation/admin-guide/devices.txt).
+const DEVICES: &[(&str, u32, u32)] = &[
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
 
 /// The mount point of the container's root inside its bundle.
 pub fn rootfs_mount_point(cfg: &ContainerConfig) -> PathBuf {
@@ -243,21 +251,13 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
         Some("mode=755,size=65536"),
     )?;
-    for name in DEVICES {
-        let host = Path::new("/dev").join(name);
-        if sys.kind(&host) == Kind::Missing {
-            continue;
-        }
+    // Device nodes made in place (as runc does outside a user namespace):
+    // cheaper than bind mounts, and fewer mounts to tear down.
+    for &(name, major, minor) in DEVICES {
         let target = dev.join(name);
-        sys.create_file(&target)
+        sys.mknod_char(&target, major, minor)
             .map_err(|source| MountError::Create {
                 path: target.clone(),
-                source,
-            })?;
-        sys.mount(Some(&host), &target, None, MsFlags::MS_BIND, None)
-            .map_err(|source| MountError::Special {
-                what: "a device",
-                target: format!("/dev/{name}"),
                 source,
             })?;
     }
@@ -523,7 +523,7 @@ mod tests {
         let proc_ = position(&l, "mount proc /b/rootfs/proc proc");
         let sysfs = position(&l, "mount sysfs /b/rootfs/sys sysfs");
         let dev = position(&l, "mount tmpfs /b/rootfs/dev tmpfs");
-        let null = position(&l, "mount /dev/null /b/rootfs/dev/null");
+        let null = position(&l, "mknod /b/rootfs/dev/null 1:3");
         let pts = position(&l, "mount devpts /b/rootfs/dev/pts");
         let tmp = position(&l, "mount tmpfs /b/rootfs/tmp");
         let vol = position(&l, "mount /data /b/rootfs/srv/data");
