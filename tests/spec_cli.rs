@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn dir(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("spec_cli").join(name);
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("spec_cli")
+        .join(name);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -39,21 +41,48 @@ fn config(name: &str, yaml: &[u8], args: &[&str]) -> (i32, String, String) {
 fn fails_with(name: &str, yaml: &[u8], want: &str) {
     let (code, _, err) = config(name, yaml, &[]);
     assert_eq!(code, 1, "{name}: stderr: {err}");
-    assert!(err.contains(want), "{name}: expected {want:?} in stderr:\n{err}");
+    assert!(
+        err.contains(want),
+        "{name}: expected {want:?} in stderr:\n{err}"
+    );
     assert!(!err.contains("panicked"), "{name}: {err}");
 }
 
 #[test]
 fn bad_inputs_exit_1_with_a_clear_message() {
     fails_with("empty", b"", "stack.yaml:1:1: the file is empty");
-    fails_with("list", b"- a\n- b\n", "stack.yaml:1:1: expected a map with `services:` at the top of the file, found a list");
-    fails_with("scalar", b"42\n", "stack.yaml:1:1: expected a map with `services:` at the top of the file, found a scalar");
-    fails_with("null-service", b"services:\n  web:\n", "stack.yaml:2:3: services.web: service `web` is empty; it needs at least `rootfs`");
-    fails_with("tabs", b"services:\n\tweb:\n\t\trootfs: /\n", "(YAML indentation must use spaces, not tabs)");
-    fails_with("unknown-key", b"services:\n  web:\n    rootfs: { host: [/bin/sh] }\n    comand: x\n", "stack.yaml:4:5: services.web.comand: unknown key `comand` (did you mean `command`?)");
+    fails_with(
+        "list",
+        b"- a\n- b\n",
+        "stack.yaml:1:1: expected a map with `services:` at the top of the file, found a list",
+    );
+    fails_with(
+        "scalar",
+        b"42\n",
+        "stack.yaml:1:1: expected a map with `services:` at the top of the file, found a scalar",
+    );
+    fails_with(
+        "null-service",
+        b"services:\n  web:\n",
+        "stack.yaml:2:3: services.web: service `web` is empty; it needs at least `rootfs`",
+    );
+    fails_with(
+        "tabs",
+        b"services:\n\tweb:\n\t\trootfs: /\n",
+        "(YAML indentation must use spaces, not tabs)",
+    );
+    fails_with(
+        "unknown-key",
+        b"services:\n  web:\n    rootfs: { host: [/bin/sh] }\n    comand: x\n",
+        "stack.yaml:4:5: services.web.comand: unknown key `comand` (did you mean `command`?)",
+    );
     fails_with("bad-size", b"services:\n  web:\n    rootfs: { host: [/bin/sh] }\n    deploy: { resources: { limits: { memory: 12XB } } }\n", "services.web.deploy.resources.limits.memory: invalid size \"12XB\" (expected e.g. 80M, 1.5G, 1048576)");
     fails_with("cycle", b"services:\n  alpha: { rootfs: { host: [/bin/sh] }, depends_on: [beta] }\n  beta: { rootfs: { host: [/bin/sh] }, depends_on: [gamma] }\n  gamma: { rootfs: { host: [/bin/sh] }, depends_on: [alpha] }\n", "dependency cycle: alpha → beta → gamma → alpha");
-    fails_with("deep-nesting", "[".repeat(100_000).as_bytes(), "invalid YAML");
+    fails_with(
+        "deep-nesting",
+        "[".repeat(100_000).as_bytes(),
+        "invalid YAML",
+    );
 }
 
 #[test]
@@ -72,7 +101,9 @@ fn random_bytes_never_panic() {
             (0..len).map(|_| next() as u8).collect()
         } else {
             let alphabet = b"ab: -[]{}&*<>|'\"\n\t#$%!,?~.0123";
-            (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect()
+            (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect()
         };
         let (code, _, err) = config(&format!("random{i}"), &bytes, &[]);
         assert_eq!(code, 1, "input {i}: {err}");
@@ -87,9 +118,16 @@ fn missing_file_and_unknown_hash_service() {
     let out = stack(&d, &["config"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no stack file found: looked for stack.yaml and compose.yaml"), "{err}");
+    assert!(
+        err.contains("no stack file found: looked for stack.yaml and compose.yaml"),
+        "{err}"
+    );
 
-    let (code, _, err) = config("hash-unknown", b"services:\n  web: { rootfs: { host: [/bin/sh] } }\n", &["--hash", "db"]);
+    let (code, _, err) = config(
+        "hash-unknown",
+        b"services:\n  web: { rootfs: { host: [/bin/sh] } }\n",
+        &["--hash", "db"],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("no service `db`"), "{err}");
 }
@@ -103,7 +141,10 @@ fn services_hash_and_formats() {
     let (_, out, _) = config("ok", yaml, &["--hash", "*"]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2);
-    assert!(lines[0].starts_with("db ") && lines[0].len() == 3 + 64, "{out}");
+    assert!(
+        lines[0].starts_with("db ") && lines[0].len() == 3 + 64,
+        "{out}"
+    );
     let (_, one, _) = config("ok", yaml, &["--hash", "db"]);
     assert_eq!(one.trim(), &lines[0][3..]);
     let (code, out, _) = config("ok", yaml, &["--format", "json"]);
@@ -118,14 +159,21 @@ fn services_hash_and_formats() {
     let d = dir("opts-after");
     std::fs::write(d.join("x.yaml"), yaml).unwrap();
     let out = stack(&d, &["config", "--services", "-f", "x.yaml", "-p", "Other"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn three_thousand_services() {
     let mut y = String::from("services:\n");
     for i in 0..3000 {
-        y.push_str(&format!("  s{i:04}:\n    rootfs: {{ host: [/bin/sh] }}\n    mem_limit: 64M\n"));
+        y.push_str(&format!(
+            "  s{i:04}:\n    rootfs: {{ host: [/bin/sh] }}\n    mem_limit: 64M\n"
+        ));
         if i % 3 == 1 {
             y.push_str(&format!("    depends_on: [s{:04}]\n", i - 1));
         }
@@ -151,10 +199,18 @@ fn six_hundred_deep_chain() {
     assert_eq!(order[0], "s000");
     assert_eq!(order[599], "s599");
     // Close it into a 600-long cycle: an error, not a stack overflow.
-    let y = y.replacen("  s000:\n    rootfs: { host: [/bin/sh] }\n", "  s000:\n    rootfs: { host: [/bin/sh] }\n    depends_on: [s599]\n", 1);
+    let y = y.replacen(
+        "  s000:\n    rootfs: { host: [/bin/sh] }\n",
+        "  s000:\n    rootfs: { host: [/bin/sh] }\n    depends_on: [s599]\n",
+        1,
+    );
     let (code, _, err) = config("chain-cycle", y.as_bytes(), &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("dependency cycle: s000 → s599 → s598"), "{}", &err[..err.len().min(300)]);
+    assert!(
+        err.contains("dependency cycle: s000 → s599 → s598"),
+        "{}",
+        &err[..err.len().min(300)]
+    );
 }
 
 #[test]
@@ -163,6 +219,11 @@ fn every_example_through_the_binary() {
     for ex in ["cola-wars", "healthcheck", "volumes", "interpolation"] {
         let f = root.join("examples").join(ex).join("stack.yaml");
         let out = stack(&root, &["config", "-f", f.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(0), "{ex}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{ex}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

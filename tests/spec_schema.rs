@@ -49,13 +49,17 @@ fn reference_tables_are_generated_and_cover_every_key() {
         "the key tables in book/src/reference.md are stale; run STACK_BLESS=1 cargo test --test spec_schema"
     );
     // Every property of every object in the schema appears in the chapter.
-    let schema: serde_json::Value = serde_json::from_str(&stack::spec::file::schema_json()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&stack::spec::file::schema_json()).unwrap();
     let mut objects = vec![&schema];
     objects.extend(schema["definitions"].as_object().unwrap().values());
     for o in objects {
         if let Some(props) = o["properties"].as_object() {
             for key in props.keys() {
-                assert!(text.contains(&format!("| `{key}` |")), "key `{key}` is not documented");
+                assert!(
+                    text.contains(&format!("| `{key}` |")),
+                    "key `{key}` is not documented"
+                );
             }
         }
     }
@@ -72,8 +76,10 @@ fn examples() -> Vec<PathBuf> {
 }
 
 fn validator() -> jsonschema::Validator {
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/stack.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/stack.schema.json")).unwrap(),
+    )
+    .unwrap();
     jsonschema::validator_for(&schema).unwrap()
 }
 
@@ -94,11 +100,17 @@ fn every_example_loads_and_validates() {
             "{}: first line must be the schema hint",
             path.display()
         );
-        let opts = stack::spec::LoadOptions { file: Some(path.clone()), ..Default::default() };
+        let opts = stack::spec::LoadOptions {
+            file: Some(path.clone()),
+            ..Default::default()
+        };
         let stack = stack::spec::load(&opts).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(!stack.services.is_empty());
         stack::graph::DepGraph::new(&stack).unwrap();
-        let errors: Vec<String> = v.iter_errors(&as_json(&path)).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        let errors: Vec<String> = v
+            .iter_errors(&as_json(&path))
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
     }
 }
@@ -116,7 +128,10 @@ fn cola_wars_has_the_walkthrough_limits() {
         assert_eq!(l.cpus, Some(stack::spec::units::Cpus(50)));
         assert_eq!(l.memory, Some(stack::spec::units::Bytes(80 << 20)));
         assert_eq!(l.pids, Some(64));
-        assert_eq!(s.services[name].command.as_deref(), Some(&["sleep".to_string(), "infinity".to_string()][..]));
+        assert_eq!(
+            s.services[name].command.as_deref(),
+            Some(&["sleep".to_string(), "infinity".to_string()][..])
+        );
     }
 }
 
@@ -143,5 +158,11 @@ fn schema_rejects_what_the_loader_rejects() {
     let bad = serde_json::json!({"services": {"web": {"image": "nginx"}}});
     assert!(!v.is_valid(&bad));
     let good = serde_json::json!({"services": {"web": {"rootfs": {"host": ["/bin/sh"]}, "x-note": 1}}, "x-any": {}});
-    assert!(v.is_valid(&good), "{:?}", v.iter_errors(&good).map(|e| e.to_string()).collect::<Vec<_>>());
+    assert!(
+        v.is_valid(&good),
+        "{:?}",
+        v.iter_errors(&good)
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    );
 }

@@ -63,7 +63,10 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<i32> {
     }
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`stack config | head`) is not an error worth a message.
-    match stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()) {
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
         Ok(()) => Ok(0),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(e).context("writing to stdout"),

@@ -550,7 +550,9 @@ pub fn schema() -> schemars::schema::RootSchema {
         s.option_nullable = false;
         s.option_add_null_type = true;
     });
-    let mut root = settings.into_generator().into_root_schema_for::<StackFile>();
+    let mut root = settings
+        .into_generator()
+        .into_root_schema_for::<StackFile>();
     // `x-*` keys are allowed (and ignored) in every object.
     allow_extensions(&mut root.schema);
     for def in root.definitions.values_mut() {
@@ -585,12 +587,18 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("RootfsSourceFile", "services.NAME.rootfs (map form)"),
     ("DebootstrapFile", "services.NAME.rootfs.debootstrap"),
     ("EnvFileLong", "services.NAME.env_file[] (long form)"),
-    ("DependencyFile", "services.NAME.depends_on.SERVICE (long form)"),
+    (
+        "DependencyFile",
+        "services.NAME.depends_on.SERVICE (long form)",
+    ),
     ("HealthcheckFile", "services.NAME.healthcheck"),
     ("DeployFile", "services.NAME.deploy"),
     ("ResourcesFile", "services.NAME.deploy.resources"),
     ("LimitsFile", "services.NAME.deploy.resources.limits"),
-    ("ReservationsFile", "services.NAME.deploy.resources.reservations"),
+    (
+        "ReservationsFile",
+        "services.NAME.deploy.resources.reservations",
+    ),
     ("VolumeLongFile", "services.NAME.volumes[] (long form)"),
     ("BindOptsFile", "services.NAME.volumes[].bind"),
     ("VolumeOptsFile", "services.NAME.volumes[].volume"),
@@ -620,7 +628,10 @@ fn anchor(def: &str) -> String {
 }
 
 /// A readable type for a schema, e.g. `string or list of string`.
-fn type_name(s: &schemars::schema::Schema, defs: &schemars::Map<String, schemars::schema::Schema>) -> String {
+fn type_name(
+    s: &schemars::schema::Schema,
+    defs: &schemars::Map<String, schemars::schema::Schema>,
+) -> String {
     use schemars::schema::{InstanceType, Schema, SingleOrVec};
     let Schema::Object(o) = s else {
         return "any".into();
@@ -647,7 +658,11 @@ fn type_name(s: &schemars::schema::Schema, defs: &schemars::Map<String, schemars
             .join(" \\| ");
     }
     if let Some(sub) = &o.subschemas {
-        let list = sub.any_of.as_ref().or(sub.one_of.as_ref()).or(sub.all_of.as_ref());
+        let list = sub
+            .any_of
+            .as_ref()
+            .or(sub.one_of.as_ref())
+            .or(sub.all_of.as_ref());
         if let Some(list) = list {
             let mut parts: Vec<String> = list
                 .iter()
@@ -674,7 +689,11 @@ fn type_name(s: &schemars::schema::Schema, defs: &schemars::Map<String, schemars
                 };
                 format!("list of {item}")
             }
-            InstanceType::Object => match o.object.as_ref().and_then(|a| a.additional_properties.as_ref()) {
+            InstanceType::Object => match o
+                .object
+                .as_ref()
+                .and_then(|a| a.additional_properties.as_ref())
+            {
                 Some(v) => format!("map of {}", type_name(v, defs)),
                 None => "map".into(),
             },
@@ -703,7 +722,9 @@ pub fn reference_tables() -> String {
             }
         };
         let Some(obj) = obj else { continue };
-        let Some(props) = obj.object.as_ref() else { continue };
+        let Some(props) = obj.object.as_ref() else {
+            continue;
+        };
         out.push_str(&format!("### {title}\n\n"));
         if let Some(d) = obj.metadata.as_ref().and_then(|m| m.description.as_ref()) {
             out.push_str(d);

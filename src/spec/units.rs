@@ -142,7 +142,7 @@ impl std::fmt::Display for Bytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let v = self.0;
         for (unit, s) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
-            if v >= s && v % s == 0 {
+            if v >= s && v.is_multiple_of(s) {
                 return write!(f, "{}{unit}", v / s);
             }
         }
@@ -156,7 +156,7 @@ impl std::fmt::Display for Millis {
         if v == 0 {
             return write!(f, "0s");
         }
-        if v % 1000 != 0 {
+        if !v.is_multiple_of(1000) {
             return write!(f, "{v}ms");
         }
         let s = v / 1000;
@@ -198,7 +198,10 @@ mod tests {
         assert_eq!(Bytes::parse("100b"), Ok(Bytes(100)));
         assert_eq!(Bytes::parse(".5k"), Ok(Bytes(512)));
         let e = Bytes::parse("12XB").unwrap_err();
-        assert_eq!(e, "invalid size \"12XB\" (expected e.g. 80M, 1.5G, 1048576)");
+        assert_eq!(
+            e,
+            "invalid size \"12XB\" (expected e.g. 80M, 1.5G, 1048576)"
+        );
         assert!(Bytes::parse("").is_err());
         assert!(Bytes::parse("M").is_err());
         assert!(Bytes::parse("-1").is_err());
