@@ -128,28 +128,50 @@ pub(crate) fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-/// Interpolate every scalar value (not keys) of the tree in place.
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Interpolate every scalar value (not keys) of the tree in place. Key
+/// paths are only built for the (rare) scalar that fails.
 pub(crate) fn interpolate_tree(root: &mut Node, vars: &mut Vars, problems: &mut Vec<Problem>) {
-    let mut stack: Vec<(&mut Node, String)> = vec![(root, String::new())];
-    while let Some((n, path)) = stack.pop() {
+    let mut stack: Vec<(&mut Node, usize, Option<Seg>)> = vec![(root, 0, None)];
+    let mut path: Vec<Seg> = Vec::new();
+    while let Some((n, depth, seg)) = stack.pop() {
+        path.truncate(depth);
+        if let Some(seg) = seg {
+            path.push(seg);
+        }
+        let depth = path.len();
         let pos = n.pos;
         match &mut n.kind {
             Kind::Scalar { value, .. } => {
                 if value.contains('$') {
                     match interp::interpolate(value, vars) {
                         Ok(v) => *value = v,
-                        Err(msg) => problems.push(Problem { pos, path, msg }),
+                        Err(msg) => {
+                            let mut p = String::new();
+                            for s in &path {
+                                match s {
+                                    Seg::Key(k) => p = child(&p, k),
+                                    Seg::Index(i) => p = index(&p, *i),
+                                }
+                            }
+                            problems.push(Problem { pos, path: p, msg });
+                        }
                     }
                 }
             }
             Kind::Seq(items) => {
                 for (i, it) in items.iter_mut().enumerate() {
-                    stack.push((it, index(&path, i)));
+                    stack.push((it, depth, Some(Seg::Index(i))));
                 }
             }
             Kind::Map(kv) => {
                 for (k, v) in kv.iter_mut() {
-                    stack.push((v, child(&path, &k.name)));
+                    let k: &Key = k;
+                    stack.push((v, depth, Some(Seg::Key(&k.name))));
                 }
             }
             Kind::Null => {}
@@ -164,6 +186,8 @@ pub(crate) struct Cx<'a> {
     pub problems: Vec<Problem>,
     /// Top-level volume names (for checking `volumes:` of services).
     pub volume_names: BTreeSet<String>,
+    /// Host binaries already found (one `stat` per path, not per service).
+    pub host_seen: BTreeSet<PathBuf>,
 }
 
 /// What a service's conversion yields beyond the model: positions of its
@@ -622,13 +646,14 @@ impl Cx<'_> {
                                     "host binary {s:?} must be an absolute path (e.g. /bin/{s})"
                                 ),
                             );
-                        } else if !pb.is_file() {
+                        } else if !self.host_seen.contains(&pb) && !pb.is_file() {
                             self.err(
                                 it.pos,
                                 &ip,
                                 format!("host binary {s:?} not found on this machine"),
                             );
                         } else {
+                            self.host_seen.insert(pb.clone());
                             bins.push(normalize(&pb));
                         }
                     }

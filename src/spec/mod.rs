@@ -269,6 +269,7 @@ fn load_str(
         vars: &vars,
         problems,
         volume_names: BTreeSet::new(),
+        host_seen: BTreeSet::new(),
     };
     let mut warnings = warnings;
 

@@ -808,3 +808,17 @@ fn known_keys_match_the_schema() {
     }
     assert!(load::known_keys("ServiceFile").len() > 30);
 }
+
+#[test]
+fn interpolation_error_paths_in_lists_and_maps() {
+    let e = errs(&format!(
+        "services:\n  a:\n    {HOST}\n    command: [echo, \"${{X:?no x}}\"]\n    labels: {{ k: \"${{Y:?no y}}\" }}\n"
+    ));
+    assert_eq!(
+        e,
+        vec![
+            "4:21: services.a.command[1]: variable `X` is required: no x",
+            "5:18: services.a.labels.k: variable `Y` is required: no y",
+        ]
+    );
+}
