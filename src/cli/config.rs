@@ -57,7 +57,10 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<i32> {
             }
             // `table` makes no sense here: YAML.
             super::Format::Yaml | super::Format::Table => {
-                serde_yaml::to_string(&stack).context("serializing to YAML")?
+                // Through JSON: enums then print as plain maps (`rootfs:
+                // {host: [...]}`) rather than YAML tags (`!host`).
+                let v = serde_json::to_value(&stack).context("serializing")?;
+                serde_yaml::to_string(&v).context("serializing to YAML")?
             }
         };
     }
