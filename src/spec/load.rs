@@ -735,6 +735,7 @@ impl Cx<'_> {
         let mut mem_res: Option<(Bytes, String)> = None;
         let mut pids: Option<(i64, String)> = None;
         let mut limits = Limits::default();
+        let mut memswap_pos = (n.pos, path.to_string());
         let mut volumes = Vec::new();
         let mut tmpfs = Vec::new();
         let mut read_only = false;
@@ -811,6 +812,7 @@ impl Cx<'_> {
                     }
                 }
                 "memswap_limit" => {
+                    memswap_pos = (v.pos, p.to_string());
                     let s = self.string(v, p);
                     limits.memswap = match s.as_deref() {
                         Some("-1") => Some(-1),
@@ -934,9 +936,10 @@ impl Cx<'_> {
         limits.pids = pids.map(|c| c.0);
         if let (Some(mem), Some(swap)) = (limits.memory, limits.memswap) {
             if swap >= 0 && (swap as u64) < mem.0 {
+                let (pos, p) = memswap_pos;
                 self.err(
-                    n.pos,
-                    path,
+                    pos,
+                    &p,
                     format!(
                         "memswap_limit ({}) must be at least the memory limit ({mem})",
                         Bytes(swap as u64)
@@ -1733,6 +1736,7 @@ impl Cx<'_> {
                 };
                 let (mut wpath, mut action, mut target, mut ignore) =
                     (None, None, None, Vec::new());
+                let before = self.problems.len();
                 for (wk, wv) in wm {
                     let wp = child(&ip, &wk.name);
                     match wk.name.as_str() {
@@ -1770,6 +1774,7 @@ impl Cx<'_> {
                             ignore,
                         });
                     }
+                    _ if self.problems.len() > before => {}
                     _ => self.err(it.pos, &ip, "`path` and `action` are required"),
                 }
             }
