@@ -75,11 +75,11 @@ fn examples() -> Vec<PathBuf> {
     v
 }
 
+/// Validates against the generated schema (equal to the committed one when
+/// `committed_schema_is_generated` passes; no race with blessing).
 fn validator() -> jsonschema::Validator {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("schemas/stack.schema.json")).unwrap(),
-    )
-    .unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&stack::spec::file::schema_json()).unwrap();
     jsonschema::validator_for(&schema).unwrap()
 }
 
