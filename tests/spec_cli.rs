@@ -154,7 +154,12 @@ fn services_hash_and_formats() {
     assert_eq!(v["services"]["db"]["limits"]["memory"], 80 << 20);
     let (code, out, _) = config("ok", yaml, &[]);
     assert_eq!(code, 0);
-    assert!(out.contains("name: demo"), "{out}");
+    assert!(out.starts_with("name: demo\n"), "{out}");
+    assert!(!out.contains('!'), "no YAML tags: {out}");
+    let from_yaml: stack::spec::Stack = serde_yaml::from_str(&out).unwrap();
+    let (_, json, _) = config("ok", yaml, &["--format", "json"]);
+    let from_json: stack::spec::Stack = serde_json::from_str(&json).unwrap();
+    assert_eq!(from_yaml, from_json);
     // Global options after the verb, as in Compose.
     let d = dir("opts-after");
     std::fs::write(d.join("x.yaml"), yaml).unwrap();
