@@ -156,7 +156,8 @@ fn services_hash_and_formats() {
     assert_eq!(code, 0);
     assert!(out.starts_with("name: demo\n"), "{out}");
     assert!(!out.contains('!'), "no YAML tags: {out}");
-    let from_yaml: stack::spec::Stack = serde_yaml::from_str(&out).unwrap();
+    let v: serde_json::Value = serde_yaml::from_str(&out).unwrap();
+    let from_yaml: stack::spec::Stack = serde_json::from_value(v).unwrap();
     let (_, json, _) = config("ok", yaml, &["--format", "json"]);
     let from_json: stack::spec::Stack = serde_json::from_str(&json).unwrap();
     assert_eq!(from_yaml, from_json);
