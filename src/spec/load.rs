@@ -1111,7 +1111,8 @@ impl Cx<'_> {
                 }
             }
             Kind::Map(m) => {
-                for (k, v) in m {
+                // `x-` keys are extensions, never service names.
+                for (k, v) in m.iter().filter(|(k, _)| !k.name.starts_with("x-")) {
                     let p = child(path, &k.name);
                     if k.name == me {
                         self.err(
@@ -1567,7 +1568,7 @@ impl Cx<'_> {
         let Some(m) = self.map(n, path) else {
             return out;
         };
-        for (k, v) in m {
+        for (k, v) in m.iter().filter(|(k, _)| !k.name.starts_with("x-")) {
             let p = child(path, &k.name);
             let name = k.name.to_ascii_lowercase();
             if !ULIMITS.contains(&name.as_str()) {

@@ -180,8 +180,10 @@ fn compose_keys_refused_with_advice() {
 #[test]
 fn x_keys_ignored_everywhere() {
     let s = ok(&format!(
-        "x-common: &c {{ restart: always }}\nservices:\n  x-hidden: 3\n  a:\n    <<: *c\n    {HOST}\n    x-note: hi\n    healthcheck: {{ test: \"true\", x-foo: 1 }}\n"
+        "x-common: &c {{ restart: always }}\nservices:\n  x-hidden: 3\n  a:\n    <<: *c\n    {HOST}\n    x-note: hi\n    healthcheck: {{ test: \"true\", x-foo: 1 }}\n    depends_on: {{ x-why: 1 }}\n    ulimits: {{ x-u: 1 }}\n    deploy: {{ x-d: 1, resources: {{ x-r: 1, limits: {{ x-l: 1 }} }} }}\nvolumes: {{ x-v: 1 }}\n"
     ));
+    assert!(s.services["a"].depends_on.is_empty());
+    assert!(s.volumes.is_empty());
     assert_eq!(s.services.len(), 1);
     assert_eq!(s.services["a"].restart, RestartPolicy::Always);
 }
