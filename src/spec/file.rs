@@ -273,6 +273,7 @@ pub enum EnvFileFile {
     Many(Vec<EnvFileItem>),
 }
 
+/// One env file: a path or the long form.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum EnvFileItem {
@@ -317,6 +318,7 @@ pub struct DependencyFile {
     pub required: Option<bool>,
 }
 
+/// When a dependency counts as ready.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConditionFile {
@@ -363,6 +365,7 @@ pub struct DeployFile {
     pub resources: Option<ResourcesFile>,
 }
 
+/// Resource limits and reservations.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourcesFile {
@@ -374,6 +377,7 @@ pub struct ResourcesFile {
     pub reservations: Option<ReservationsFile>,
 }
 
+/// Hard limits (cgroup).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsFile {
@@ -388,6 +392,7 @@ pub struct LimitsFile {
     pub pids: Option<i64>,
 }
 
+/// Reservations: only memory, applied as a soft limit.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReservationsFile {
@@ -432,6 +437,7 @@ pub struct VolumeLongFile {
     pub tmpfs: Option<TmpfsOptsFile>,
 }
 
+/// Options of a bind mount.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindOptsFile {
@@ -440,6 +446,7 @@ pub struct BindOptsFile {
     pub create_host_path: Option<bool>,
 }
 
+/// Options of a named-volume mount.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeOptsFile {
@@ -448,6 +455,7 @@ pub struct VolumeOptsFile {
     pub nocopy: Option<bool>,
 }
 
+/// Options of a tmpfs mount.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TmpfsOptsFile {
@@ -464,6 +472,7 @@ pub enum UlimitFile {
     Pair(UlimitPairFile),
 }
 
+/// Soft and hard values of a ulimit.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UlimitPairFile {
