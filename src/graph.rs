@@ -176,7 +176,11 @@ impl DepGraph {
     /// (what `stack up SERVICE...` starts). Unknown names are left out.
     pub fn with_dependencies(&self, names: &[String]) -> Vec<String> {
         let set = self.closure(names, Direction::Incoming);
-        self.order.iter().filter(|n| set.contains(*n)).cloned().collect()
+        self.order
+            .iter()
+            .filter(|n| set.contains(*n))
+            .cloned()
+            .collect()
     }
 
     /// `names` and everything that depends on them, transitively, in stop
@@ -210,7 +214,8 @@ fn find_cycle(graph: &DiGraph<String, ()>, left: &[NodeIndex]) -> Vec<String> {
         let mut queue = VecDeque::from([start]);
         let mut found = None;
         'bfs: while let Some(i) = queue.pop_front() {
-            let mut deps: Vec<NodeIndex> = graph.neighbors_directed(i, Direction::Incoming).collect();
+            let mut deps: Vec<NodeIndex> =
+                graph.neighbors_directed(i, Direction::Incoming).collect();
             deps.sort_by(|a, b| graph[*a].cmp(&graph[*b]));
             for d in deps {
                 if d == start {
@@ -315,9 +320,16 @@ mod tests {
         assert_eq!(g.order(), strs(&["cache", "db", "web", "proxy", "worker"]));
         assert_eq!(
             g.levels(),
-            vec![strs(&["cache", "db"]), strs(&["web", "worker"]), strs(&["proxy"])]
+            vec![
+                strs(&["cache", "db"]),
+                strs(&["web", "worker"]),
+                strs(&["proxy"])
+            ]
         );
-        assert_eq!(g.stop_order(), strs(&["worker", "proxy", "web", "db", "cache"]));
+        assert_eq!(
+            g.stop_order(),
+            strs(&["worker", "proxy", "web", "db", "cache"])
+        );
         assert_eq!(g.dependents("db"), strs(&["web", "worker"]));
         assert_eq!(g.dependencies("web"), strs(&["cache", "db"]));
         assert_eq!(g.dependents("nope"), Vec::<String>::new());
@@ -385,7 +397,11 @@ mod tests {
         let names: Vec<String> = (0..600).map(|i| format!("s{i:04}")).collect();
         let mut st = stack(&[]);
         for (i, n) in names.iter().enumerate() {
-            let deps: Vec<&str> = if i > 0 { vec![names[i - 1].as_str()] } else { vec![] };
+            let deps: Vec<&str> = if i > 0 {
+                vec![names[i - 1].as_str()]
+            } else {
+                vec![]
+            };
             st.services.insert(n.clone(), svc(n, &deps));
         }
         let g = DepGraph::new(&st).unwrap();

@@ -103,7 +103,12 @@ fn expand(
 }
 
 /// After `${`: NAME, then `}` or an operator and a word up to the matching `}`.
-fn braced(c: &[char], start: usize, vars: &mut Vars, depth: usize) -> Result<(String, usize), String> {
+fn braced(
+    c: &[char],
+    start: usize,
+    vars: &mut Vars,
+    depth: usize,
+) -> Result<(String, usize), String> {
     let mut j = start;
     while j < c.len() && is_name_char(c[j]) {
         j += 1;
@@ -111,7 +116,9 @@ fn braced(c: &[char], start: usize, vars: &mut Vars, depth: usize) -> Result<(St
     let name: String = c[start..j].iter().collect();
     if name.is_empty() || !is_name_start(c[start]) {
         let rest: String = c[start.saturating_sub(2)..].iter().take(12).collect();
-        return Err(format!("invalid interpolation {rest:?} (expected ${{NAME}})"));
+        return Err(format!(
+            "invalid interpolation {rest:?} (expected ${{NAME}})"
+        ));
     }
     let op: String = match c.get(j) {
         Some('}') => {
@@ -125,7 +132,11 @@ fn braced(c: &[char], start: usize, vars: &mut Vars, depth: usize) -> Result<(St
         }
         Some(':') => match c.get(j + 1) {
             Some(&o @ ('-' | '?' | '+')) => format!(":{o}"),
-            _ => return Err(format!("invalid interpolation in ${{{name}...}} (expected :-, :?, :+, -, ? or +)")),
+            _ => {
+                return Err(format!(
+                    "invalid interpolation in ${{{name}...}} (expected :-, :?, :+, -, ? or +)"
+                ))
+            }
         },
         Some(&o @ ('-' | '?' | '+')) => o.to_string(),
         None => return Err("unterminated ${ (missing })".into()),
@@ -140,10 +151,34 @@ fn braced(c: &[char], start: usize, vars: &mut Vars, depth: usize) -> Result<(St
     let set = value.is_some();
     let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
     let out = match op.as_str() {
-        ":-" => if non_empty { value.unwrap_or_default() } else { word },
-        "-" => if set { value.unwrap_or_default() } else { word },
-        ":+" => if non_empty { word } else { String::new() },
-        "+" => if set { word } else { String::new() },
+        ":-" => {
+            if non_empty {
+                value.unwrap_or_default()
+            } else {
+                word
+            }
+        }
+        "-" => {
+            if set {
+                value.unwrap_or_default()
+            } else {
+                word
+            }
+        }
+        ":+" => {
+            if non_empty {
+                word
+            } else {
+                String::new()
+            }
+        }
+        "+" => {
+            if set {
+                word
+            } else {
+                String::new()
+            }
+        }
         ":?" | "?" => {
             let ok = if op == ":?" { non_empty } else { set };
             if !ok {
@@ -165,7 +200,11 @@ fn braced(c: &[char], start: usize, vars: &mut Vars, depth: usize) -> Result<(St
 /// single quotes (literal), double quotes (with `\n` escapes), unquoted
 /// values with trailing ` #comment` stripped. Returns `(line, key, value)`
 /// or `(line, message)` for each bad line.
-pub fn parse_env_file(text: &str) -> (Vec<(String, Option<String>)>, Vec<(usize, String)>) {
+/// `(key, value)` pairs (`None`: a `KEY` line without `=`) and
+/// `(line, message)` problems.
+pub type EnvFileParse = (Vec<(String, Option<String>)>, Vec<(usize, String)>);
+
+pub fn parse_env_file(text: &str) -> EnvFileParse {
     let mut out = Vec::new();
     let mut errs = Vec::new();
     for (n, raw) in text.lines().enumerate() {
@@ -173,12 +212,18 @@ pub fn parse_env_file(text: &str) -> (Vec<(String, Option<String>)>, Vec<(usize,
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
+        let line = line
+            .strip_prefix("export ")
+            .map(str::trim_start)
+            .unwrap_or(line);
         let (key, value) = match line.split_once('=') {
             Some((k, v)) => (k.trim(), Some(v.trim())),
             None => (line, None),
         };
-        if key.is_empty() || !key.chars().next().is_some_and(is_name_start) || !key.chars().all(|c| is_name_char(c) || c == '.' || c == '-') {
+        if key.is_empty()
+            || !key.chars().next().is_some_and(is_name_start)
+            || !key.chars().all(|c| is_name_char(c) || c == '.' || c == '-')
+        {
             errs.push((n + 1, format!("invalid line {raw:?} (expected KEY=VALUE)")));
             continue;
         }
@@ -209,7 +254,10 @@ mod tests {
 
     fn vars(kv: &[(&str, &str)]) -> Vars {
         Vars {
-            vars: kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            vars: kv
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             ..Vars::default()
         }
     }
@@ -268,7 +316,9 @@ mod tests {
     #[test]
     fn syntax_errors() {
         let mut v = vars(&[]);
-        assert!(interpolate("${A", &mut v).unwrap_err().contains("unterminated"));
+        assert!(interpolate("${A", &mut v)
+            .unwrap_err()
+            .contains("unterminated"));
         assert!(interpolate("${}", &mut v).is_err());
         assert!(interpolate("${A*b}", &mut v).is_err());
         assert!(interpolate("a $ b", &mut v).unwrap_err().contains("$$"));

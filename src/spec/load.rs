@@ -128,28 +128,50 @@ pub(crate) fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-/// Interpolate every scalar value (not keys) of the tree in place.
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Interpolate every scalar value (not keys) of the tree in place. Key
+/// paths are only built for the (rare) scalar that fails.
 pub(crate) fn interpolate_tree(root: &mut Node, vars: &mut Vars, problems: &mut Vec<Problem>) {
-    let mut stack: Vec<(&mut Node, String)> = vec![(root, String::new())];
-    while let Some((n, path)) = stack.pop() {
+    let mut stack: Vec<(&mut Node, usize, Option<Seg>)> = vec![(root, 0, None)];
+    let mut path: Vec<Seg> = Vec::new();
+    while let Some((n, depth, seg)) = stack.pop() {
+        path.truncate(depth);
+        if let Some(seg) = seg {
+            path.push(seg);
+        }
+        let depth = path.len();
         let pos = n.pos;
         match &mut n.kind {
             Kind::Scalar { value, .. } => {
                 if value.contains('$') {
                     match interp::interpolate(value, vars) {
                         Ok(v) => *value = v,
-                        Err(msg) => problems.push(Problem { pos, path, msg }),
+                        Err(msg) => {
+                            let mut p = String::new();
+                            for s in &path {
+                                match s {
+                                    Seg::Key(k) => p = child(&p, k),
+                                    Seg::Index(i) => p = index(&p, *i),
+                                }
+                            }
+                            problems.push(Problem { pos, path: p, msg });
+                        }
                     }
                 }
             }
             Kind::Seq(items) => {
                 for (i, it) in items.iter_mut().enumerate() {
-                    stack.push((it, index(&path, i)));
+                    stack.push((it, depth, Some(Seg::Index(i))));
                 }
             }
             Kind::Map(kv) => {
                 for (k, v) in kv.iter_mut() {
-                    stack.push((v, child(&path, &k.name)));
+                    let k: &Key = k;
+                    stack.push((v, depth, Some(Seg::Key(&k.name))));
                 }
             }
             Kind::Null => {}
@@ -164,6 +186,8 @@ pub(crate) struct Cx<'a> {
     pub problems: Vec<Problem>,
     /// Top-level volume names (for checking `volumes:` of services).
     pub volume_names: BTreeSet<String>,
+    /// Host binaries already found (one `stat` per path, not per service).
+    pub host_seen: BTreeSet<PathBuf>,
 }
 
 /// What a service's conversion yields beyond the model: positions of its
@@ -174,17 +198,66 @@ pub(crate) struct ServiceExtra {
 }
 
 const MAX_CAPS: &[&str] = &[
-    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
 ];
 
 const ULIMITS: &[&str] = &[
-    "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
-    "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
+    "as",
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
 ];
 
 impl Cx<'_> {
@@ -221,7 +294,11 @@ impl Cx<'_> {
         match &n.kind {
             Kind::Map(m) => Some(m),
             _ => {
-                self.err(n.pos, path, format!("expected a map, found {}", n.describe()));
+                self.err(
+                    n.pos,
+                    path,
+                    format!("expected a map, found {}", n.describe()),
+                );
                 None
             }
         }
@@ -232,7 +309,11 @@ impl Cx<'_> {
         match &n.kind {
             Kind::Scalar { value, .. } => Some(value.clone()),
             _ => {
-                self.err(n.pos, path, format!("expected a string, found {}", n.describe()));
+                self.err(
+                    n.pos,
+                    path,
+                    format!("expected a string, found {}", n.describe()),
+                );
                 None
             }
         }
@@ -256,7 +337,11 @@ impl Cx<'_> {
                 }
             },
             _ => {
-                self.err(n.pos, path, format!("expected true or false, found {}", n.describe()));
+                self.err(
+                    n.pos,
+                    path,
+                    format!("expected true or false, found {}", n.describe()),
+                );
                 None
             }
         }
@@ -278,7 +363,11 @@ impl Cx<'_> {
         match s.trim().parse::<u64>() {
             Ok(v) => Some(v),
             Err(_) => {
-                self.err(n.pos, path, format!("expected a non-negative integer, found {s:?}"));
+                self.err(
+                    n.pos,
+                    path,
+                    format!("expected a non-negative integer, found {s:?}"),
+                );
                 None
             }
         }
@@ -288,7 +377,11 @@ impl Cx<'_> {
         match &n.kind {
             Kind::Seq(v) => Some(v),
             _ => {
-                self.err(n.pos, path, format!("expected a list, found {}", n.describe()));
+                self.err(
+                    n.pos,
+                    path,
+                    format!("expected a list, found {}", n.describe()),
+                );
                 None
             }
         }
@@ -360,7 +453,11 @@ impl Cx<'_> {
                         Kind::Null => None,
                         Kind::Scalar { value, .. } => Some(value.clone()),
                         _ => {
-                            self.err(v.pos, &p, format!("expected a string, found {}", v.describe()));
+                            self.err(
+                                v.pos,
+                                &p,
+                                format!("expected a string, found {}", v.describe()),
+                            );
                             continue;
                         }
                     };
@@ -371,7 +468,9 @@ impl Cx<'_> {
                 let mut seen: HashMap<String, Pos> = HashMap::new();
                 for (i, it) in items.iter().enumerate() {
                     let p = index(path, i);
-                    let Some(s) = self.string(it, &p) else { continue };
+                    let Some(s) = self.string(it, &p) else {
+                        continue;
+                    };
                     let (k, v) = match s.split_once('=') {
                         Some((k, v)) => (k.to_string(), Some(v.to_string())),
                         None => (s.clone(), None),
@@ -381,14 +480,25 @@ impl Cx<'_> {
                         continue;
                     }
                     if let Some(first) = seen.insert(k.clone(), it.pos) {
-                        self.err(it.pos, &p, format!("duplicate key `{k}` (first defined at line {}, column {})", first.line, first.col));
+                        self.err(
+                            it.pos,
+                            &p,
+                            format!(
+                                "duplicate key `{k}` (first defined at line {}, column {})",
+                                first.line, first.col
+                            ),
+                        );
                         continue;
                     }
                     out.push((k, v, it.pos));
                 }
             }
             Kind::Scalar { .. } => {
-                self.err(n.pos, path, "expected a map or a list of KEY=VALUE strings, found a scalar");
+                self.err(
+                    n.pos,
+                    path,
+                    "expected a map or a list of KEY=VALUE strings, found a scalar",
+                );
             }
         }
         out
@@ -397,7 +507,13 @@ impl Cx<'_> {
     /// Absolute path for a path in the file (relative to the file's dir, `~` = $HOME).
     pub fn abs(&self, p: &str) -> PathBuf {
         let expanded = if p == "~" || p.starts_with("~/") {
-            let home = self.vars.vars.get("HOME").cloned().or_else(|| std::env::var("HOME").ok()).unwrap_or_else(|| "/root".into());
+            let home = self
+                .vars
+                .vars
+                .get("HOME")
+                .cloned()
+                .or_else(|| std::env::var("HOME").ok())
+                .unwrap_or_else(|| "/root".into());
             format!("{home}{}", &p[1..])
         } else {
             p.to_string()
@@ -466,7 +582,9 @@ impl Cx<'_> {
             Kind::Scalar { value, .. } => {
                 let p = self.abs(value);
                 let lower = value.to_ascii_lowercase();
-                let is_tar = [".tar", ".tar.gz", ".tgz"].iter().any(|e| lower.ends_with(e));
+                let is_tar = [".tar", ".tar.gz", ".tgz"]
+                    .iter()
+                    .any(|e| lower.ends_with(e));
                 if is_tar {
                     if !p.is_file() {
                         self.err(n.pos, path, format!("rootfs tarball {value:?} not found (looked at {}; check the path, relative to the stack file)", p.display()));
@@ -497,7 +615,11 @@ impl Cx<'_> {
                     return None;
                 }
                 if found.len() != 1 {
-                    let msg = if found.is_empty() { "rootfs map needs exactly one of `host` or `debootstrap`" } else { "rootfs takes exactly one of `host` or `debootstrap`, not both" };
+                    let msg = if found.is_empty() {
+                        "rootfs map needs exactly one of `host` or `debootstrap`"
+                    } else {
+                        "rootfs takes exactly one of `host` or `debootstrap`, not both"
+                    };
                     self.err(n.pos, path, msg);
                     return None;
                 }
@@ -512,13 +634,26 @@ impl Cx<'_> {
                     let mut bins = Vec::new();
                     for (i, it) in items.iter().enumerate() {
                         let ip = index(&p, i);
-                        let Some(s) = self.string(it, &ip) else { continue };
+                        let Some(s) = self.string(it, &ip) else {
+                            continue;
+                        };
                         let pb = PathBuf::from(&s);
                         if !pb.is_absolute() {
-                            self.err(it.pos, &ip, format!("host binary {s:?} must be an absolute path (e.g. /bin/{s})"));
-                        } else if !pb.is_file() {
-                            self.err(it.pos, &ip, format!("host binary {s:?} not found on this machine"));
+                            self.err(
+                                it.pos,
+                                &ip,
+                                format!(
+                                    "host binary {s:?} must be an absolute path (e.g. /bin/{s})"
+                                ),
+                            );
+                        } else if !self.host_seen.contains(&pb) && !pb.is_file() {
+                            self.err(
+                                it.pos,
+                                &ip,
+                                format!("host binary {s:?} not found on this machine"),
+                            );
                         } else {
+                            self.host_seen.insert(pb.clone());
                             bins.push(normalize(&pb));
                         }
                     }
@@ -536,7 +671,11 @@ impl Cx<'_> {
                         }
                     }
                     match suite {
-                        Some(suite) => Some(Rootfs::Debootstrap(Debootstrap { suite, variant, mirror })),
+                        Some(suite) => Some(Rootfs::Debootstrap(Debootstrap {
+                            suite,
+                            variant,
+                            mirror,
+                        })),
                         None => {
                             self.err(v.pos, &p, "`suite` is required (e.g. suite: bookworm)");
                             None
@@ -545,7 +684,14 @@ impl Cx<'_> {
                 }
             }
             _ => {
-                self.err(n.pos, path, format!("expected a path or a map with `host` or `debootstrap`, found {}", n.describe()));
+                self.err(
+                    n.pos,
+                    path,
+                    format!(
+                        "expected a path or a map with `host` or `debootstrap`, found {}",
+                        n.describe()
+                    ),
+                );
                 None
             }
         }
@@ -557,11 +703,19 @@ impl Cx<'_> {
         let m = match &n.kind {
             Kind::Map(m) => m,
             Kind::Null => {
-                self.err(key.pos, path, format!("service `{name}` is empty; it needs at least `rootfs`"));
+                self.err(
+                    key.pos,
+                    path,
+                    format!("service `{name}` is empty; it needs at least `rootfs`"),
+                );
                 return None;
             }
             _ => {
-                self.err(n.pos, path, format!("expected a map, found {}", n.describe()));
+                self.err(
+                    n.pos,
+                    path,
+                    format!("expected a map, found {}", n.describe()),
+                );
                 return None;
             }
         };
@@ -581,6 +735,7 @@ impl Cx<'_> {
         let mut mem_res: Option<(Bytes, String)> = None;
         let mut pids: Option<(i64, String)> = None;
         let mut limits = Limits::default();
+        let mut memswap_pos = (n.pos, path.to_string());
         let mut volumes = Vec::new();
         let mut tmpfs = Vec::new();
         let mut read_only = false;
@@ -620,7 +775,12 @@ impl Cx<'_> {
                 "hostname" => {
                     hostname = self.opt_string(v, p);
                     if let Some(h) = &hostname {
-                        if h.is_empty() || h.len() > 64 || !h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+                        if h.is_empty()
+                            || h.len() > 64
+                            || !h
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                        {
                             self.err(v.pos, p, format!("invalid hostname {h:?} (letters, digits, `-` and `.`, at most 64)"));
                         }
                     }
@@ -652,6 +812,7 @@ impl Cx<'_> {
                     }
                 }
                 "memswap_limit" => {
+                    memswap_pos = (v.pos, p.to_string());
                     let s = self.string(v, p);
                     limits.memswap = match s.as_deref() {
                         Some("-1") => Some(-1),
@@ -667,18 +828,28 @@ impl Cx<'_> {
                 "cpu_shares" => {
                     if let Some(n) = self.uint(v, p) {
                         if !(2..=262_144).contains(&n) {
-                            self.err(v.pos, p, format!("cpu_shares {n} out of range (2 to 262144)"));
+                            self.err(
+                                v.pos,
+                                p,
+                                format!("cpu_shares {n} out of range (2 to 262144)"),
+                            );
                         }
                         limits.cpu_shares = Some(n);
                     }
                 }
                 "cpuset" => {
                     if let Some(s) = self.string(v, p) {
-                        if s.is_empty() || !s.split(',').all(|part| {
-                            let mut it = part.splitn(2, '-');
-                            it.all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
-                        }) {
-                            self.err(v.pos, p, format!("invalid cpuset {s:?} (expected e.g. 0-1,3)"));
+                        if s.is_empty()
+                            || !s.split(',').all(|part| {
+                                let mut it = part.splitn(2, '-');
+                                it.all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
+                            })
+                        {
+                            self.err(
+                                v.pos,
+                                p,
+                                format!("invalid cpuset {s:?} (expected e.g. 0-1,3)"),
+                            );
                         }
                         limits.cpuset = Some(s);
                     }
@@ -687,7 +858,11 @@ impl Cx<'_> {
                 "tmpfs" => {
                     for (s, pos, ip) in self.one_or_list(v, p).unwrap_or_default() {
                         if !s.starts_with('/') {
-                            self.err(pos, &ip, format!("tmpfs target {s:?} must be an absolute path"));
+                            self.err(
+                                pos,
+                                &ip,
+                                format!("tmpfs target {s:?} must be an absolute path"),
+                            );
                         } else {
                             tmpfs.push(s);
                         }
@@ -698,7 +873,11 @@ impl Cx<'_> {
                     if let Some(s) = self.string(v, p) {
                         match normalize_signal(&s) {
                             Some(sig) => stop_signal = sig,
-                            None => self.err(v.pos, p, format!("unknown signal {s:?} (e.g. SIGTERM, SIGINT, SIGQUIT)")),
+                            None => self.err(
+                                v.pos,
+                                p,
+                                format!("unknown signal {s:?} (e.g. SIGTERM, SIGINT, SIGQUIT)"),
+                            ),
                         }
                     }
                 }
@@ -757,7 +936,15 @@ impl Cx<'_> {
         limits.pids = pids.map(|c| c.0);
         if let (Some(mem), Some(swap)) = (limits.memory, limits.memswap) {
             if swap >= 0 && (swap as u64) < mem.0 {
-                self.err(n.pos, path, format!("memswap_limit ({}) must be at least the memory limit ({mem})", Bytes(swap as u64)));
+                let (pos, p) = memswap_pos;
+                self.err(
+                    pos,
+                    &p,
+                    format!(
+                        "memswap_limit ({}) must be at least the memory limit ({mem})",
+                        Bytes(swap as u64)
+                    ),
+                );
             }
         }
 
@@ -782,7 +969,11 @@ impl Cx<'_> {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
-                Err(e) => self.err(pos, &p, format!("cannot read env file {}: {e}", file.display())),
+                Err(e) => self.err(
+                    pos,
+                    &p,
+                    format!("cannot read env file {}: {e}", file.display()),
+                ),
             }
         }
         for (k, v, _) in environment {
@@ -828,7 +1019,13 @@ impl Cx<'_> {
             develop,
             x_stack,
         };
-        Some((svc, ServiceExtra { pos: n.pos, depends_pos }))
+        Some((
+            svc,
+            ServiceExtra {
+                pos: n.pos,
+                depends_pos,
+            },
+        ))
     }
 
     fn env_file(&mut self, n: &Node, path: &str) -> Vec<(PathBuf, bool, Pos, String)> {
@@ -843,7 +1040,11 @@ impl Cx<'_> {
             }
         };
         for (i, it) in items {
-            let p = if i == usize::MAX { path.to_string() } else { index(path, i) };
+            let p = if i == usize::MAX {
+                path.to_string()
+            } else {
+                index(path, i)
+            };
             match &it.kind {
                 Kind::Scalar { value, .. } => out.push((self.abs(value), true, it.pos, p)),
                 Kind::Map(m) => {
@@ -862,7 +1063,11 @@ impl Cx<'_> {
                         None => self.err(it.pos, &p, "`path` is required"),
                     }
                 }
-                _ => self.err(it.pos, &p, format!("expected a path or a map, found {}", it.describe())),
+                _ => self.err(
+                    it.pos,
+                    &p,
+                    format!("expected a path or a map, found {}", it.describe()),
+                ),
             }
         }
         out
@@ -876,15 +1081,27 @@ impl Cx<'_> {
         out: &mut BTreeMap<String, Dependency>,
         pos_out: &mut BTreeMap<String, Pos>,
     ) {
-        let default = Dependency { condition: Condition::ServiceStarted, restart: false, required: true };
+        let default = Dependency {
+            condition: Condition::ServiceStarted,
+            restart: false,
+            required: true,
+        };
         match &n.kind {
             Kind::Null => {}
             Kind::Seq(items) => {
                 for (i, it) in items.iter().enumerate() {
                     let p = index(path, i);
-                    let Some(s) = self.string(it, &p) else { continue };
+                    let Some(s) = self.string(it, &p) else {
+                        continue;
+                    };
                     if s == me {
-                        self.err(it.pos, &p, format!("service `{me}` depends on itself; remove it from its depends_on"));
+                        self.err(
+                            it.pos,
+                            &p,
+                            format!(
+                                "service `{me}` depends on itself; remove it from its depends_on"
+                            ),
+                        );
                         continue;
                     }
                     if out.insert(s.clone(), default.clone()).is_some() {
@@ -894,10 +1111,17 @@ impl Cx<'_> {
                 }
             }
             Kind::Map(m) => {
-                for (k, v) in m {
+                // `x-` keys are extensions, never service names.
+                for (k, v) in m.iter().filter(|(k, _)| !k.name.starts_with("x-")) {
                     let p = child(path, &k.name);
                     if k.name == me {
-                        self.err(k.pos, &p, format!("service `{me}` depends on itself; remove it from its depends_on"));
+                        self.err(
+                            k.pos,
+                            &p,
+                            format!(
+                                "service `{me}` depends on itself; remove it from its depends_on"
+                            ),
+                        );
                         continue;
                     }
                     let mut d = default.clone();
@@ -913,7 +1137,9 @@ impl Cx<'_> {
                                         d.condition = match s.as_str() {
                                             "service_started" => Condition::ServiceStarted,
                                             "service_healthy" => Condition::ServiceHealthy,
-                                            "service_completed_successfully" => Condition::ServiceCompletedSuccessfully,
+                                            "service_completed_successfully" => {
+                                                Condition::ServiceCompletedSuccessfully
+                                            }
                                             _ => {
                                                 self.err(vv.pos, &kp, format!("invalid condition {s:?} (expected service_started, service_healthy or service_completed_successfully)"));
                                                 continue;
@@ -931,7 +1157,11 @@ impl Cx<'_> {
                     pos_out.insert(k.name.clone(), k.pos);
                 }
             }
-            Kind::Scalar { .. } => self.err(n.pos, path, "expected a list of service names or a map, found a scalar"),
+            Kind::Scalar { .. } => self.err(
+                n.pos,
+                path,
+                "expected a list of service names or a map, found a scalar",
+            ),
         }
     }
 
@@ -958,7 +1188,9 @@ impl Cx<'_> {
                 "interval" => hc.interval = self.duration(v, &p).unwrap_or(hc.interval),
                 "timeout" => hc.timeout = self.duration(v, &p).unwrap_or(hc.timeout),
                 "start_period" => hc.start_period = self.duration(v, &p).unwrap_or(hc.start_period),
-                "start_interval" => hc.start_interval = self.duration(v, &p).unwrap_or(hc.start_interval),
+                "start_interval" => {
+                    hc.start_interval = self.duration(v, &p).unwrap_or(hc.start_interval)
+                }
                 "retries" => {
                     if let Some(r) = self.uint(v, &p) {
                         hc.retries = u32::try_from(r).unwrap_or(u32::MAX);
@@ -968,9 +1200,17 @@ impl Cx<'_> {
                 _ => self.unknown(k, path, "HealthcheckFile"),
             }
         }
-        for (d, what) in [(hc.interval, "interval"), (hc.timeout, "timeout"), (hc.start_interval, "start_interval")] {
+        for (d, what) in [
+            (hc.interval, "interval"),
+            (hc.timeout, "timeout"),
+            (hc.start_interval, "start_interval"),
+        ] {
             if d.0 == 0 {
-                self.err(n.pos, &child(path, what), format!("{what} must be greater than 0"));
+                self.err(
+                    n.pos,
+                    &child(path, what),
+                    format!("{what} must be greater than 0"),
+                );
             }
         }
         if disable {
@@ -984,7 +1224,11 @@ impl Cx<'_> {
             Some(None) => None,
             None if saw_test => None,
             None => {
-                self.err(n.pos, path, "healthcheck needs `test` (e.g. test: [\"CMD\", \"true\"]), or `disable: true`");
+                self.err(
+                    n.pos,
+                    path,
+                    "healthcheck needs `test` (e.g. test: [\"CMD\", \"true\"]), or `disable: true`",
+                );
                 None
             }
         }
@@ -1005,7 +1249,9 @@ impl Cx<'_> {
                 match l.first().map(String::as_str) {
                     Some("NONE") => Some(None),
                     Some("CMD") if l.len() > 1 => Some(Some(l[1..].to_vec())),
-                    Some("CMD-SHELL") if l.len() > 1 => Some(Some(vec!["/bin/sh".into(), "-c".into(), l[1..].join(" ")])),
+                    Some("CMD-SHELL") if l.len() > 1 => {
+                        Some(Some(vec!["/bin/sh".into(), "-c".into(), l[1..].join(" ")]))
+                    }
                     Some("CMD" | "CMD-SHELL") => {
                         self.err(n.pos, path, format!("`{}` needs a command after it", l[0]));
                         None
@@ -1017,7 +1263,11 @@ impl Cx<'_> {
                 }
             }
             _ => {
-                self.err(n.pos, path, format!("expected a string or a list, found {}", n.describe()));
+                self.err(
+                    n.pos,
+                    path,
+                    format!("expected a string or a list, found {}", n.describe()),
+                );
                 None
             }
         }
@@ -1044,7 +1294,9 @@ impl Cx<'_> {
                 let rp = child(&p, &rk.name);
                 match rk.name.as_str() {
                     "limits" => {
-                        let Some(lm) = self.map(rv, &rp) else { continue };
+                        let Some(lm) = self.map(rv, &rp) else {
+                            continue;
+                        };
                         for (lk, lv) in lm {
                             let lp = child(&rp, &lk.name);
                             match lk.name.as_str() {
@@ -1068,7 +1320,9 @@ impl Cx<'_> {
                         }
                     }
                     "reservations" => {
-                        let Some(lm) = self.map(rv, &rp) else { continue };
+                        let Some(lm) = self.map(rv, &rp) else {
+                            continue;
+                        };
                         for (lk, lv) in lm {
                             let lp = child(&rp, &lk.name);
                             match lk.name.as_str() {
@@ -1089,14 +1343,23 @@ impl Cx<'_> {
 
     fn volumes(&mut self, n: &Node, path: &str) -> Vec<Mount> {
         let mut out = Vec::new();
-        let Some(items) = self.list(n, path) else { return out };
+        let Some(items) = self.list(n, path) else {
+            return out;
+        };
         for (i, it) in items.iter().enumerate() {
             let p = index(path, i);
             let m = match &it.kind {
                 Kind::Scalar { value, .. } => self.short_volume(value, it.pos, &p),
                 Kind::Map(m) => self.long_volume(m, it.pos, &p),
                 _ => {
-                    self.err(it.pos, &p, format!("expected SOURCE:TARGET[:ro] or a map, found {}", it.describe()));
+                    self.err(
+                        it.pos,
+                        &p,
+                        format!(
+                            "expected SOURCE:TARGET[:ro] or a map, found {}",
+                            it.describe()
+                        ),
+                    );
                     None
                 }
             };
@@ -1105,24 +1368,50 @@ impl Cx<'_> {
         out
     }
 
-    fn mount_for(&mut self, source: &str, target: String, read_only: bool, pos: Pos, path: &str) -> Option<Mount> {
+    fn mount_for(
+        &mut self,
+        source: &str,
+        target: String,
+        read_only: bool,
+        pos: Pos,
+        path: &str,
+    ) -> Option<Mount> {
         if !target.starts_with('/') {
-            self.err(pos, path, format!("target {target:?} must be an absolute path inside the container"));
+            self.err(
+                pos,
+                path,
+                format!("target {target:?} must be an absolute path inside the container"),
+            );
             return None;
         }
         if source.starts_with('.') || source.starts_with('/') || source.starts_with('~') {
             let src = self.abs(source);
             if !src.exists() {
-                self.err(pos, path, format!("bind source {source:?} does not exist (looked at {}; create it first)", src.display()));
+                self.err(
+                    pos,
+                    path,
+                    format!(
+                        "bind source {source:?} does not exist (looked at {}; create it first)",
+                        src.display()
+                    ),
+                );
                 return None;
             }
-            Some(Mount::Bind { source: src, target, read_only })
+            Some(Mount::Bind {
+                source: src,
+                target,
+                read_only,
+            })
         } else {
             if !self.volume_names.contains(source) {
                 self.err(pos, path, format!("volume `{source}` is not declared; add it under the top-level `volumes:` (e.g. volumes: {{ {source}: {{}} }})"));
                 return None;
             }
-            Some(Mount::Volume { source: source.to_string(), target, read_only })
+            Some(Mount::Volume {
+                source: source.to_string(),
+                target,
+                read_only,
+            })
         }
     }
 
@@ -1136,7 +1425,11 @@ impl Cx<'_> {
             [a, b] => (*a, *b, ""),
             [a, b, c] => (*a, *b, *c),
             _ => {
-                self.err(pos, path, format!("invalid volume {s:?} (expected SOURCE:TARGET[:ro|rw])"));
+                self.err(
+                    pos,
+                    path,
+                    format!("invalid volume {s:?} (expected SOURCE:TARGET[:ro|rw])"),
+                );
                 return None;
             }
         };
@@ -1146,7 +1439,11 @@ impl Cx<'_> {
                 "ro" => ro = true,
                 "rw" => ro = false,
                 o => {
-                    self.err(pos, path, format!("volume option {o:?} is not supported (use ro or rw)"));
+                    self.err(
+                        pos,
+                        path,
+                        format!("volume option {o:?} is not supported (use ro or rw)"),
+                    );
                     return None;
                 }
             }
@@ -1172,7 +1469,11 @@ impl Cx<'_> {
                 "target" => target = self.string(v, &p),
                 "read_only" => ro = self.boolean(v, &p).unwrap_or(false),
                 "bind" | "volume" | "tmpfs" => {
-                    let def = match k.name.as_str() { "bind" => "BindOptsFile", "volume" => "VolumeOptsFile", _ => "TmpfsOptsFile" };
+                    let def = match k.name.as_str() {
+                        "bind" => "BindOptsFile",
+                        "volume" => "VolumeOptsFile",
+                        _ => "TmpfsOptsFile",
+                    };
                     let Some(om) = self.map(v, &p) else { continue };
                     for (ok, ov) in om {
                         let op = child(&p, &ok.name);
@@ -1195,7 +1496,11 @@ impl Cx<'_> {
         match kind.as_deref() {
             Some("tmpfs") => {
                 if !target.starts_with('/') {
-                    self.err(pos, path, format!("target {target:?} must be an absolute path inside the container"));
+                    self.err(
+                        pos,
+                        path,
+                        format!("target {target:?} must be an absolute path inside the container"),
+                    );
                     return None;
                 }
                 Some(Mount::Tmpfs { target, size })
@@ -1206,7 +1511,10 @@ impl Cx<'_> {
                     return None;
                 };
                 let m = self.mount_for(&src, target, ro, pos, path)?;
-                let matches = matches!((&m, t), (Mount::Bind { .. }, "bind") | (Mount::Volume { .. }, "volume"));
+                let matches = matches!(
+                    (&m, t),
+                    (Mount::Bind { .. }, "bind") | (Mount::Volume { .. }, "volume")
+                );
                 if !matches {
                     self.err(pos, path, format!("source {src:?} does not fit type {t} (a bind source starts with ., / or ~)"));
                     return None;
@@ -1214,7 +1522,11 @@ impl Cx<'_> {
                 Some(m)
             }
             Some(other) => {
-                self.err(kind_pos, &child(path, "type"), format!("volume type {other:?} is not supported (use bind, volume or tmpfs)"));
+                self.err(
+                    kind_pos,
+                    &child(path, "type"),
+                    format!("volume type {other:?} is not supported (use bind, volume or tmpfs)"),
+                );
                 None
             }
             None => {
@@ -1226,10 +1538,14 @@ impl Cx<'_> {
 
     fn caps(&mut self, n: &Node, path: &str) -> Vec<String> {
         let mut out = Vec::new();
-        let Some(items) = self.list(n, path) else { return out };
+        let Some(items) = self.list(n, path) else {
+            return out;
+        };
         for (i, it) in items.iter().enumerate() {
             let p = index(path, i);
-            let Some(s) = self.string(it, &p) else { continue };
+            let Some(s) = self.string(it, &p) else {
+                continue;
+            };
             let up = s.to_ascii_uppercase();
             let bare = up.strip_prefix("CAP_").unwrap_or(&up);
             if bare == "ALL" {
@@ -1237,7 +1553,11 @@ impl Cx<'_> {
             } else if MAX_CAPS.contains(&bare) {
                 out.push(format!("CAP_{bare}"));
             } else {
-                self.err(it.pos, &p, format!("unknown capability {s:?} (e.g. NET_ADMIN, SYS_PTRACE, ALL)"));
+                self.err(
+                    it.pos,
+                    &p,
+                    format!("unknown capability {s:?} (e.g. NET_ADMIN, SYS_PTRACE, ALL)"),
+                );
             }
         }
         out
@@ -1245,12 +1565,22 @@ impl Cx<'_> {
 
     fn ulimits(&mut self, n: &Node, path: &str) -> BTreeMap<String, Ulimit> {
         let mut out = BTreeMap::new();
-        let Some(m) = self.map(n, path) else { return out };
-        for (k, v) in m {
+        let Some(m) = self.map(n, path) else {
+            return out;
+        };
+        for (k, v) in m.iter().filter(|(k, _)| !k.name.starts_with("x-")) {
             let p = child(path, &k.name);
             let name = k.name.to_ascii_lowercase();
             if !ULIMITS.contains(&name.as_str()) {
-                self.err(k.pos, &p, format!("unknown ulimit `{}` (expected one of: {})", k.name, ULIMITS.join(", ")));
+                self.err(
+                    k.pos,
+                    &p,
+                    format!(
+                        "unknown ulimit `{}` (expected one of: {})",
+                        k.name,
+                        ULIMITS.join(", ")
+                    ),
+                );
                 continue;
             }
             let u = match &v.kind {
@@ -1278,7 +1608,14 @@ impl Cx<'_> {
                     }
                 }
                 _ => {
-                    self.err(v.pos, &p, format!("expected a number or {{soft, hard}}, found {}", v.describe()));
+                    self.err(
+                        v.pos,
+                        &p,
+                        format!(
+                            "expected a number or {{soft, hard}}, found {}",
+                            v.describe()
+                        ),
+                    );
                     None
                 }
             };
@@ -1291,7 +1628,9 @@ impl Cx<'_> {
 
     fn ports(&mut self, n: &Node, path: &str) -> Vec<Port> {
         let mut out = Vec::new();
-        let Some(items) = self.list(n, path) else { return out };
+        let Some(items) = self.list(n, path) else {
+            return out;
+        };
         for (i, it) in items.iter().enumerate() {
             let p = index(path, i);
             match &it.kind {
@@ -1300,7 +1639,12 @@ impl Cx<'_> {
                     Err(m) => self.err(it.pos, &p, m),
                 },
                 Kind::Map(m) => {
-                    let mut port = Port { host_ip: None, published: None, target: 0, protocol: "tcp".into() };
+                    let mut port = Port {
+                        host_ip: None,
+                        published: None,
+                        target: 0,
+                        protocol: "tcp".into(),
+                    };
                     let mut has_target = false;
                     for (k, v) in m {
                         let kp = child(&p, &k.name);
@@ -1312,7 +1656,11 @@ impl Cx<'_> {
                                             port.target = t;
                                             has_target = true;
                                         }
-                                        _ => self.err(v.pos, &kp, format!("port {t} out of range (1 to 65535)")),
+                                        _ => self.err(
+                                            v.pos,
+                                            &kp,
+                                            format!("port {t} out of range (1 to 65535)"),
+                                        ),
                                     }
                                 }
                             }
@@ -1328,7 +1676,11 @@ impl Cx<'_> {
                             "protocol" => {
                                 if let Some(s) = self.string(v, &kp) {
                                     if s != "tcp" && s != "udp" {
-                                        self.err(v.pos, &kp, format!("protocol {s:?} is not supported (tcp or udp)"));
+                                        self.err(
+                                            v.pos,
+                                            &kp,
+                                            format!("protocol {s:?} is not supported (tcp or udp)"),
+                                        );
                                     }
                                     port.protocol = s;
                                 }
@@ -1336,7 +1688,11 @@ impl Cx<'_> {
                             "mode" => {
                                 if let Some(s) = self.string(v, &kp) {
                                     if s != "host" && s != "ingress" {
-                                        self.err(v.pos, &kp, format!("mode {s:?} is not supported (host)"));
+                                        self.err(
+                                            v.pos,
+                                            &kp,
+                                            format!("mode {s:?} is not supported (host)"),
+                                        );
                                     }
                                 }
                             }
@@ -1352,7 +1708,11 @@ impl Cx<'_> {
                         out.push(port);
                     }
                 }
-                _ => self.err(it.pos, &p, format!("expected a port string or a map, found {}", it.describe())),
+                _ => self.err(
+                    it.pos,
+                    &p,
+                    format!("expected a port string or a map, found {}", it.describe()),
+                ),
             }
         }
         out
@@ -1367,11 +1727,17 @@ impl Cx<'_> {
                 self.unknown(k, path, "DevelopFile");
                 continue;
             }
-            let Some(items) = self.list(v, &p) else { continue };
+            let Some(items) = self.list(v, &p) else {
+                continue;
+            };
             for (i, it) in items.iter().enumerate() {
                 let ip = index(&p, i);
-                let Some(wm) = self.map(it, &ip) else { continue };
-                let (mut wpath, mut action, mut target, mut ignore) = (None, None, None, Vec::new());
+                let Some(wm) = self.map(it, &ip) else {
+                    continue;
+                };
+                let (mut wpath, mut action, mut target, mut ignore) =
+                    (None, None, None, Vec::new());
+                let before = self.problems.len();
                 for (wk, wv) in wm {
                     let wp = child(&ip, &wk.name);
                     match wk.name.as_str() {
@@ -1397,11 +1763,19 @@ impl Cx<'_> {
                 }
                 match (wpath, action) {
                     (Some(path), Some(action)) => {
-                        if matches!(action, WatchAction::Sync | WatchAction::SyncRestart) && target.is_none() {
+                        if matches!(action, WatchAction::Sync | WatchAction::SyncRestart)
+                            && target.is_none()
+                        {
                             self.err(it.pos, &ip, "`target` is required for sync actions");
                         }
-                        dev.watch.push(WatchRule { path, action, target, ignore });
+                        dev.watch.push(WatchRule {
+                            path,
+                            action,
+                            target,
+                            ignore,
+                        });
                     }
+                    _ if self.problems.len() > before => {}
                     _ => self.err(it.pos, &ip, "`path` and `action` are required"),
                 }
             }
@@ -1418,7 +1792,9 @@ pub(crate) fn parse_restart(s: &str) -> Option<RestartPolicy> {
         "on-failure" => Some(RestartPolicy::OnFailure { max_retries: None }),
         _ => {
             let n = s.strip_prefix("on-failure:")?;
-            n.parse::<u32>().ok().map(|n| RestartPolicy::OnFailure { max_retries: Some(n) })
+            n.parse::<u32>().ok().map(|n| RestartPolicy::OnFailure {
+                max_retries: Some(n),
+            })
         }
     }
 }
@@ -1426,11 +1802,19 @@ pub(crate) fn parse_restart(s: &str) -> Option<RestartPolicy> {
 pub(crate) fn normalize_signal(s: &str) -> Option<String> {
     use std::str::FromStr;
     if let Ok(n) = s.parse::<i32>() {
-        return nix::sys::signal::Signal::try_from(n).ok().map(|s| s.as_str().to_string());
+        return nix::sys::signal::Signal::try_from(n)
+            .ok()
+            .map(|s| s.as_str().to_string());
     }
     let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
-    nix::sys::signal::Signal::from_str(&name).ok().map(|s| s.as_str().to_string())
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    nix::sys::signal::Signal::from_str(&name)
+        .ok()
+        .map(|s| s.as_str().to_string())
 }
 
 fn check_port_or_range(s: &str) -> Result<(), String> {
@@ -1439,12 +1823,19 @@ fn check_port_or_range(s: &str) -> Result<(), String> {
         Some((a, b)) => ok(a) && ok(b) && a.parse::<u16>().ok() <= b.parse::<u16>().ok(),
         None => ok(s),
     };
-    if valid { Ok(()) } else { Err(format!("invalid port {s:?} (1 to 65535, or a range like 8000-8010)")) }
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid port {s:?} (1 to 65535, or a range like 8000-8010)"
+        ))
+    }
 }
 
 /// `[[IP:]HOST:]CONTAINER[/PROTOCOL]`.
 pub(crate) fn parse_port(s: &str) -> Result<Port, String> {
-    let bad = || format!("invalid port {s:?} (expected [[IP:]HOST:]CONTAINER[/tcp|udp], e.g. 8080:80)");
+    let bad =
+        || format!("invalid port {s:?} (expected [[IP:]HOST:]CONTAINER[/tcp|udp], e.g. 8080:80)");
     let (spec, protocol) = match s.rsplit_once('/') {
         Some((a, p)) if p == "tcp" || p == "udp" => (a, p.to_string()),
         Some(_) => return Err(bad()),
@@ -1455,7 +1846,9 @@ pub(crate) fn parse_port(s: &str) -> Result<Port, String> {
         None => (None, spec),
     };
     if container.contains('-') {
-        return Err(format!("port range {container:?} in the container is not supported yet; list each port"));
+        return Err(format!(
+            "port range {container:?} in the container is not supported yet; list each port"
+        ));
     }
     let target: u16 = container.parse().ok().filter(|v| *v > 0).ok_or_else(bad)?;
     let (host_ip, published) = match rest {
@@ -1483,5 +1876,10 @@ pub(crate) fn parse_port(s: &str) -> Result<Port, String> {
             }
         }
     };
-    Ok(Port { host_ip, published, target, protocol })
+    Ok(Port {
+        host_ip,
+        published,
+        target,
+        protocol,
+    })
 }

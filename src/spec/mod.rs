@@ -103,7 +103,10 @@ fn valid_service_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
 }
 
 /// Variables for interpolation: `.env` (or `--env-file`), overridden by the
@@ -157,7 +160,10 @@ pub fn load(opts: &LoadOptions) -> Result<Stack, LoadError> {
             })
         }
     };
-    let dir = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into());
+    let dir = abs
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| "/".into());
     let mut pre = Vec::new();
     let vars = load_vars(&dir, opts, &mut pre)?;
     let (stack, warnings) = load_str(&bytes, &shown, &abs, &dir, vars, opts);
@@ -263,6 +269,7 @@ fn load_str(
         vars: &vars,
         problems,
         volume_names: BTreeSet::new(),
+        host_seen: BTreeSet::new(),
     };
     let mut warnings = warnings;
 
@@ -285,7 +292,7 @@ fn load_str(
                     Kind::Null => None,
                     _ => cx.map(v, "volumes"),
                 } {
-                    for (vk, vv) in m {
+                    for (vk, vv) in m.iter().filter(|(k, _)| !k.name.starts_with("x-")) {
                         let p = format!("volumes.{}", vk.name);
                         let mut def = VolumeDef::default();
                         if let Some(vm) = match &vv.kind {
@@ -316,18 +323,23 @@ fn load_str(
         match check_project_name(p) {
             Ok(n) => Some(n),
             Err(m) => {
-                cx.err(Pos { line: 1, col: 1 }, "", format!("-p/STACK_PROJECT_NAME: {m}"));
+                cx.err(
+                    Pos { line: 1, col: 1 },
+                    "",
+                    format!("-p/STACK_PROJECT_NAME: {m}"),
+                );
                 None
             }
         }
     } else if let Some(n) = name_node {
-        cx.string(n, "name").and_then(|s| match check_project_name(&s) {
-            Ok(n) => Some(n),
-            Err(m) => {
-                cx.err(n.pos, "name", m);
-                None
-            }
-        })
+        cx.string(n, "name")
+            .and_then(|s| match check_project_name(&s) {
+                Ok(n) => Some(n),
+                Err(m) => {
+                    cx.err(n.pos, "name", m);
+                    None
+                }
+            })
     } else {
         let d = dir
             .file_name()
@@ -349,7 +361,11 @@ fn load_str(
     let mut services = BTreeMap::new();
     let mut extras = BTreeMap::new();
     match services_node {
-        None => cx.err(Pos { line: 1, col: 1 }, "", "no `services:` key; a stack file needs at least one service"),
+        None => cx.err(
+            Pos { line: 1, col: 1 },
+            "",
+            "no `services:` key; a stack file needs at least one service",
+        ),
         Some((k, v)) => match &v.kind {
             Kind::Null => cx.err(k.pos, "services", "no services defined; add at least one"),
             Kind::Map(m) if m.is_empty() => {
@@ -396,7 +412,9 @@ fn load_str(
                 Ok(_) => return (Ok(stack), warnings),
                 Err(e) => {
                     let (svc, path) = match &e {
-                        crate::graph::GraphError::Cycle { first, .. } => (first.clone(), "depends_on"),
+                        crate::graph::GraphError::Cycle { first, .. } => {
+                            (first.clone(), "depends_on")
+                        }
                         crate::graph::GraphError::Missing { service, .. }
                         | crate::graph::GraphError::SelfDependency(service) => {
                             (service.clone(), "depends_on")
@@ -548,7 +566,10 @@ pub fn load_from_str(
         path: file.to_path_buf(),
         source: e,
     })?);
-    let dir = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into());
+    let dir = abs
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| "/".into());
     let v = interp::Vars {
         vars,
         ..Default::default()

@@ -34,8 +34,16 @@ fn opts() -> LoadOptions {
     }
 }
 
-fn load_in(d: &Dir, yaml: &str, vars: &[(&str, &str)], o: &LoadOptions) -> Result<(Stack, Vec<String>), Vec<String>> {
-    let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+fn load_in(
+    d: &Dir,
+    yaml: &str,
+    vars: &[(&str, &str)],
+    o: &LoadOptions,
+) -> Result<(Stack, Vec<String>), Vec<String>> {
+    let vars: BTreeMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     match load_from_str(yaml, &d.file(), vars, o) {
         Ok(x) => Ok(x),
         Err(LoadError::Invalid(v)) => Err(v),
@@ -129,7 +137,9 @@ fn unknown_key_suggestions_at_every_level() {
         ]
     );
     assert_eq!(
-        one_err(&format!("services:\n  a:\n    {HOST}\n    healthcheck: {{ test: \"true\", intervl: 1s }}\n")),
+        one_err(&format!(
+            "services:\n  a:\n    {HOST}\n    healthcheck: {{ test: \"true\", intervl: 1s }}\n"
+        )),
         "4:34: services.a.healthcheck.intervl: unknown key `intervl` (did you mean `interval`?)"
     );
     assert_eq!(
@@ -145,7 +155,10 @@ fn compose_keys_refused_with_advice() {
     assert_eq!(e[0], "2:3: services.a: service `a` has no `rootfs` (a directory, a tarball, or `{ host: [/bin/sh] }`)");
     assert!(e[1].starts_with("3:5: services.a.image: `image` is not used by stack: give a root filesystem with `rootfs`"), "{e:?}");
     let e = one_err(&format!("services:\n  a:\n    {HOST}\n    build: .\n"));
-    assert!(e.starts_with("4:5: services.a.build: `build` is not used by stack: use a `rootfs` source"), "{e}");
+    assert!(
+        e.starts_with("4:5: services.a.build: `build` is not used by stack: use a `rootfs` source"),
+        "{e}"
+    );
     assert_eq!(
         one_err(&format!("services:\n  a:\n    {HOST}\n    privileged: true\n")),
         "4:5: services.a.privileged: `privileged` is a Compose key stack does not support yet; remove it"
@@ -167,8 +180,10 @@ fn compose_keys_refused_with_advice() {
 #[test]
 fn x_keys_ignored_everywhere() {
     let s = ok(&format!(
-        "x-common: &c {{ restart: always }}\nservices:\n  x-hidden: 3\n  a:\n    <<: *c\n    {HOST}\n    x-note: hi\n    healthcheck: {{ test: \"true\", x-foo: 1 }}\n"
+        "x-common: &c {{ restart: always }}\nservices:\n  x-hidden: 3\n  a:\n    <<: *c\n    {HOST}\n    x-note: hi\n    healthcheck: {{ test: \"true\", x-foo: 1 }}\n    depends_on: {{ x-why: 1 }}\n    ulimits: {{ x-u: 1 }}\n    deploy: {{ x-d: 1, resources: {{ x-r: 1, limits: {{ x-l: 1 }} }} }}\nvolumes: {{ x-v: 1 }}\n"
     ));
+    assert!(s.services["a"].depends_on.is_empty());
+    assert!(s.volumes.is_empty());
     assert_eq!(s.services.len(), 1);
     assert_eq!(s.services["a"].restart, RestartPolicy::Always);
 }
@@ -191,17 +206,37 @@ fn bad_documents() {
         one_err("services:\n  web:\n"),
         "2:3: services.web: service `web` is empty; it needs at least `rootfs`"
     );
-    assert_eq!(one_err("services:\n"), "1:1: services: no services defined; add at least one");
-    assert_eq!(one_err("name: x\n"), "1:1: no `services:` key; a stack file needs at least one service");
+    assert_eq!(
+        one_err("services:\n"),
+        "1:1: services: no services defined; add at least one"
+    );
+    assert_eq!(
+        one_err("name: x\n"),
+        "1:1: no `services:` key; a stack file needs at least one service"
+    );
     let e = one_err("services:\n\tweb:\n\t\trootfs: /\n");
-    assert!(e.starts_with("2:2: invalid YAML:") && e.ends_with("(YAML indentation must use spaces, not tabs)"), "{e}");
+    assert!(
+        e.starts_with("2:2: invalid YAML:")
+            && e.ends_with("(YAML indentation must use spaces, not tabs)"),
+        "{e}"
+    );
     let e = one_err("services: [\n");
     assert!(e.contains("invalid YAML"), "{e}");
     let d = Dir::new();
-    let r = load_str(&[b'a', b':', b' ', 0xff, 0xfe], &d.file(), &d.file(), d.path(), Default::default(), &opts());
+    let r = load_str(
+        &[b'a', b':', b' ', 0xff, 0xfe],
+        &d.file(),
+        &d.file(),
+        d.path(),
+        Default::default(),
+        &opts(),
+    );
     assert_eq!(
         r.0.unwrap_err(),
-        vec![format!("{}:1:4: the file is not UTF-8 text (is it a stack file?)", d.file().display())]
+        vec![format!(
+            "{}:1:4: the file is not UTF-8 text (is it a stack file?)",
+            d.file().display()
+        )]
     );
     let e = one_err("services:\n  a: &x\n    rootfs: *nope\n");
     assert!(e.starts_with("3:13: ") && e.contains("alias"), "{e}");
@@ -210,11 +245,15 @@ fn bad_documents() {
 #[test]
 fn duplicate_keys() {
     assert_eq!(
-        one_err(&format!("services:\n  a:\n    {HOST}\n    user: x\n    user: y\n")),
+        one_err(&format!(
+            "services:\n  a:\n    {HOST}\n    user: x\n    user: y\n"
+        )),
         "5:5: duplicate key `user` (first defined at line 4, column 5)"
     );
     assert_eq!(
-        one_err(&format!("services:\n  a:\n    {HOST}\n    environment: [A=1, A=2]\n")),
+        one_err(&format!(
+            "services:\n  a:\n    {HOST}\n    environment: [A=1, A=2]\n"
+        )),
         "4:24: services.a.environment[1]: duplicate key `A` (first defined at line 4, column 19)"
     );
 }
@@ -226,7 +265,11 @@ fn merge_keys_and_anchors() {
     ));
     let a = &s.services["a"];
     assert_eq!(a.limits.memory, Some(Bytes(80 << 20)));
-    assert_eq!(a.limits.cpus, Some(Cpus(500)), "explicit key wins over merged");
+    assert_eq!(
+        a.limits.cpus,
+        Some(Cpus(500)),
+        "explicit key wins over merged"
+    );
     assert_eq!(a.environment["B"], "2");
     assert_eq!(s.services["b"].limits.cpus, Some(Cpus(50)));
 }
@@ -238,15 +281,34 @@ fn interpolation_in_file() {
     let (s, warnings) = load_in(&d, &yaml, &[("WHO", "me")], &opts()).unwrap();
     let a = &s.services["a"];
     assert_eq!(a.limits.memory, Some(Bytes(64 << 20)));
-    assert_eq!(a.command, Some(vec!["echo".into(), "$HOME".into(), "me".into()]));
+    assert_eq!(
+        a.command,
+        Some(vec!["echo".into(), "$HOME".into(), "me".into()])
+    );
     assert_eq!(a.environment["X"], "");
     assert_eq!(warnings.len(), 1, "one warning per variable: {warnings:?}");
     assert!(warnings[0].contains("`UNSET` is not set"));
 
-    let e = errs_in(&d, &format!("services:\n  a:\n    {HOST}\n    user: ${{U:?set U to the user}}\n"), &[], &opts());
-    assert_eq!(e, vec!["4:11: services.a.user: variable `U` is required: set U to the user"]);
-    let e = errs_in(&d, &format!("services:\n  a:\n    {HOST}\n    user: a$b$\n"), &[], &opts());
-    assert_eq!(e, vec!["4:11: services.a.user: invalid interpolation at \"$\" (write $$ for a literal $)"]);
+    let e = errs_in(
+        &d,
+        &format!("services:\n  a:\n    {HOST}\n    user: ${{U:?set U to the user}}\n"),
+        &[],
+        &opts(),
+    );
+    assert_eq!(
+        e,
+        vec!["4:11: services.a.user: variable `U` is required: set U to the user"]
+    );
+    let e = errs_in(
+        &d,
+        &format!("services:\n  a:\n    {HOST}\n    user: a$b$\n"),
+        &[],
+        &opts(),
+    );
+    assert_eq!(
+        e,
+        vec!["4:11: services.a.user: invalid interpolation at \"$\" (write $$ for a literal $)"]
+    );
 }
 
 #[test]
@@ -258,15 +320,27 @@ fn env_dot_file_process_env_and_env_file_option() {
         "stack.yaml",
         &format!("services:\n  a:\n    {HOST}\n    mem_limit: $MEM\n    labels: {{ tag: \"${{TAG:-none}}\" }}\n"),
     );
-    let o = LoadOptions { file: Some(d.file()), ..opts() };
+    let o = LoadOptions {
+        file: Some(d.file()),
+        ..opts()
+    };
     let s = load(&o).unwrap();
     assert_eq!(s.services["a"].limits.memory, Some(Bytes(100 << 20)));
     assert_eq!(s.services["a"].labels["tag"], "dotenv");
-    let o = LoadOptions { env_file: Some(d.path().join("other.env")), ..o };
+    let o = LoadOptions {
+        env_file: Some(d.path().join("other.env")),
+        ..o
+    };
     let s = load(&o).unwrap();
     assert_eq!(s.services["a"].limits.memory, Some(Bytes(200 << 20)));
-    assert_eq!(s.services["a"].labels["tag"], "none", "--env-file replaces .env");
-    let o = LoadOptions { env_file: Some(d.path().join("missing.env")), ..o };
+    assert_eq!(
+        s.services["a"].labels["tag"], "none",
+        "--env-file replaces .env"
+    );
+    let o = LoadOptions {
+        env_file: Some(d.path().join("missing.env")),
+        ..o
+    };
     assert!(matches!(load(&o), Err(LoadError::Read { .. })));
 }
 
@@ -284,9 +358,17 @@ fn environment_and_env_files() {
     assert_eq!(env["C"], "keep");
     assert_eq!(env["FROM_HOST"], "h");
     assert!(!env.contains_key("NOT_SET_ANYWHERE"));
-    let e = errs_in(&d, &format!("services:\n  s:\n    {HOST}\n    env_file: nope.env\n"), &[], &opts());
+    let e = errs_in(
+        &d,
+        &format!("services:\n  s:\n    {HOST}\n    env_file: nope.env\n"),
+        &[],
+        &opts(),
+    );
     assert_eq!(e.len(), 1);
-    assert!(e[0].starts_with("4:15: services.s.env_file: cannot read env file "), "{e:?}");
+    assert!(
+        e[0].starts_with("4:15: services.s.env_file: cannot read env file "),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -323,14 +405,23 @@ fn rootfs_forms() {
     let base = load::normalize(&std::path::absolute(d.path()).unwrap());
     assert_eq!(s.services["a"].rootfs, Rootfs::Dir(base.join("root")));
     assert_eq!(s.services["b"].rootfs, Rootfs::Tar(base.join("img.tar.gz")));
-    assert_eq!(s.services["c"].rootfs, Rootfs::Tar(base.join("sub/img.TGZ")));
+    assert_eq!(
+        s.services["c"].rootfs,
+        Rootfs::Tar(base.join("sub/img.TGZ"))
+    );
     assert!(matches!(&s.services["e"].rootfs, Rootfs::Debootstrap(d) if d.suite == "bookworm"));
 
     let e = errs_in(&d, "services:\n  a:\n    rootfs: ./nope\n", &[], &opts());
     assert_eq!(e.len(), 1);
-    assert!(e[0].starts_with("3:13: services.a.rootfs: rootfs directory \"./nope\" not found"), "{e:?}");
+    assert!(
+        e[0].starts_with("3:13: services.a.rootfs: rootfs directory \"./nope\" not found"),
+        "{e:?}"
+    );
     let e = errs_in(&d, "services:\n  a:\n    rootfs: x.tar\n", &[], &opts());
-    assert!(e[0].starts_with("3:13: services.a.rootfs: rootfs tarball \"x.tar\" not found"), "{e:?}");
+    assert!(
+        e[0].starts_with("3:13: services.a.rootfs: rootfs tarball \"x.tar\" not found"),
+        "{e:?}"
+    );
     assert_eq!(
         one_err("services:\n  a:\n    rootfs: { host: [sh] }\n"),
         "3:22: services.a.rootfs.host[0]: host binary \"sh\" must be an absolute path (e.g. /bin/sh)"
@@ -352,12 +443,24 @@ fn healthcheck_forms() {
     ));
     let a = s.services["a"].healthcheck.as_ref().unwrap();
     assert_eq!(a.test, vec!["/bin/sh", "-c", "curl -f x || exit 1"]);
-    assert_eq!((a.interval, a.timeout, a.retries), (Millis(1000), Millis(30_000), 5));
-    assert_eq!((a.start_period, a.start_interval), (Millis(0), Millis(5000)));
-    assert_eq!(s.services["b"].healthcheck.as_ref().unwrap().test, vec!["test", "-f", "/x"]);
+    assert_eq!(
+        (a.interval, a.timeout, a.retries),
+        (Millis(1000), Millis(30_000), 5)
+    );
+    assert_eq!(
+        (a.start_period, a.start_interval),
+        (Millis(0), Millis(5000))
+    );
+    assert_eq!(
+        s.services["b"].healthcheck.as_ref().unwrap().test,
+        vec!["test", "-f", "/x"]
+    );
     assert_eq!(s.services["c"].healthcheck, None);
     assert_eq!(s.services["d"].healthcheck, None);
-    assert_eq!(s.services["e"].healthcheck.as_ref().unwrap().test, vec!["/bin/sh", "-c", "sleep 1"]);
+    assert_eq!(
+        s.services["e"].healthcheck.as_ref().unwrap().test,
+        vec!["/bin/sh", "-c", "sleep 1"]
+    );
     assert_eq!(
         one_err(&format!("services:\n  a:\n    {HOST}\n    healthcheck: {{ test: [RUN, x] }}\n")),
         "4:26: services.a.healthcheck.test: a test list starts with \"CMD\", \"CMD-SHELL\" or \"NONE\" (e.g. [\"CMD\", \"true\"])"
@@ -374,7 +477,12 @@ fn restart_signal_grace_init() {
         "services:\n  a:\n    {HOST}\n    restart: on-failure:3\n    stop_signal: int\n    stop_grace_period: 1m30s\n    init: false\n  b:\n    {HOST}\n    restart: \"no\"\n  c:\n    {HOST}\n    restart: unless-stopped\n    stop_signal: 9\n"
     ));
     let a = &s.services["a"];
-    assert_eq!(a.restart, RestartPolicy::OnFailure { max_retries: Some(3) });
+    assert_eq!(
+        a.restart,
+        RestartPolicy::OnFailure {
+            max_retries: Some(3)
+        }
+    );
     assert_eq!(a.stop_signal, "SIGINT");
     assert_eq!(a.stop_grace_period, Millis(90_000));
     assert!(!a.init);
@@ -382,7 +490,9 @@ fn restart_signal_grace_init() {
     assert_eq!(s.services["c"].restart, RestartPolicy::UnlessStopped);
     assert_eq!(s.services["c"].stop_signal, "SIGKILL");
     assert_eq!(
-        one_err(&format!("services:\n  a:\n    {HOST}\n    stop_signal: SIGFOO\n")),
+        one_err(&format!(
+            "services:\n  a:\n    {HOST}\n    stop_signal: SIGFOO\n"
+        )),
         "4:18: services.a.stop_signal: unknown signal \"SIGFOO\" (e.g. SIGTERM, SIGINT, SIGQUIT)"
     );
     assert_eq!(
@@ -396,9 +506,17 @@ fn command_forms() {
     let s = ok(&format!(
         "services:\n  a:\n    {HOST}\n    command: sh -c 'echo \"hi there\"'\n    entrypoint: [/bin/sh]\n"
     ));
-    assert_eq!(s.services["a"].argv(), vec!["/bin/sh", "sh", "-c", "echo \"hi there\""]);
-    let e = one_err(&format!("services:\n  a:\n    {HOST}\n    command: \"echo 'x\"\n"));
-    assert!(e.starts_with("4:14: services.a.command: cannot split \"echo 'x\" like a shell"), "{e}");
+    assert_eq!(
+        s.services["a"].argv(),
+        vec!["/bin/sh", "sh", "-c", "echo \"hi there\""]
+    );
+    let e = one_err(&format!(
+        "services:\n  a:\n    {HOST}\n    command: \"echo 'x\"\n"
+    ));
+    assert!(
+        e.starts_with("4:14: services.a.command: cannot split \"echo 'x\" like a shell"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -414,20 +532,57 @@ fn volumes_tmpfs_ports_caps_ulimits_labels() {
     assert_eq!(
         a.volumes,
         vec![
-            Mount::Bind { source: base.join("html"), target: "/srv".into(), read_only: true },
-            Mount::Volume { source: "data".into(), target: "/data".into(), read_only: false },
-            Mount::Tmpfs { target: "/cache".into(), size: Some(Bytes(64 << 20)) },
-            Mount::Bind { source: base.clone(), target: "/src".into(), read_only: false },
+            Mount::Bind {
+                source: base.join("html"),
+                target: "/srv".into(),
+                read_only: true
+            },
+            Mount::Volume {
+                source: "data".into(),
+                target: "/data".into(),
+                read_only: false
+            },
+            Mount::Tmpfs {
+                target: "/cache".into(),
+                size: Some(Bytes(64 << 20))
+            },
+            Mount::Bind {
+                source: base.clone(),
+                target: "/src".into(),
+                read_only: false
+            },
         ]
     );
     assert_eq!(a.tmpfs, vec!["/run"]);
-    assert_eq!(a.ports[0], Port { host_ip: None, published: Some("8080".into()), target: 80, protocol: "tcp".into() });
-    assert_eq!(a.ports[1], Port { host_ip: Some("127.0.0.1".into()), published: Some("53".into()), target: 53, protocol: "udp".into() });
+    assert_eq!(
+        a.ports[0],
+        Port {
+            host_ip: None,
+            published: Some("8080".into()),
+            target: 80,
+            protocol: "tcp".into()
+        }
+    );
+    assert_eq!(
+        a.ports[1],
+        Port {
+            host_ip: Some("127.0.0.1".into()),
+            published: Some("53".into()),
+            target: 53,
+            protocol: "udp".into()
+        }
+    );
     assert_eq!(a.ports[2].published, None);
     assert_eq!(a.ports[3].published.as_deref(), Some("8443"));
     assert_eq!(a.cap_add, vec!["CAP_NET_ADMIN", "CAP_SYS_PTRACE"]);
     assert_eq!(a.cap_drop, vec!["ALL"]);
-    assert_eq!(a.ulimits["nofile"], Ulimit { soft: 1024, hard: 4096 });
+    assert_eq!(
+        a.ulimits["nofile"],
+        Ulimit {
+            soft: 1024,
+            hard: 4096
+        }
+    );
     assert_eq!(a.ulimits["nproc"], Ulimit { soft: 64, hard: 64 });
     assert_eq!(a.labels["a"], "1");
     assert_eq!(a.labels["b"], "");
@@ -436,13 +591,36 @@ fn volumes_tmpfs_ports_caps_ulimits_labels() {
 
     let e = errs_in(&d, &format!("services:\n  a:\n    {HOST}\n    volumes: [\"db:/x\", \"/data\", \"./nope:/y\", \"./html:rel\"]\n    ports: [\"99999:80\"]\n    cap_add: [FLY]\n    ulimits: {{ nofiles: 3 }}\n"), &[], &opts());
     assert_eq!(e.len(), 7, "{e:#?}");
-    assert!(e[0].starts_with("4:15: services.a.volumes[0]: volume `db` is not declared;"), "{e:?}");
-    assert!(e[1].starts_with("4:24: services.a.volumes[1]: anonymous volume \"/data\" is not supported yet"), "{e:?}");
-    assert!(e[2].starts_with("4:33: services.a.volumes[2]: bind source \"./nope\" does not exist"), "{e:?}");
-    assert_eq!(e[3], "4:46: services.a.volumes[3]: target \"rel\" must be an absolute path inside the container");
-    assert_eq!(e[4], "5:13: services.a.ports[0]: invalid port \"99999\" (1 to 65535, or a range like 8000-8010)");
-    assert_eq!(e[5], "6:15: services.a.cap_add[0]: unknown capability \"FLY\" (e.g. NET_ADMIN, SYS_PTRACE, ALL)");
-    assert!(e[6].starts_with("7:16: services.a.ulimits.nofiles: unknown ulimit `nofiles`"), "{e:?}");
+    assert!(
+        e[0].starts_with("4:15: services.a.volumes[0]: volume `db` is not declared;"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with(
+            "4:24: services.a.volumes[1]: anonymous volume \"/data\" is not supported yet"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e[2].starts_with("4:33: services.a.volumes[2]: bind source \"./nope\" does not exist"),
+        "{e:?}"
+    );
+    assert_eq!(
+        e[3],
+        "4:46: services.a.volumes[3]: target \"rel\" must be an absolute path inside the container"
+    );
+    assert_eq!(
+        e[4],
+        "5:13: services.a.ports[0]: invalid port \"99999\" (1 to 65535, or a range like 8000-8010)"
+    );
+    assert_eq!(
+        e[5],
+        "6:15: services.a.cap_add[0]: unknown capability \"FLY\" (e.g. NET_ADMIN, SYS_PTRACE, ALL)"
+    );
+    assert!(
+        e[6].starts_with("7:16: services.a.ulimits.nofiles: unknown ulimit `nofiles`"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -467,8 +645,18 @@ fn depends_on_forms_and_errors() {
     ));
     let w = &s.services["web"].depends_on;
     assert_eq!(w.len(), 1, "a missing optional dependency is dropped");
-    assert_eq!(w["db"], Dependency { condition: Condition::ServiceHealthy, restart: true, required: true });
-    assert_eq!(s.services["worker"].depends_on["db"].condition, Condition::ServiceStarted);
+    assert_eq!(
+        w["db"],
+        Dependency {
+            condition: Condition::ServiceHealthy,
+            restart: true,
+            required: true
+        }
+    );
+    assert_eq!(
+        s.services["worker"].depends_on["db"].condition,
+        Condition::ServiceStarted
+    );
 
     assert_eq!(
         one_err(&format!("services:\n  web:\n    {HOST}\n    depends_on: [dbb]\n  db:\n    {HOST}\n")),
@@ -499,10 +687,19 @@ fn profiles() {
         e,
         vec!["4:18: services.web.depends_on.debugger: service `web` depends on `debugger`, which is not active: enable its profile with --profile debug or --profile dev"]
     );
-    let o = LoadOptions { profiles: vec!["dev".into()], ..opts() };
+    let o = LoadOptions {
+        profiles: vec!["dev".into()],
+        ..opts()
+    };
     let (s, _) = load_in(&d, &yaml, &[], &o).unwrap();
-    assert_eq!(s.services.keys().collect::<Vec<_>>(), vec!["debugger", "web"]);
-    let o = LoadOptions { profiles: vec!["*".into()], ..opts() };
+    assert_eq!(
+        s.services.keys().collect::<Vec<_>>(),
+        vec!["debugger", "web"]
+    );
+    let o = LoadOptions {
+        profiles: vec!["*".into()],
+        ..opts()
+    };
     let (s, _) = load_in(&d, &yaml, &[], &o).unwrap();
     assert_eq!(s.services.len(), 3);
 }
@@ -514,22 +711,38 @@ fn project_names() {
     let o = LoadOptions::default();
     let (s, _) = load_in(&d, &yaml, &[], &o).unwrap();
     assert_eq!(s.name, "cola-wars");
-    let e = errs_in(&d, &format!("name: \"bad name!\"\nservices:\n  a:\n    {HOST}\n"), &[], &o);
+    let e = errs_in(
+        &d,
+        &format!("name: \"bad name!\"\nservices:\n  a:\n    {HOST}\n"),
+        &[],
+        &o,
+    );
     assert_eq!(e, vec!["1:7: name: invalid project name \"bad name!\" (use lower case letters, digits, `_` and `-`, starting with a letter or digit)"]);
-    let o = LoadOptions { project_name: Some("My_Proj".into()), ..Default::default() };
+    let o = LoadOptions {
+        project_name: Some("My_Proj".into()),
+        ..Default::default()
+    };
     let (s, _) = load_in(&d, &yaml, &[], &o).unwrap();
     assert_eq!(s.name, "my_proj", "-p wins over name:");
     // Directory name fallback.
     let sub = d.path().join("my-app");
     std::fs::create_dir_all(&sub).unwrap();
-    let r = load_from_str(&format!("services:\n  a:\n    {HOST}\n"), &sub.join("stack.yaml"), BTreeMap::new(), &LoadOptions::default()).unwrap();
+    let r = load_from_str(
+        &format!("services:\n  a:\n    {HOST}\n"),
+        &sub.join("stack.yaml"),
+        BTreeMap::new(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(r.0.name, "my-app");
 }
 
 #[test]
 fn null_and_wrong_types() {
     assert_eq!(
-        one_err(&format!("services:\n  a:\n    {HOST}\n    cap_add: NET_ADMIN\n")),
+        one_err(&format!(
+            "services:\n  a:\n    {HOST}\n    cap_add: NET_ADMIN\n"
+        )),
         "4:14: services.a.cap_add: expected a list, found a scalar"
     );
     assert_eq!(
@@ -589,10 +802,102 @@ fn known_keys_match_the_schema() {
         let d = Dir::new();
         if let Err(e) = load_in(&d, &yaml, &[], &opts()) {
             assert!(
-                !e.iter().any(|l| l.contains("unknown key") || l.contains("does not support")),
+                !e.iter()
+                    .any(|l| l.contains("unknown key") || l.contains("does not support")),
                 "{key}: {e:?}"
             );
         }
     }
     assert!(load::known_keys("ServiceFile").len() > 30);
+}
+
+#[test]
+fn interpolation_error_paths_in_lists_and_maps() {
+    let e = errs(&format!(
+        "services:\n  a:\n    {HOST}\n    command: [echo, \"${{X:?no x}}\"]\n    labels: {{ k: \"${{Y:?no y}}\" }}\n"
+    ));
+    assert_eq!(
+        e,
+        vec![
+            "4:21: services.a.command[1]: variable `X` is required: no x",
+            "5:18: services.a.labels.k: variable `Y` is required: no y",
+        ]
+    );
+}
+
+/// One line per remaining error kind: the service body (indented under
+/// `services: a:` after the rootfs line, so it starts on line 4) and the
+/// exact `LINE:COL: path: message` expected.
+#[test]
+fn every_other_error_kind() {
+    let cases: &[(&str, &str)] = &[
+        ("working_dir: srv", "4:18: services.a.working_dir: working_dir \"srv\" must be an absolute path inside the container"),
+        ("hostname: \"a b\"", "4:15: services.a.hostname: invalid hostname \"a b\" (letters, digits, `-` and `.`, at most 64)"),
+        ("tmpfs: [run]", "4:13: services.a.tmpfs[0]: tmpfs target \"run\" must be an absolute path"),
+        ("mem_limit: 80M\n    memswap_limit: 40M", "5:20: services.a.memswap_limit: memswap_limit (40M) must be at least the memory limit (80M)"),
+        ("cpu_shares: 1", "4:17: services.a.cpu_shares: cpu_shares 1 out of range (2 to 262144)"),
+        ("cpuset: \"0-\"", "4:13: services.a.cpuset: invalid cpuset \"0-\" (expected e.g. 0-1,3)"),
+        ("pids_limit: many", "4:17: services.a.pids_limit: expected an integer, found \"many\""),
+        ("env_file: [{ required: false }]", "4:16: services.a.env_file[0]: `path` is required"),
+        ("ulimits: { nofile: { soft: 10, hard: 5 } }", "4:24: services.a.ulimits.nofile: soft limit 10 is above hard limit 5"),
+        ("ulimits: { nofile: { soft: 10 } }", "4:24: services.a.ulimits.nofile: both `soft` and `hard` are required"),
+        ("ports: [{ published: 80 }]", "4:13: services.a.ports[0]: `target` is required"),
+        ("ports: [\"80-90\"]", "4:13: services.a.ports[0]: port range \"80-90\" in the container is not supported yet; list each port"),
+        ("ports: [\"1.2.3:80:80\"]", "4:13: services.a.ports[0]: invalid host IP \"1.2.3\" in port \"1.2.3:80:80\""),
+        ("depends_on: [b, b]\n  b:\n    rootfs: { host: [/bin/sh] }", "4:21: services.a.depends_on[1]: `b` is listed twice"),
+        ("x-stack: { restart_unhealty: true }", "4:16: services.a.x-stack.restart_unhealty: unknown key `restart_unhealty` (did you mean `restart_unhealthy`?)"),
+        ("healthcheck: { interval: 1s }", "4:18: services.a.healthcheck: healthcheck needs `test` (e.g. test: [\"CMD\", \"true\"]), or `disable: true`"),
+        ("healthcheck: { test: [CMD] }", "4:26: services.a.healthcheck.test: `CMD` needs a command after it"),
+        ("healthcheck: { test: \"true\", timeout: 0s }", "4:18: services.a.healthcheck.timeout: timeout must be greater than 0"),
+        ("healthcheck: { test: \"true\", retries: -1 }", "4:43: services.a.healthcheck.retries: expected a non-negative integer, found \"-1\""),
+        ("volumes: [{ type: bind, source: /tmp }]", "4:15: services.a.volumes[0]: `target` is required"),
+        ("volumes: [{ type: npipe, source: x, target: /x }]", "4:23: services.a.volumes[0].type: volume type \"npipe\" is not supported (use bind, volume or tmpfs)"),
+        ("volumes: [{ type: bind, source: data, target: /x }]\nvolumes: { data: {} }", "4:15: services.a.volumes[0]: source \"data\" does not fit type bind (a bind source starts with ., / or ~)"),
+        ("volumes: [\"/tmp:/x:z\"]", "4:15: services.a.volumes[0]: volume option \"z\" is not supported (use ro or rw)"),
+        ("volumes: [{ type: bind, source: /tmp, target: /x, bind: { propagation: rshared } }]", "4:63: services.a.volumes[0].bind.propagation: `propagation` is a Compose key stack does not support yet; remove it"),
+        ("develop: { watch: [{ path: ., action: rerun }] }", "4:43: services.a.develop.watch[0].action: invalid action \"rerun\" (expected restart, sync, sync+restart or rebuild)"),
+        ("<<: 3", "4:9: a merge key `<<` takes a map or a list of maps, found a scalar"),
+        ("labels: lots", "4:13: services.a.labels: expected a map or a list of KEY=VALUE strings, found a scalar"),
+        ("environment: { A: [1] }", "4:23: services.a.environment.A: expected a string, found a list"),
+        ("deploy: { resources: { reservations: { cpus: \"1\" } } }", "4:44: services.a.deploy.resources.reservations.cpus: `cpus` is a Compose key stack does not support yet; remove it"),
+        ("restart: on-failure:x", "4:14: services.a.restart: invalid restart policy \"on-failure:x\" (expected no, always, on-failure, on-failure:N or unless-stopped)"),
+    ];
+    let mut failures = Vec::new();
+    for (body, want) in cases {
+        let yaml = format!("services:\n  a:\n    {HOST}\n    {body}\n");
+        let got = errs(&yaml);
+        if got != vec![want.to_string()] {
+            failures.push(format!("{body}\n  want: {want}\n  got:  {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn top_level_errors() {
+    assert_eq!(
+        one_err(&format!("services:\n  a:\n    {HOST}\nvolumes:\n  data: {{ driver: local }}\n")),
+        "5:11: volumes.data.driver: `driver` is a Compose key stack does not support yet; remove it"
+    );
+    let d = Dir::new();
+    let o = LoadOptions {
+        project_name: Some("Bad Name".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        errs_in(&d, &format!("services:\n  a:\n    {HOST}\n"), &[], &o),
+        vec!["1:1: -p/STACK_PROJECT_NAME: invalid project name \"Bad Name\" (use lower case letters, digits, `_` and `-`, starting with a letter or digit)"]
+    );
+    let (_, w) = load_in(
+        &d,
+        &format!("version: \"3.8\"\nservices:\n  a:\n    {HOST}\n"),
+        &[],
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].ends_with("stack.yaml:1:1: `version` is obsolete and ignored; remove it"),
+        "{w:?}"
+    );
 }

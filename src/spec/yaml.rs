@@ -31,7 +31,10 @@ pub enum Kind {
     /// `~`, `null` or nothing.
     Null,
     /// A scalar's text; `plain` is false for quoted and block scalars.
-    Scalar { value: String, plain: bool },
+    Scalar {
+        value: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     /// Keys in file order; keys are scalars (others are rejected).
     Map(Vec<(Key, Node)>),
@@ -123,9 +126,11 @@ pub fn parse(src: &str) -> Result<Node, Vec<YamlError>> {
                 } else {
                     format!("invalid YAML: {}", e.info())
                 };
-                if src.lines().nth(pos.line.saturating_sub(1)).is_some_and(|l| {
-                    l.trim_start_matches(' ').starts_with('\t')
-                }) || e.info().contains("tab")
+                if src
+                    .lines()
+                    .nth(pos.line.saturating_sub(1))
+                    .is_some_and(|l| l.trim_start_matches(' ').starts_with('\t'))
+                    || e.info().contains("tab")
                 {
                     msg.push_str(" (YAML indentation must use spaces, not tabs)");
                 }
@@ -141,8 +146,7 @@ pub fn parse(src: &str) -> Result<Node, Vec<YamlError>> {
                 if docs > 1 {
                     errors.push(YamlError {
                         pos,
-                        msg: "a stack file holds one YAML document; remove the extra `---`"
-                            .into(),
+                        msg: "a stack file holds one YAML document; remove the extra `---`".into(),
                     });
                     return Err(errors);
                 }
@@ -239,7 +243,10 @@ pub fn parse(src: &str) -> Result<Node, Vec<YamlError>> {
             },
             Event::MappingEnd => match stack.pop() {
                 Some(Frame::Map {
-                    pos, anchor, entries, ..
+                    pos,
+                    anchor,
+                    entries,
+                    ..
                 }) => {
                     nodes += 1;
                     let map = build_map(entries, &mut errors);
@@ -357,6 +364,42 @@ fn build_map(entries: Vec<(Node, Node)>, errors: &mut Vec<YamlError>) -> Vec<(Ke
     out
 }
 
+impl Node {
+    /// The tree as JSON (for schema validation): plain scalars typed as
+    /// YAML's core schema does (int, float, bool), quoted ones as strings.
+    /// Recursion is bounded by `MAX_DEPTH`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            Kind::Null => Value::Null,
+            Kind::Scalar { value, plain } => {
+                if *plain {
+                    if let Ok(i) = value.parse::<i64>() {
+                        return Value::from(i);
+                    }
+                    if let Ok(f) = value.parse::<f64>() {
+                        if f.is_finite() && value.bytes().any(|b| b.is_ascii_digit()) {
+                            return Value::from(f);
+                        }
+                    }
+                    match value.as_str() {
+                        "true" | "True" | "TRUE" => return Value::Bool(true),
+                        "false" | "False" | "FALSE" => return Value::Bool(false),
+                        _ => {}
+                    }
+                }
+                Value::String(value.clone())
+            }
+            Kind::Seq(v) => Value::Array(v.iter().map(Node::to_json).collect()),
+            Kind::Map(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,7 +479,10 @@ mod tests {
     fn depth_limit() {
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         let e = parse(&deep).unwrap_err();
-        assert!(e[0].msg.contains("nesting deeper") || e[0].msg.contains("recursion"), "{e:?}");
+        assert!(
+            e[0].msg.contains("nesting deeper") || e[0].msg.contains("recursion"),
+            "{e:?}"
+        );
     }
 
     #[test]
