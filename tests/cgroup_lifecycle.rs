@@ -248,3 +248,64 @@ fn cgroup_oom_kill_is_detected() {
     cg.kill_all(libc::SIGKILL).unwrap();
     cg.delete().unwrap();
 }
+
+#[test]
+fn cgroup_recreate_with_fewer_limits_resets_them() {
+    if !common::root_or_skip("cgroup_recreate_with_fewer_limits_resets_them") {
+        return;
+    }
+    let path = format!("{}/svc", unique("reset"));
+    let limits = CgroupLimits {
+        cpu_quota_us: Some(10_000),
+        memory: Some(32 << 20),
+        pids: Some(10),
+        cpuset: Some("0".into()),
+        ..Default::default()
+    };
+    let cg = Cgroup::create(&path, &limits).expect("create");
+    let _g = Guard {
+        cg: cg.clone(),
+        child: None,
+    };
+    Cgroup::create(&path, &CgroupLimits::default()).expect("re-create");
+    if !Layout::get().is_v2() {
+        assert_eq!(file(&cg, "cpu", "cpu.cfs_quota_us"), "-1");
+        assert_eq!(file(&cg, "pids", "pids.max"), "max");
+        let parent = std::fs::read_to_string("/sys/fs/cgroup/cpuset/cpuset.cpus").unwrap();
+        assert_eq!(file(&cg, "cpuset", "cpuset.cpus"), parent.trim());
+        let mem: u64 = file(&cg, "memory", "memory.limit_in_bytes")
+            .parse()
+            .unwrap();
+        assert!(mem > 1 << 40, "memory limit not reset: {mem}");
+    } else {
+        assert_eq!(file(&cg, "", "cpu.max"), "max 100000");
+        assert_eq!(file(&cg, "", "pids.max"), "max");
+        assert_eq!(file(&cg, "", "memory.max"), "max");
+    }
+}
+
+#[test]
+fn cgroup_concurrent_create_delete_in_one_project() {
+    if !common::root_or_skip("cgroup_concurrent_create_delete_in_one_project") {
+        return;
+    }
+    let project = unique("conc");
+    let handles: Vec<_> = (0..6)
+        .map(|t| {
+            let project = project.clone();
+            std::thread::spawn(move || {
+                for i in 0..15 {
+                    let path = format!("{project}/svc{t}-{i}");
+                    let cg = Cgroup::create(&path, &CgroupLimits::default())
+                        .unwrap_or_else(|e| panic!("create {path}: {e}"));
+                    cg.delete().unwrap_or_else(|e| panic!("delete {path}: {e}"));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert!(list(&project).is_empty());
+    assert!(Cgroup::open(&project).is_none(), "{project} left behind");
+}

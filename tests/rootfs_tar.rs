@@ -108,7 +108,7 @@ fn cache_entries(cache: &Path) -> Vec<String> {
         Ok(rd) => rd
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.ends_with(".lock"))
+            .filter(|n| !n.ends_with(".lock") && !n.starts_with('.'))
             .collect(),
         Err(_) => Vec::new(),
     }
@@ -168,9 +168,25 @@ fn rootfs_tar_minirootfs_unpacks_once() {
 
     // Second prepare hits the cache: the same entry, not rebuilt.
     fs::write(root.join("sentinel"), "kept").unwrap();
-    let again = prepare(&Rootfs::Tar(tgz), &cache, &|_| {}).unwrap();
+    let again = prepare(&Rootfs::Tar(tgz.clone()), &cache, &|_| {}).unwrap();
     assert_eq!(again, root);
     assert!(again.join("sentinel").exists());
+    assert_eq!(
+        cache_entries(&cache),
+        vec![root.file_name().unwrap().to_string_lossy().into_owned()]
+    );
+
+    // Changed in place (same name, size and mtime): a new entry, not the remembered sum.
+    let meta = fs::metadata(&tgz).unwrap();
+    let changed = gzip(&archive(&[E::File("./marker", 0o644, b"v2")]));
+    fs::write(&tgz, &changed).unwrap();
+    let f = fs::File::options().write(true).open(&tgz).unwrap();
+    f.set_modified(meta.modified().unwrap()).unwrap();
+    drop(f);
+    let v2 = prepare(&Rootfs::Tar(tgz), &cache, &|_| {}).unwrap();
+    assert_ne!(v2, root);
+    assert!(v2.join("marker").is_file());
+    fs::remove_dir_all(&v2).unwrap();
     assert_eq!(
         cache_entries(&cache),
         vec![root.file_name().unwrap().to_string_lossy().into_owned()]

@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use stack::runtime::spawn::{self, ExecOptions, Spawned};
@@ -14,7 +13,10 @@ fn setup(test: &str) -> bool {
     if !common::root_or_skip(test) {
         return false;
     }
-    spawn::set_init_exe(env!("CARGO_BIN_EXE_stack"));
+    // STACK_INIT_EXE picks another build (e.g. release, for measuring).
+    if std::env::var_os("STACK_INIT_EXE").is_none() {
+        spawn::set_init_exe(env!("CARGO_BIN_EXE_stack"));
+    }
     true
 }
 
@@ -244,6 +246,34 @@ fn init_false_makes_the_command_pid_1() {
 }
 
 #[test]
+fn network_none_has_only_loopback_host_sees_the_host() {
+    if !setup("network_none_has_only_loopback_host_sees_the_host") {
+        return;
+    }
+    let script = "ls /sys/class/net | tr '\\n' ' '; echo; grep -c ' /sys/fs/cgroup' /proc/self/mountinfo || true";
+    let mut b = Box_::new("netnone", &["sh", "-c", script]);
+    let (code, out, err) = b.run();
+    assert_eq!(code, 0, "{err:?}");
+    assert_eq!(out, ["lo ", "0"]);
+    let mut b = Box_::new("nethost", &["sh", "-c", script]);
+    b.cfg.network = Network::Host;
+    let (code, out, err) = b.run();
+    assert_eq!(code, 0, "{err:?}");
+    let host: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for name in &host {
+        assert!(
+            out[0].split(' ').any(|x| x == name),
+            "{name} not in {out:?}"
+        );
+    }
+    // a fresh sysfs: none of the host's cgroup hierarchies come along
+    assert_eq!(out[1], "0");
+}
+
+#[test]
 fn sigterm_reaches_a_shell_form_command_through_init() {
     if !setup("sigterm_reaches_a_shell_form_command_through_init") {
         return;
@@ -302,6 +332,25 @@ fn failures_before_the_command_are_sentences() {
         e.starts_with("cannot run \"/etc/passwd\": permission denied"),
         "{e}"
     );
+    // the file is there, its interpreter is not
+    let mut b = Box_::new("nointerp", &["/bin/script.sh"]);
+    std::fs::create_dir_all(b.cfg.bundle.join("upper/bin")).unwrap();
+    let script = b.cfg.bundle.join("upper/bin/script.sh");
+    std::fs::write(&script, "#!/usr/bin/python9\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let e = b.start().unwrap_err();
+    assert!(
+        e.starts_with("cannot run \"/bin/script.sh\": /bin/script.sh exists but its interpreter or a shared library it needs is missing"),
+        "{e}"
+    );
+    // the same through `init: false`, where the init execs the command itself
+    let mut b = Box_::new("noexec1", &["/etc/passwd"]);
+    b.cfg.init = false;
+    let e = b.start().unwrap_err();
+    assert!(
+        e.starts_with("cannot run \"/etc/passwd\": permission denied"),
+        "{e}"
+    );
     let mut b = Box_::new("ulimit", &["true"]);
     b.cfg.rlimits = vec![("nofile".into(), 1 << 30, 1 << 30)];
     let e = b.start().unwrap_err();
@@ -338,7 +387,8 @@ fn user_volumes_tmpfs_read_only_and_ulimits() {
     let script = "id -u; id -g; cat /data/in; echo out > /data/out; \
         (touch /ro/x) 2>/dev/null && echo ro=rw || echo ro=ro; \
         (touch /y) 2>/dev/null && echo root=rw || echo root=ro; \
-        touch /scratch/z && echo scratch=ok; ulimit -n";
+        touch /scratch/z && echo scratch=ok; ulimit -n; \
+        echo x > /dev/null && head -c 3 /dev/zero | wc -c";
     let mut b = Box_::new("vols", &["sh", "-c", script]);
     b.cfg.user = Some("nobody".into());
     b.cfg.read_only = true;
@@ -371,7 +421,8 @@ fn user_volumes_tmpfs_read_only_and_ulimits() {
             "ro=ro",
             "root=ro",
             "scratch=ok",
-            "1000"
+            "1000",
+            "3"
         ]
     );
     assert_eq!(std::fs::read_to_string(vol.join("out")).unwrap(), "out\n");
@@ -432,6 +483,55 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
         err.contains("cannot run \"nope\": no such file in the container"),
         "{err}"
     );
+    // by default exec takes the container's user, working_dir, capabilities
+    // and ulimits
+    let mut b2 = Box_::new("exec2", &["sleep", "30"]);
+    b2.cfg.user = Some("nobody".into());
+    b2.cfg.cwd = Some("/home".into());
+    b2.cfg.capabilities = vec!["CAP_CHOWN".into(), "CAP_KILL".into()];
+    b2.cfg.rlimits = vec![("nofile".into(), 500, 600)];
+    let s2 = b2.start().unwrap();
+    let out = spawn::exec_helper_command(
+        s2.pid,
+        &ExecOptions {
+            argv: sh("id -u; pwd; grep CapBnd /proc/self/status; ulimit -n"),
+            ..Default::default()
+        },
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["65534", "/home", "CapBnd:\t0000000000000021", "500"]
+    );
+    drop(b2);
+    // with `init: false` the command itself is the container's pid
+    let mut b3 = Box_::new("exec3", &["sleep", "30"]);
+    b3.cfg.init = false;
+    let s3 = b3.start().unwrap();
+    let out = spawn::exec_helper_command(
+        s3.pid,
+        &ExecOptions {
+            argv: sh("ps -o pid,comm | grep -c sleep; exit 4"),
+            ..Default::default()
+        },
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    drop(b3);
     // the container is in the cgroup
     let members = std::fs::read_to_string(cg.join("cgroup.procs")).unwrap();
     assert!(members.lines().any(|l| l == s.pid.to_string()), "{members}");
@@ -448,7 +548,8 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
 
 /// Not a check: prints how long `start` of a `/bin/true` container takes and
 /// the init's PSS. Run with
-/// `cargo test --test runtime_spawn -- --ignored --nocapture measure`.
+/// `cargo build --release && STACK_INIT_EXE=target/release/stack cargo test
+/// --test runtime_spawn -- --ignored --nocapture measure`.
 #[test]
 #[ignore]
 fn measure_start_time_and_init_pss() {
@@ -456,27 +557,48 @@ fn measure_start_time_and_init_pss() {
         return;
     }
     let n = 50;
-    let mut total = Duration::ZERO;
-    for i in 0..n {
-        let mut b = Box_::new(&format!("bench{i}"), &["/bin/true"]);
-        let t = Instant::now();
-        b.start().unwrap();
-        total += t.elapsed();
-        b.wait();
+    for net in [Network::None, Network::Host] {
+        let (mut up, mut down) = (Duration::ZERO, Duration::ZERO);
+        for i in 0..n {
+            let mut b = Box_::new(&format!("bench{i}"), &["/bin/true"]);
+            b.cfg.network = net;
+            let t = Instant::now();
+            b.start().unwrap();
+            up += t.elapsed();
+            let t = Instant::now();
+            assert_eq!(b.wait(), 0);
+            down += t.elapsed();
+        }
+        println!(
+            "network {net:?}: start of a /bin/true container {:?}, then exit and reap {:?} (mean over {n})",
+            up / n,
+            down / n
+        );
     }
-    println!(
-        "start of a /bin/true container: {:?} mean over {n}",
-        total / n
-    );
-    let mut b = Box_::new("pss", &["sleep", "5"]);
-    let s = b.start().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", s.pid)).unwrap();
-    for l in rollup
+    // PSS of one init, alone and with 9 more running (they share the
+    // sealed binary's pages).
+    let mut boxes: Vec<Box_> = (0..10)
+        .map(|i| Box_::new(&format!("pss{i}"), &["sleep", "30"]))
+        .collect();
+    let pids: Vec<i32> = boxes.iter_mut().map(|b| b.start().unwrap().pid).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let rollup = |pid: i32| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    let pss = |pid: i32| -> u64 {
+        rollup(pid)
+            .lines()
+            .find(|l| l.starts_with("Pss:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    let total: u64 = pids.iter().map(|&p| pss(p)).sum();
+    assert!(total > 0);
+    println!("init PSS with 10 containers: {} kB mean", total / 10);
+    for l in rollup(pids[0])
         .lines()
         .filter(|l| l.starts_with("Rss") || l.starts_with("Pss"))
     {
-        println!("init {l}");
+        println!("one of them: {l}");
     }
-    let _ = Command::new("true").status();
+    drop(boxes);
 }

@@ -241,3 +241,22 @@ fn tree_watcher_sees_files_in_new_directories() {
     assert_eq!(evs.len(), 1, "{evs:?}");
     assert!(evs[0].paths.contains(&f), "{evs:?}");
 }
+
+#[test]
+fn a_symlinked_file_is_watched_at_its_target() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let real_dir = d.path().join("dotfiles");
+    let proj = d.path().join("proj");
+    fs::create_dir(&real_dir).expect("mkdir");
+    fs::create_dir(&proj).expect("mkdir");
+    let real = real_dir.join("stack.yaml");
+    fs::write(&real, "a\n").expect("write");
+    let link = proj.join("stack.yaml");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    let (_w, rx) = FileWatcher::new(vec![link.clone()], DEBOUNCE).expect("watch");
+    // An editor saving the real file by rename-over.
+    let tmp = real_dir.join(".stack.yaml.swp");
+    fs::write(&tmp, "b\n").expect("write");
+    fs::rename(&tmp, &real).expect("rename");
+    expect_one(&rx, &link, "save at the symlink's target");
+}

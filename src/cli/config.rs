@@ -57,7 +57,10 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<i32> {
             }
             // `table` makes no sense here: YAML.
             super::Format::Yaml | super::Format::Table => {
-                serde_yaml::to_string(&stack).context("serializing to YAML")?
+                // Enum variants print as plain maps (`rootfs: {host: [...]}`)
+                // rather than YAML tags (`!host`); field order is kept.
+                let v = untag(serde_yaml::to_value(&stack).context("serializing to YAML")?);
+                serde_yaml::to_string(&v).context("serializing to YAML")?
             }
         };
     }
@@ -70,5 +73,25 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<i32> {
         Ok(()) => Ok(0),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(e).context("writing to stdout"),
+    }
+}
+
+/// Replace YAML tags (serde_yaml's spelling of enum variants) by one-key
+/// maps, as JSON has them. Depth is bounded by the model's types.
+fn untag(v: serde_yaml::Value) -> serde_yaml::Value {
+    use serde_yaml::Value;
+    match v {
+        Value::Tagged(t) => {
+            let mut m = serde_yaml::Mapping::new();
+            let key = t.tag.to_string();
+            m.insert(
+                Value::String(key.trim_start_matches('!').to_string()),
+                untag(t.value),
+            );
+            Value::Mapping(m)
+        }
+        Value::Mapping(m) => Value::Mapping(m.into_iter().map(|(k, v)| (k, untag(v))).collect()),
+        Value::Sequence(s) => Value::Sequence(s.into_iter().map(untag).collect()),
+        other => other,
     }
 }

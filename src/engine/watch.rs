@@ -85,7 +85,9 @@ fn is_change(kind: &EventKind) -> bool {
 /// Watches a set of files through their parent directories.
 pub struct FileWatcher {
     watcher: RecommendedWatcher,
-    files: Arc<Mutex<BTreeSet<PathBuf>>>,
+    /// Path an event names → the watched file it stands for (the file
+    /// itself, and the target of a symlinked file).
+    files: Arc<Mutex<BTreeMap<PathBuf, PathBuf>>>,
     dirs: BTreeSet<PathBuf>,
 }
 
@@ -113,7 +115,7 @@ impl FileWatcher {
             let _ = raw_tx.send(res);
         })
         .map_err(WatchError::Init)?;
-        let shared = Arc::new(Mutex::new(BTreeSet::new()));
+        let shared = Arc::new(Mutex::new(BTreeMap::new()));
         let mut fw = FileWatcher {
             watcher,
             files: shared.clone(),
@@ -130,7 +132,7 @@ impl FileWatcher {
     /// Replace the watched set (e.g. `env_file`s changed after a reload).
     /// On error the previous set stays watched.
     pub fn set_files(&mut self, files: Vec<PathBuf>) -> Result<(), WatchError> {
-        let mut wanted = BTreeSet::new();
+        let mut wanted = BTreeMap::new();
         let mut dirs = BTreeSet::new();
         for f in &files {
             let abs = absolute(f)?;
@@ -141,7 +143,17 @@ impl FileWatcher {
                 });
             };
             dirs.insert(dir.to_path_buf());
-            wanted.insert(abs);
+            // A symlinked file (dotfiles): edits happen at the target, so
+            // watch its directory too and report them under our name.
+            if let Ok(real) = std::fs::canonicalize(&abs) {
+                if real != abs {
+                    if let Some(rdir) = real.parent() {
+                        dirs.insert(rdir.to_path_buf());
+                        wanted.insert(real.clone(), abs.clone());
+                    }
+                }
+            }
+            wanted.insert(abs.clone(), abs);
         }
         let mut added: Vec<PathBuf> = Vec::new();
         for d in dirs.difference(&self.dirs) {
@@ -171,16 +183,18 @@ impl FileWatcher {
     /// The files watched now (absolute).
     pub fn files(&self) -> Vec<PathBuf> {
         match self.files.lock() {
-            Ok(g) => g.iter().cloned().collect(),
-            Err(poisoned) => poisoned.into_inner().iter().cloned().collect(),
+            Ok(g) => g.values().cloned().collect::<BTreeSet<_>>(),
+            Err(poisoned) => poisoned.into_inner().values().cloned().collect(),
         }
+        .into_iter()
+        .collect()
     }
 }
 
 fn file_debounce_loop(
     raw: Receiver<notify::Result<Event>>,
     out: Sender<WatchEvent>,
-    files: Arc<Mutex<BTreeSet<PathBuf>>>,
+    files: Arc<Mutex<BTreeMap<PathBuf, PathBuf>>>,
     debounce: Duration,
 ) {
     let mut pending: BTreeSet<PathBuf> = BTreeSet::new();
@@ -200,18 +214,18 @@ fn file_debounce_loop(
                     Err(p) => p.into_inner().clone(),
                 };
                 let hits: Vec<PathBuf> = match res {
-                    Ok(ev) if ev.need_rescan() => watched.iter().cloned().collect(),
+                    Ok(ev) if ev.need_rescan() => watched.values().cloned().collect(),
                     Ok(ev) if is_change(&ev.kind) => ev
                         .paths
-                        .into_iter()
-                        .filter(|p| watched.contains(p))
+                        .iter()
+                        .filter_map(|p| watched.get(p).cloned())
                         .collect(),
                     Ok(_) => Vec::new(),
                     Err(e) => {
                         // An overflowed queue or a lost watch: we cannot know
                         // what changed, so report everything.
                         tracing::warn!("file watcher: {e}");
-                        watched.iter().cloned().collect()
+                        watched.values().cloned().collect()
                     }
                 };
                 if !hits.is_empty() {
@@ -272,8 +286,7 @@ struct TreeRule {
 }
 
 impl TreeRule {
-    /// The path relative to the rule's root when it is under it and not
-    /// ignored.
+    /// True when `p` is under the rule's root and not ignored.
     fn accepts(&self, p: &Path) -> bool {
         let Ok(rel) = p.strip_prefix(&self.root) else {
             return false;
@@ -282,16 +295,13 @@ impl TreeRule {
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
-        let Some(name) = comps
-            .last()
-            .or(self
-                .root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .as_ref())
-            .cloned()
-        else {
-            return true;
+        // The root itself (a watched file) is judged by its own name.
+        let name = match comps.last() {
+            Some(n) => n.clone(),
+            None => match self.root.file_name() {
+                Some(n) => n.to_string_lossy().into_owned(),
+                None => return true,
+            },
         };
         if ALWAYS_IGNORED.iter().any(|g| glob_match(g, &name)) {
             return false;

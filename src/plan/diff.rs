@@ -202,7 +202,7 @@ fn past_tense(a: &Action) -> &'static str {
 
 /// The services this plan may act on: the targets and, unless `no_deps`,
 /// everything they depend on, transitively. No targets: all.
-fn scope<'a>(desired: &'a Stack, opts: &PlanOptions) -> BTreeSet<&'a str> {
+pub(crate) fn scope<'a>(desired: &'a Stack, opts: &PlanOptions) -> BTreeSet<&'a str> {
     if opts.targets.is_empty() {
         return desired.services.keys().map(String::as_str).collect();
     }

@@ -3,16 +3,29 @@
 //!
 //! Everything here is a function of its inputs: no I/O, no clock. Time is
 //! passed in as milliseconds (`now_ms`, `at_ms`), so the engine's loop can
-//! call [`diff`] on every event (level-triggered) and tests can replay any
+//! call [`diff()`] on every event (level-triggered) and tests can replay any
 //! timeline.
 //!
-//! - [`diff`]: the reconcile step, `Stack` + [`Observed`] → [`Plan`].
+//! - [`diff()`]: the reconcile step, `Stack` + [`Observed`] → [`Plan`].
 //! - [`reasons`]: field-level differences between two configs.
 //! - [`restart`]: restart policies and exponential back-off.
 //! - [`health`]: the health-check state machine ([`health::Tracker`]).
+//! - [`ready`]: what `up --wait` waits for ([`readiness`]).
+//!
+//! How the engine uses it, on every event (file reloaded, child exited,
+//! health result, timer, control request):
+//!
+//! 1. update the [`ObservedContainer`]s with what happened (`on_started`,
+//!    `on_exited`, `on_failed`, `on_policy_restart`, health from the
+//!    [`Tracker`]);
+//! 2. `let plan = diff(&stack, &observed, &opts)`;
+//! 3. execute `plan.executable()` (in order; independent ones may run in
+//!    parallel), mark each acted-on container `Creating`, and arm a timer
+//!    for `plan.wake_at_ms`. `Wait` and `Blocked` are shown, never executed.
 
 pub mod diff;
 pub mod health;
+pub mod ready;
 pub mod reasons;
 pub mod restart;
 
@@ -25,6 +38,7 @@ use crate::spec::Service;
 
 pub use diff::diff;
 pub use health::{HealthStatus, Tracker};
+pub use ready::{readiness, Readiness};
 
 /// What the supervisor knows about the running stack, by service name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -103,7 +117,9 @@ pub struct PlanOptions {
     /// for dependencies outside the targets.
     pub no_deps: bool,
     /// `--force-recreate`: recreate every targeted existing container.
-    /// Wins over `no_recreate` (the CLI rejects both together).
+    /// Wins over `no_recreate` (the CLI rejects both together). Like
+    /// `explicit`, set it only for the first pass answering the request,
+    /// or every pass recreates again.
     pub force_recreate: bool,
     /// `--no-recreate`: never recreate an existing container.
     pub no_recreate: bool,
@@ -160,7 +176,7 @@ pub enum Action {
     Blocked { service: String, reason: String },
 }
 
-/// The result of [`diff`]: what to do now, what waits, what is stuck.
+/// The result of [`diff()`]: what to do now, what waits, what is stuck.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// In dependency order (dependencies first), then orphans.

@@ -859,3 +859,55 @@ fn a_container_being_created_is_not_acted_on() {
     );
     assert_eq!(p.executable().count(), 0);
 }
+
+// ---- --wait ---------------------------------------------------------------
+
+#[test]
+fn readiness_for_wait() {
+    let st = db_web_healthy();
+    // Nothing yet: pending, with the plan's lines as reasons.
+    match readiness(&st, &Observed::default(), &opts()) {
+        Readiness::Pending(p) => assert_eq!(p.len(), 3, "{p:?}"),
+        other => panic!("{other:?}"),
+    }
+    // All running, db healthy: ready.
+    let obs = converged(&st);
+    assert_eq!(readiness(&st, &obs, &opts()), Readiness::Ready);
+    // db still starting its health checks.
+    let mut o = obs.clone();
+    o.containers.get_mut("db").unwrap().health = HealthStatus::Starting;
+    assert_eq!(
+        readiness(&st, &o, &opts()),
+        Readiness::Pending(vec![("db".into(), "health: starting".into())])
+    );
+    // db unhealthy with restart: no → failed, naming it.
+    o.containers.get_mut("db").unwrap().health = HealthStatus::Unhealthy;
+    assert_eq!(
+        readiness(&st, &o, &opts()),
+        Readiness::Failed(vec![("db".into(), "unhealthy".into())])
+    );
+
+    // A failed job fails --wait for it and its dependents; a completed one
+    // is ready.
+    let st = migrate_stack();
+    let mut obs = converged(&st);
+    obs.containers
+        .insert("migrate".into(), exited(&st.services["migrate"], 0, NOW));
+    assert_eq!(readiness(&st, &obs, &opts()), Readiness::Ready);
+    obs.containers.remove("app");
+    obs.containers
+        .insert("migrate".into(), exited(&st.services["migrate"], 3, NOW));
+    assert_eq!(
+        readiness(&st, &obs, &opts()),
+        Readiness::Failed(vec![
+            ("app".into(), "job migrate exited 3".into()),
+            ("migrate".into(), "exited 3".into()),
+        ])
+    );
+    // Targets limit what is judged.
+    let o = PlanOptions {
+        targets: vec!["cache".into()],
+        ..opts()
+    };
+    assert_eq!(readiness(&st, &obs, &o), Readiness::Ready);
+}

@@ -67,8 +67,11 @@ pub enum CgroupError {
 /// Usage read from the cgroup.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CgroupStats {
+    /// Total CPU time used, in nanoseconds.
     pub cpu_usage_ns: u64,
+    /// Memory in use, without reclaimable (inactive) page cache.
     pub memory_bytes: u64,
+    /// Number of tasks.
     pub pids: u64,
 }
 
@@ -81,6 +84,10 @@ const V1_CONTROLLERS: &[(Controllers, &str)] = &[
     (Controllers::Pids, "pids"),
     (Controllers::Freezer, "freezer"),
 ];
+
+/// Environment variable naming a cgroup2 mount to use instead of detecting
+/// the layout (read once per process).
+pub const V2_ROOT_ENV: &str = "STACK_CGROUP2_ROOT";
 
 /// The controllers enabled for our subtree on v2.
 const V2_CONTROLLERS: &[&str] = &["cpu", "cpuset", "memory", "pids"];
@@ -103,6 +110,11 @@ impl Layout {
     }
 
     fn detect() -> Layout {
+        // Use a cgroup2 mount explicitly (a hybrid host's `/sys/fs/cgroup/unified`,
+        // which has no controllers but has kill/freeze; the v2 tests use it).
+        if let Some(root) = std::env::var_os(V2_ROOT_ENV) {
+            return Layout::V2(PathBuf::from(root));
+        }
         if hierarchies::is_cgroup2_unified_mode() {
             return Layout::V2(PathBuf::from(hierarchies::UNIFIED_MOUNTPOINT));
         }
@@ -178,6 +190,7 @@ fn keyed(file: &Path, key: &str) -> Option<u64> {
     })
 }
 
+/// A container's cgroup: the same relative path in every hierarchy used.
 #[derive(Debug, Clone)]
 pub struct Cgroup {
     /// Relative path, e.g. `stack/demo/web`.
@@ -185,7 +198,9 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// Create (idempotent) with limits applied.
+    /// Create (idempotent) with limits applied; limits not given are reset
+    /// to unlimited. Skippable limits the machine cannot apply are logged
+    /// with `tracing::warn` (see `create_with_warnings`).
     pub fn create(path: &str, limits: &CgroupLimits) -> Result<Cgroup, CgroupError> {
         let (cg, warnings) = Cgroup::create_with_warnings(path, limits)?;
         for w in warnings {
@@ -208,16 +223,18 @@ impl Cgroup {
             return Err(CgroupError::NoHierarchy);
         }
         let cg = Cgroup { path: path.into() };
-        match layout {
-            Layout::V1(_) => {
-                for root in &roots {
-                    let is_cpuset = layout.root_of("cpuset").as_ref() == Some(root);
-                    mkdirs(root, path, is_cpuset)?;
+        // Another container's `delete` may remove an empty `stack/<project>`
+        // between our mkdirs; once our leaf exists that cannot happen, so
+        // retrying the (idempotent) walk is enough.
+        let mut attempt = 0;
+        loop {
+            match make_dirs(layout, &roots, path) {
+                Ok(()) => break,
+                Err(e) if attempt < 5 && vanished(&e) => attempt += 1,
+                Err(e) => {
+                    let _ = cg.delete();
+                    return Err(e);
                 }
-            }
-            Layout::V2(root) => {
-                enable_v2_controllers(root, path)?;
-                mkdirs(root, path, false)?;
             }
         }
         let warnings = match cg.apply(limits) {
@@ -314,9 +331,20 @@ impl Cgroup {
                 } else if any_cpu {
                     need("cpu", "cpus")?;
                 }
-                if let Some(cpus) = &l.cpuset {
-                    let dir = need("cpuset", "cpuset")?;
-                    write(&dir.join("cpuset.cpus"), cpus)?;
+                if let Some(dir) = self.dir_of("cpuset") {
+                    // Without a cpuset, the parent's (reset on re-create).
+                    let cpus = match &l.cpuset {
+                        Some(c) => c.clone(),
+                        None => dir
+                            .parent()
+                            .and_then(|p| read_trim(&p.join("cpuset.cpus")))
+                            .unwrap_or_default(),
+                    };
+                    if !cpus.is_empty() {
+                        write(&dir.join("cpuset.cpus"), &cpus)?;
+                    }
+                } else if l.cpuset.is_some() {
+                    need("cpuset", "cpuset")?;
                 }
                 if let Some(dir) = self.dir_of("memory") {
                     let memsw = dir.join("memory.memsw.limit_in_bytes");
@@ -351,48 +379,55 @@ impl Cgroup {
                 }
             }
             Layout::V2(_) => {
-                if any_cpu || l.cpu_period_us.is_some() {
-                    let dir = need("cpu", "cpus")?;
+                // A limit file exists only when its controller is enabled
+                // for us; write every one that exists (resetting what is not
+                // asked for) and fail only when an asked-for one is missing.
+                let dir = &self.dirs()[0];
+                let has = |f: &str| dir.join(f).exists();
+                if has("cpu.max") {
                     let period = l.cpu_period_us.unwrap_or(100_000);
                     let quota = match l.cpu_quota_us.filter(|q| *q > 0) {
                         Some(q) => q.to_string(),
                         None => "max".into(),
                     };
                     write(&dir.join("cpu.max"), &format!("{quota} {period}"))?;
-                    if let Some(shares) = l.cpu_shares {
-                        write(
-                            &dir.join("cpu.weight"),
-                            &shares_to_weight(shares).to_string(),
-                        )?;
-                    }
+                    let weight = l.cpu_shares.map(shares_to_weight).unwrap_or(100);
+                    write(&dir.join("cpu.weight"), &weight.to_string())?;
+                } else if any_cpu {
+                    need("cpu", "cpus")?;
                 }
-                if let Some(cpus) = &l.cpuset {
-                    let dir = need("cpuset", "cpuset")?;
-                    write(&dir.join("cpuset.cpus"), cpus)?;
+                if has("cpuset.cpus") {
+                    // Empty means "the parent's".
+                    write(&dir.join("cpuset.cpus"), l.cpuset.as_deref().unwrap_or(""))?;
+                } else if l.cpuset.is_some() {
+                    need("cpuset", "cpuset")?;
                 }
-                if any_mem {
-                    let dir = need("memory", "memory")?;
+                if has("memory.max") {
                     write(&dir.join("memory.max"), &max_or(l.memory))?;
                     write(
                         &dir.join("memory.low"),
                         &l.memory_reservation.unwrap_or(0).to_string(),
                     )?;
                     let swap = dir.join("memory.swap.max");
-                    match (memswap_total(l), l.memory) {
-                        (Some(total), Some(mem)) if swap.exists() => {
-                            write(&swap, &(total - mem).max(0).to_string())?
-                        }
-                        (Some(_), _) if l.memswap.is_some() && !swap.exists() => warnings.push(format!(
+                    if swap.exists() {
+                        let v = match (memswap_total(l), l.memory) {
+                            (Some(total), Some(mem)) => (total - mem).max(0).to_string(),
+                            _ => "max".into(),
+                        };
+                        write(&swap, &v)?;
+                    } else if l.memswap.is_some_and(|v| v >= 0) {
+                        warnings.push(format!(
                             "cgroup {}: memswap_limit not applied: this kernel has no swap accounting (memory.swap.max is missing)",
                             self.path
-                        )),
-                        _ if swap.exists() && l.memswap == Some(-1) => write(&swap, "max")?,
-                        _ => {}
+                        ));
                     }
+                } else if any_mem {
+                    need("memory", "memory")?;
                 }
-                if l.pids.is_some() {
-                    let dir = need("pids", "pids")?;
+                if has("pids.max") {
                     write(&dir.join("pids.max"), &max_or(l.pids))?;
+                } else if l.pids.is_some() {
+                    need("pids", "pids")?;
                 }
             }
         }
@@ -594,6 +629,32 @@ fn rmdir_retry(dir: &Path) -> io::Result<()> {
     }
 }
 
+fn make_dirs(layout: &Layout, roots: &[PathBuf], path: &str) -> Result<(), CgroupError> {
+    match layout {
+        Layout::V1(_) => {
+            let cpuset_root = layout.root_of("cpuset");
+            for root in roots {
+                mkdirs(root, path, cpuset_root.as_ref() == Some(root))?;
+            }
+        }
+        Layout::V2(root) => {
+            enable_v2_controllers(root, path)?;
+            mkdirs(root, path, false)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether an error came from a directory removed under our feet.
+fn vanished(e: &CgroupError) -> bool {
+    match e {
+        CgroupError::Create { source, .. } | CgroupError::Write { source, .. } => {
+            source.kind() == io::ErrorKind::NotFound
+        }
+        _ => false,
+    }
+}
+
 /// Create `root/path` level by level. In the v1 cpuset hierarchy a new
 /// cgroup starts with empty `cpuset.cpus`/`mems` and refuses processes, so
 /// each level inherits its parent's.
@@ -678,17 +739,18 @@ pub fn list(prefix: &str) -> Vec<String> {
     if valid(prefix).is_err() {
         return Vec::new();
     }
-    fn walk(dir: &Path, rel: &Path, out: &mut BTreeSet<String>) {
+    fn walk(dir: &Path, rel: &Path, top: bool, out: &mut BTreeSet<String>) {
         let mut has_child = false;
         if let Ok(rd) = fs::read_dir(dir) {
             for e in rd.flatten() {
                 if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                     has_child = true;
-                    walk(&e.path(), &rel.join(e.file_name()), out);
+                    walk(&e.path(), &rel.join(e.file_name()), false, out);
                 }
             }
         }
-        if !has_child {
+        // The prefix itself (an empty project) is not a container's cgroup.
+        if !has_child && !top {
             out.insert(rel.to_string_lossy().into_owned());
         }
     }
@@ -696,8 +758,7 @@ pub fn list(prefix: &str) -> Vec<String> {
         let dir = root.join(prefix);
         if dir.is_dir() {
             let mut sub = BTreeSet::new();
-            walk(&dir, Path::new(prefix), &mut sub);
-            // The prefix itself is a leaf only if it has no children anywhere.
+            walk(&dir, Path::new(prefix), true, &mut sub);
             out.extend(sub);
         }
     }

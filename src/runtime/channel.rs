@@ -21,6 +21,14 @@ pub enum ToInit {
     Config(Box<ContainerConfig>),
 }
 
+/// The sending side of `ToInit`, borrowing (same encoding), so the parent
+/// need not clone the config.
+#[derive(Debug, Serialize)]
+#[serde(rename = "ToInit")]
+pub enum ToInitRef<'a> {
+    Config(&'a ContainerConfig),
+}
+
 /// Init → parent.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum FromInit {
@@ -35,12 +43,16 @@ pub enum FromInit {
 
 /// Write one message: 4-byte little-endian length, then JSON.
 pub fn send<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
-    let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
-    let len = u32::try_from(body.len()).map_err(io::Error::other)?;
-    let mut buf = Vec::with_capacity(4 + body.len());
-    buf.extend_from_slice(&len.to_le_bytes());
-    buf.extend_from_slice(&body);
-    w.write_all(&buf)
+    w.write_all(&encode(msg)?)
+}
+
+/// One message as the bytes `send` writes.
+pub fn encode<T: Serialize>(msg: &T) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 4];
+    serde_json::to_writer(&mut buf, msg).map_err(io::Error::other)?;
+    let len = u32::try_from(buf.len() - 4).map_err(io::Error::other)?;
+    buf[..4].copy_from_slice(&len.to_le_bytes());
+    Ok(buf)
 }
 
 /// Read one message; `Ok(None)` on a clean end of stream before any byte.
@@ -93,6 +105,22 @@ mod tests {
             Some(FromInit::Started { pid: 2 })
         ));
         assert!(recv::<FromInit>(&mut r).unwrap().is_none());
+    }
+
+    #[test]
+    fn borrowed_config_decodes_as_owned() {
+        let cfg: ContainerConfig = serde_json::from_str(
+            r#"{"id":"a","rootfs":"/r","bundle":"/b","argv":["sh"],"env":[],"cwd":null,"user":null,
+            "hostname":"h","mounts":[],"read_only":false,"capabilities":[],"rlimits":[],"network":"None",
+            "init":true,"cgroup":"c","limits":{"cpu_quota_us":null,"cpu_period_us":null,"cpu_shares":null,
+            "cpuset":null,"memory":null,"memory_reservation":null,"memswap":null,"pids":null},"log_file":"/l"}"#,
+        )
+        .unwrap();
+        let bytes = encode(&ToInitRef::Config(&cfg)).unwrap();
+        match recv::<ToInit>(&mut &bytes[..]).unwrap() {
+            Some(ToInit::Config(got)) => assert_eq!(*got, cfg),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

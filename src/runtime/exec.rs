@@ -10,6 +10,7 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 
 use super::init::{exec_command, ptrs, resolve_command, step_sentence, Prepared};
@@ -22,14 +23,15 @@ pub struct ExecOptions {
     pub argv: Vec<String>,
     /// Extra `KEY=VALUE`s on top of the container's environment.
     pub env: Vec<String>,
-    /// Working directory inside the container [default: `/`].
+    /// Working directory inside the container [default: the container's
+    /// `working_dir`, where its init waits].
     pub cwd: Option<String>,
-    /// Name or `uid[:gid]` [default: root]; pass the service's `user` for
-    /// Docker's behaviour (exec runs as the container's user).
+    /// Name or `uid[:gid]` [default: the uid:gid the container's command
+    /// runs as].
     pub user: Option<String>,
     pub tty: bool,
-    /// Capabilities to keep [default: Docker's default set]; pass the
-    /// container's `ContainerConfig::capabilities`.
+    /// Capabilities to keep [default: the bounding set of the container's
+    /// command, i.e. the container's capabilities].
     pub capabilities: Option<Vec<String>>,
 }
 
@@ -81,6 +83,11 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
     if opts.argv.is_empty() {
         return Err(failed("no command to run in the container"));
     }
+    // Until its exec, our child runs the host's `stack` binary inside the
+    // container's pid namespace: not dumpable, so the container's root
+    // cannot open it through /proc/<pid>/exe (CVE-2019-5736).
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     // Everything read from the host side first: environment, namespaces.
     let environ = std::fs::read(format!("/proc/{pid}/environ"))
         .map_err(|e| failed(format!("cannot read the environment of container process {pid}: {e} (is the container running?)")))?;
@@ -94,6 +101,36 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
         env.retain(|x| x.split('=').next() != Some(key));
         env.push(e.clone());
     }
+    let target = command_pid(pid);
+    let status = std::fs::read_to_string(format!("/proc/{target}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+    };
+    let user = match (&opts.user, field("Uid:"), field("Gid:")) {
+        (Some(u), _, _) => Some(u.clone()),
+        (None, Some(u), Some(g)) => Some(format!("{u}:{g}")),
+        _ => None,
+    };
+    let cap_bnd = field("CapBnd:").and_then(|v| u64::from_str_radix(&v, 16).ok());
+    // O_PATH: we only fchdir into it, inside the container's mount namespace.
+    let cwd_dir = match &opts.cwd {
+        Some(_) => None,
+        None => Some(
+            File::options()
+                .read(true)
+                .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+                .open(format!("/proc/{pid}/cwd"))
+                .map_err(|e| {
+                    failed(format!(
+                        "cannot find the working directory of container process {pid}: {e}"
+                    ))
+                })?,
+        ),
+    };
+    copy_rlimits(pid);
     let mut ns = Vec::new();
     for name in ["ipc", "uts", "net", "pid", "cgroup", "mnt"] {
         let f = File::open(format!("/proc/{pid}/ns/{name}")).map_err(|e| {
@@ -115,29 +152,29 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
     }
     drop(ns);
     // Now inside: paths are the container's.
-    let id =
-        security::resolve_user_here(opts.user.as_deref()).map_err(|e| failed(e.to_string()))?;
+    let id = security::resolve_user_here(user.as_deref()).map_err(|e| failed(e.to_string()))?;
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", id.home.as_deref().unwrap_or("/")));
     }
     let cmd = opts.argv[0].clone();
     let path = resolve_command(&cmd, &env, "the container").map_err(failed)?;
-    let cwd = opts.cwd.clone().unwrap_or_else(|| "/".into());
-    if !std::fs::metadata(&cwd).is_ok_and(|m| m.is_dir()) {
+    let cwd = opts.cwd.clone().unwrap_or_else(|| ".".into());
+    if opts.cwd.is_some() && !std::fs::metadata(&cwd).is_ok_and(|m| m.is_dir()) {
         return Err(failed(format!(
             "working directory {cwd:?} is not a directory in the container"
         )));
     }
-    let caps = match &opts.capabilities {
-        Some(c) => security::cap_mask(c),
-        None => security::cap_mask(
+    let caps = match (&opts.capabilities, cap_bnd) {
+        (Some(c), _) => security::cap_mask(c).map_err(|e| failed(e.to_string()))?,
+        (None, Some(bnd)) => bnd,
+        (None, None) => security::cap_mask(
             &security::DOCKER_DEFAULT_CAPS
                 .iter()
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>(),
-        ),
-    }
-    .map_err(|e| failed(e.to_string()))?;
+        )
+        .map_err(|e| failed(e.to_string()))?,
+    };
     let c = |s: &str| CString::new(s).map_err(|_| failed(format!("{s:?} contains a NUL byte")));
     let p = Prepared {
         init: true,
@@ -149,8 +186,9 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
         caps,
         last_cap: security::last_cap(),
         cwd: c(&cwd)?,
+        cwd_fd: cwd_dir.as_ref().map(|d| d.as_raw_fd()),
         cmd,
-        user: opts.user.clone().unwrap_or_else(|| "root".into()),
+        user: user.clone().unwrap_or_else(|| "root".into()),
         rootfs: "the container".into(),
     };
     let pty = if opts.tty { Some(open_pty()?) } else { None };
@@ -218,6 +256,38 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
                 "lost the exec'd command: {}",
                 io::Error::last_os_error()
             )));
+        }
+    }
+}
+
+/// The container's command: the init's first child, or `pid` itself when
+/// the command is pid 1 (`init: false`).
+fn command_pid(pid: i32) -> i32 {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    if comm.trim() != "stack-init" {
+        return pid;
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()
+        .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse().ok()))
+        .unwrap_or(pid)
+}
+
+/// Take on the container's ulimits (the init set them; the command
+/// inherited them), so exec'd commands live under the same ones.
+fn copy_rlimits(pid: i32) {
+    // RLIMIT_CPU (0) … RLIMIT_RTTIME (15): every limit Linux has.
+    for res in 0..=libc::RLIMIT_RTTIME {
+        let mut lim = libc::rlimit64 {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: prlimit64 reads another process's limit into a local struct,
+        // then sets ours to it.
+        unsafe {
+            if libc::prlimit64(pid, res, std::ptr::null(), &mut lim) == 0 {
+                libc::prlimit64(0, res, &lim, std::ptr::null_mut());
+            }
         }
     }
 }
@@ -348,6 +418,15 @@ fn relay_tty(master: OwnedFd) {
             None
         }
     };
+    // Window size changes reach the command: SIGWINCH through a signalfd.
+    // SAFETY: blocking one signal and creating a signalfd for it.
+    let winch = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGWINCH);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        libc::signalfd(-1, &set, libc::SFD_CLOEXEC)
+    };
     let mut stdin_open = true;
     let mut buf = [0u8; 4096];
     loop {
@@ -362,10 +441,31 @@ fn relay_tty(master: OwnedFd) {
                 events: libc::POLLIN,
                 revents: 0,
             },
+            libc::pollfd {
+                fd: winch,
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: poll on a local array.
-        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+        if unsafe { libc::poll(fds.as_mut_ptr(), 3, -1) } < 0 {
             continue;
+        }
+        if fds[2].revents != 0 {
+            // SAFETY: drain one siginfo into a local struct, then copy our
+            // window size to the master (the kernel signals the command).
+            unsafe {
+                let mut si: libc::signalfd_siginfo = std::mem::zeroed();
+                libc::read(
+                    winch,
+                    (&mut si as *mut libc::signalfd_siginfo).cast(),
+                    std::mem::size_of::<libc::signalfd_siginfo>(),
+                );
+                let mut ws: libc::winsize = std::mem::zeroed();
+                if libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) == 0 {
+                    libc::ioctl(m, libc::TIOCSWINSZ, &ws);
+                }
+            }
         }
         if fds[1].revents != 0 {
             // SAFETY: read into a local buffer.
@@ -390,6 +490,10 @@ fn relay_tty(master: OwnedFd) {
     if let Some(t) = saved {
         // SAFETY: restore the saved termios on fd 0.
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+    }
+    if winch >= 0 {
+        // SAFETY: closing the signalfd we created.
+        unsafe { libc::close(winch) };
     }
 }
 

@@ -41,6 +41,8 @@ pub(crate) struct Prepared {
     pub caps: u64,
     pub last_cap: u32,
     pub cwd: CString,
+    /// `fchdir` here instead of `chdir(cwd)` (exec: the init's own cwd).
+    pub cwd_fd: Option<RawFd>,
     /// For messages only.
     pub cmd: String,
     pub user: String,
@@ -133,6 +135,10 @@ fn prepare(cfg: ContainerConfig) -> Result<Prepared, String> {
             .map_err(|e| format!("cannot create working_dir {cwd:?}: {e}"))?,
         Err(e) => return Err(format!("cannot use working_dir {cwd:?}: {e}")),
     }
+    // The init waits in the working dir, so `exec` finds it as
+    // /proc/<init>/cwd and starts there by default, as Docker does.
+    std::env::set_current_dir(&cwd)
+        .map_err(|e| format!("cannot change to working_dir {cwd:?}: {e}"))?;
 
     let c = |s: &str, what: &str| {
         CString::new(s).map_err(|_| format!("{what} {s:?} contains a NUL byte"))
@@ -154,6 +160,7 @@ fn prepare(cfg: ContainerConfig) -> Result<Prepared, String> {
         caps,
         last_cap: security::last_cap(),
         cwd: c(&cwd, "working_dir")?,
+        cwd_fd: None,
         cmd,
         user: cfg.user.clone().unwrap_or_else(|| "root".into()),
         rootfs,
@@ -227,14 +234,17 @@ pub(crate) fn exec_command(
     envp: &[*const libc::c_char],
 ) -> (u8, i32) {
     let errno = |e: io::Error| e.raw_os_error().unwrap_or(libc::EIO);
-    // SAFETY: plain signal-mask and disposition calls on local data. The
-    // command must not inherit the init's blocked signals nor Rust's
-    // ignored SIGPIPE (ignored dispositions survive exec).
+    // SAFETY: plain signal-mask and disposition calls on local data: the
+    // command must not inherit the init's blocked signals.
     unsafe {
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // Ignored signals stay ignored across exec (Rust ignores SIGPIPE;
+        // the supervisor may ignore more): start the command from defaults.
+        for sig in 1..=libc::SIGRTMAX() {
+            libc::signal(sig, libc::SIG_DFL);
+        }
     }
     if let Err(e) = security::drop_bounding(p.caps, p.last_cap) {
         return (STEP_BOUNDING, errno(e));
@@ -250,8 +260,14 @@ pub(crate) fn exec_command(
     if let Err(e) = security::no_new_privs() {
         return (STEP_NNP, errno(e));
     }
-    // SAFETY: chdir with a valid C string.
-    if unsafe { libc::chdir(p.cwd.as_ptr()) } != 0 {
+    // SAFETY: fchdir on an fd we hold, or chdir with a valid C string.
+    let r = unsafe {
+        match p.cwd_fd {
+            Some(fd) => libc::fchdir(fd),
+            None => libc::chdir(p.cwd.as_ptr()),
+        }
+    };
+    if r != 0 {
         return (STEP_CWD, errno(io::Error::last_os_error()));
     }
     // Close-on-exec rather than close: the exec-status pipe must stay

@@ -10,13 +10,15 @@ use std::path::{Component, Path, PathBuf};
 use nix::mount::MsFlags;
 
 use super::syscall::{Kind, Syscall};
-use super::{ContainerConfig, MountSpec, Network};
+use super::{ContainerConfig, MountSpec};
 
 /// Why the file-system set-up failed; each message is a sentence.
 #[derive(Debug, thiserror::Error)]
 pub enum MountError {
     #[error("cannot make the mount namespace private: {0}")]
     MakePrivate(io::Error),
+    #[error("rootfs {0} is not a directory; prepare it first or fix the rootfs path")]
+    RootfsMissing(PathBuf),
     #[error("cannot create {path}: {source}")]
     Create { path: PathBuf, source: io::Error },
     #[error("cannot mount the overlay of rootfs {rootfs} on {target}: {source} (is the rootfs a directory on a file system overlayfs accepts?)")]
@@ -85,8 +87,16 @@ pub const READONLY_PATHS: &[&str] = &[
     "/proc/sysrq-trigger",
 ];
 
-/// Host device nodes bind-mounted into the container's `/dev`.
-const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+/// The device nodes of the container's `/dev`: name, major, minor
+/// (Documentation/admin-guide/devices.txt).
+const DEVICES: &[(&str, u32, u32)] = &[
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
 
 /// The mount point of the container's root inside its bundle.
 pub fn rootfs_mount_point(cfg: &ContainerConfig) -> PathBuf {
@@ -182,6 +192,9 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
     .map_err(MountError::MakePrivate)?;
 
     // 2. The overlay: the rootfs read-only below, this container's layer above.
+    if sys.kind(&cfg.rootfs) != Kind::Dir {
+        return Err(MountError::RootfsMissing(cfg.rootfs.clone()));
+    }
     let root = rootfs_mount_point(cfg);
     let upper = cfg.bundle.join("upper");
     let work = cfg.bundle.join("work");
@@ -213,47 +226,19 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
     // 3. /proc of the new pid namespace.
     special(sys, "proc", &root.join("proc"), "/proc", "proc", nsde, None)?;
 
-    // 4. /sys, read-only: a fresh sysfs shows the new network namespace;
-    // with the host's network only a bind of the host's /sys is allowed.
-    let sys_dir = root.join("sys");
-    if cfg.network == Network::Host {
-        sys.mkdir_all(&sys_dir)
-            .map_err(|source| MountError::Create {
-                path: sys_dir.clone(),
-                source,
-            })?;
-        let err = |source| MountError::Special {
-            what: "sysfs",
-            target: "/sys".into(),
-            source,
-        };
-        sys.mount(
-            Some(Path::new("/sys")),
-            &sys_dir,
-            None,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None,
-        )
-        .map_err(err)?;
-        sys.mount(
-            None,
-            &sys_dir,
-            None,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | nsde,
-            None,
-        )
-        .map_err(err)?;
-    } else {
-        special(
-            sys,
-            "sysfs",
-            &sys_dir,
-            "/sys",
-            "sysfs",
-            nsde | MsFlags::MS_RDONLY,
-            None,
-        )?;
-    }
+    // 4. /sys, read-only. A fresh sysfs also with the host's network: as
+    // real root we may mount one, and a recursive bind of the host's /sys
+    // would bring its submounts (the writable cgroup v1 hierarchies, with
+    // their release_agent) along, read-write. runc binds only when rootless.
+    special(
+        sys,
+        "sysfs",
+        &root.join("sys"),
+        "/sys",
+        "sysfs",
+        nsde | MsFlags::MS_RDONLY,
+        None,
+    )?;
 
     // 5. /dev: a small tmpfs holding only the harmless devices.
     let dev = root.join("dev");
@@ -266,21 +251,13 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
         Some("mode=755,size=65536"),
     )?;
-    for name in DEVICES {
-        let host = Path::new("/dev").join(name);
-        if sys.kind(&host) == Kind::Missing {
-            continue;
-        }
+    // Device nodes made in place (as runc does outside a user namespace):
+    // cheaper than bind mounts, and fewer mounts to tear down.
+    for &(name, major, minor) in DEVICES {
         let target = dev.join(name);
-        sys.create_file(&target)
+        sys.mknod_char(&target, major, minor)
             .map_err(|source| MountError::Create {
                 path: target.clone(),
-                source,
-            })?;
-        sys.mount(Some(&host), &target, None, MsFlags::MS_BIND, None)
-            .map_err(|source| MountError::Special {
-                what: "a device",
-                target: format!("/dev/{name}"),
                 source,
             })?;
     }
@@ -422,7 +399,7 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
                 p,
                 Some("tmpfs"),
                 MsFlags::MS_RDONLY,
-                Some("size=0"),
+                None,
             ),
             Kind::File => sys.mount(
                 Some(Path::new("/dev/null")),
@@ -483,7 +460,7 @@ fn overlay_escape(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::syscall::Recording;
-    use super::super::CgroupLimits;
+    use super::super::{CgroupLimits, Network};
     use super::*;
 
     fn cfg() -> ContainerConfig {
@@ -528,6 +505,7 @@ mod tests {
     #[test]
     fn order_of_operations() {
         let mut sys = Recording::default();
+        sys.kinds.insert("/rootfs".into(), Kind::Dir);
         sys.kinds.insert("/data".into(), Kind::Dir);
         sys.kinds.insert("/dev/null".into(), Kind::File);
         sys.kinds.insert("/proc/kcore".into(), Kind::File);
@@ -545,7 +523,7 @@ mod tests {
         let proc_ = position(&l, "mount proc /b/rootfs/proc proc");
         let sysfs = position(&l, "mount sysfs /b/rootfs/sys sysfs");
         let dev = position(&l, "mount tmpfs /b/rootfs/dev tmpfs");
-        let null = position(&l, "mount /dev/null /b/rootfs/dev/null");
+        let null = position(&l, "mknod /b/rootfs/dev/null 1:3");
         let pts = position(&l, "mount devpts /b/rootfs/dev/pts");
         let tmp = position(&l, "mount tmpfs /b/rootfs/tmp");
         let vol = position(&l, "mount /data /b/rootfs/srv/data");
@@ -569,25 +547,27 @@ mod tests {
     }
 
     #[test]
-    fn host_network_binds_sys_and_existing_tmp_is_kept() {
+    fn host_network_still_gets_a_fresh_sysfs_and_existing_tmp_is_kept() {
         let mut c = cfg();
         c.network = Network::Host;
         c.mounts.clear();
         let mut sys = Recording::default();
+        sys.kinds.insert("/rootfs".into(), Kind::Dir);
         sys.kinds.insert("/b/rootfs/tmp".into(), Kind::Dir);
         setup(&sys, &c).unwrap();
         let l = sys.lines();
-        position(&l, "mount /sys /b/rootfs/sys - MS_BIND | MS_REC");
-        assert!(!l.iter().any(|x| x.contains("sysfs")));
+        position(&l, "mount sysfs /b/rootfs/sys sysfs MS_RDONLY");
+        assert!(!l.iter().any(|x| x.starts_with("mount /sys")));
         assert!(!l.iter().any(|x| x.starts_with("mount tmpfs /b/rootfs/tmp")));
     }
 
     #[test]
     fn a_failing_step_names_itself_and_stops() {
-        let sys = Recording {
+        let mut sys = Recording {
             fail_on: Some("mount overlay".into()),
             ..Default::default()
         };
+        sys.kinds.insert("/rootfs".into(), Kind::Dir);
         let e = setup(&sys, &cfg()).unwrap_err();
         assert!(
             e.to_string()
@@ -598,8 +578,14 @@ mod tests {
     }
 
     #[test]
-    fn missing_volume_source_is_a_sentence() {
-        let sys = Recording::default();
+    fn missing_rootfs_and_volume_source_are_sentences() {
+        let mut sys = Recording::default();
+        let e = setup(&sys, &cfg()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "rootfs /rootfs is not a directory; prepare it first or fix the rootfs path"
+        );
+        sys.kinds.insert("/rootfs".into(), Kind::Dir);
         let e = setup(&sys, &cfg()).unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -3,6 +3,7 @@
 //! and where its executable is.
 
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Why the command's identity or limits cannot be set; each a sentence.
@@ -193,9 +194,28 @@ pub fn resolve_user(
 /// Resolve the user inside the current root (the container's, after
 /// `pivot_root`).
 pub fn resolve_user_here(user: Option<&str>) -> Result<Identity, SecurityError> {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let passwd = read_small("/etc/passwd");
+    let group = read_small("/etc/group");
     resolve_user(user, &passwd, &group)
+}
+
+/// A container's file, read defensively: only a regular file, at most
+/// 4 MiB (a rootfs may point `/etc/passwd` at a FIFO or `/dev/zero`).
+fn read_small(path: &str) -> String {
+    use std::io::Read;
+    let Ok(f) = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return String::new();
+    };
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return String::new();
+    }
+    let mut buf = Vec::new();
+    let _ = f.take(4 << 20).read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// The default `PATH` of a container (Docker's).

@@ -15,7 +15,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::channel::{self, FromInit, ToInit, INIT_CHANNEL_FD};
+use super::channel::{self, FromInit, ToInitRef, INIT_CHANNEL_FD};
 use super::{sealed, ContainerConfig, Network};
 
 pub use super::exec::{exec, exec_helper_command, ExecOptions};
@@ -124,6 +124,8 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
     envp.push(std::ptr::null());
     let procs_raw: Vec<RawFd> = procs.iter().map(|f| f.as_raw_fd()).collect();
+    let config_msg = channel::encode(&ToInitRef::Config(cfg))
+        .map_err(|e| failed(format!("cannot encode the container config: {e}")))?;
 
     let mut flags =
         libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
@@ -163,7 +165,7 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     drop(devnull);
     drop(exe);
 
-    match talk_to_init(&mut parent, cfg) {
+    match talk_to_init(&mut parent, &config_msg) {
         Ok(()) => {}
         Err(sentence) => {
             // SAFETY: kill/waitpid on our own child's pid.
@@ -184,9 +186,9 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
 
 /// Send the config and wait for the outcome. `Err(None)`: the init died
 /// without a word (its exit status says why).
-fn talk_to_init(chan: &mut UnixStream, cfg: &ContainerConfig) -> Result<(), Option<String>> {
+fn talk_to_init(chan: &mut UnixStream, config_msg: &[u8]) -> Result<(), Option<String>> {
     let _ = chan.set_read_timeout(Some(SETUP_TIMEOUT));
-    if channel::send(chan, &ToInit::Config(Box::new(cfg.clone()))).is_err() {
+    if io::Write::write_all(chan, config_msg).is_err() {
         return Err(None);
     }
     match channel::recv::<FromInit>(chan) {

@@ -34,6 +34,8 @@ pub trait Syscall {
     /// Create an empty file (a bind-mount target) if nothing is there.
     fn create_file(&self, path: &Path) -> io::Result<()>;
     fn symlink(&self, target: &str, link: &Path) -> io::Result<()>;
+    /// A character device node, mode 0666 whatever the umask.
+    fn mknod_char(&self, path: &Path, major: u32, minor: u32) -> io::Result<()>;
     fn kind(&self, path: &Path) -> Kind;
     fn read_link(&self, path: &Path) -> Option<PathBuf>;
 }
@@ -87,6 +89,30 @@ impl Syscall for Linux {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
             r => r,
         }
+    }
+
+    fn mknod_char(&self, path: &Path, major: u32, minor: u32) -> io::Result<()> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: mknod and chmod with a valid C string and integer arguments.
+        unsafe {
+            if libc::mknod(
+                c.as_ptr(),
+                libc::S_IFCHR | 0o666,
+                libc::makedev(major, minor),
+            ) != 0
+            {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::EEXIST) {
+                    return Err(e);
+                }
+            }
+            if libc::chmod(c.as_ptr(), 0o666) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
     }
 
     fn kind(&self, path: &Path) -> Kind {
@@ -161,6 +187,9 @@ impl Syscall for Recording {
     }
     fn symlink(&self, target: &str, link: &Path) -> io::Result<()> {
         self.record(format!("symlink {} {target}", link.display()))
+    }
+    fn mknod_char(&self, path: &Path, major: u32, minor: u32) -> io::Result<()> {
+        self.record(format!("mknod {} {major}:{minor}", path.display()))
     }
     fn kind(&self, path: &Path) -> Kind {
         self.kinds.get(path).copied().unwrap_or(Kind::Missing)

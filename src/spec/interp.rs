@@ -200,7 +200,11 @@ fn braced(
 /// single quotes (literal), double quotes (with `\n` escapes), unquoted
 /// values with trailing ` #comment` stripped. Returns `(line, key, value)`
 /// or `(line, message)` for each bad line.
-pub fn parse_env_file(text: &str) -> (Vec<(String, Option<String>)>, Vec<(usize, String)>) {
+/// `(key, value)` pairs (`None`: a `KEY` line without `=`) and
+/// `(line, message)` problems.
+pub type EnvFileParse = (Vec<(String, Option<String>)>, Vec<(usize, String)>);
+
+pub fn parse_env_file(text: &str) -> EnvFileParse {
     let mut out = Vec::new();
     let mut errs = Vec::new();
     for (n, raw) in text.lines().enumerate() {

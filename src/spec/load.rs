@@ -128,28 +128,50 @@ pub(crate) fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-/// Interpolate every scalar value (not keys) of the tree in place.
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Interpolate every scalar value (not keys) of the tree in place. Key
+/// paths are only built for the (rare) scalar that fails.
 pub(crate) fn interpolate_tree(root: &mut Node, vars: &mut Vars, problems: &mut Vec<Problem>) {
-    let mut stack: Vec<(&mut Node, String)> = vec![(root, String::new())];
-    while let Some((n, path)) = stack.pop() {
+    let mut stack: Vec<(&mut Node, usize, Option<Seg>)> = vec![(root, 0, None)];
+    let mut path: Vec<Seg> = Vec::new();
+    while let Some((n, depth, seg)) = stack.pop() {
+        path.truncate(depth);
+        if let Some(seg) = seg {
+            path.push(seg);
+        }
+        let depth = path.len();
         let pos = n.pos;
         match &mut n.kind {
             Kind::Scalar { value, .. } => {
                 if value.contains('$') {
                     match interp::interpolate(value, vars) {
                         Ok(v) => *value = v,
-                        Err(msg) => problems.push(Problem { pos, path, msg }),
+                        Err(msg) => {
+                            let mut p = String::new();
+                            for s in &path {
+                                match s {
+                                    Seg::Key(k) => p = child(&p, k),
+                                    Seg::Index(i) => p = index(&p, *i),
+                                }
+                            }
+                            problems.push(Problem { pos, path: p, msg });
+                        }
                     }
                 }
             }
             Kind::Seq(items) => {
                 for (i, it) in items.iter_mut().enumerate() {
-                    stack.push((it, index(&path, i)));
+                    stack.push((it, depth, Some(Seg::Index(i))));
                 }
             }
             Kind::Map(kv) => {
                 for (k, v) in kv.iter_mut() {
-                    stack.push((v, child(&path, &k.name)));
+                    let k: &Key = k;
+                    stack.push((v, depth, Some(Seg::Key(&k.name))));
                 }
             }
             Kind::Null => {}
@@ -164,6 +186,8 @@ pub(crate) struct Cx<'a> {
     pub problems: Vec<Problem>,
     /// Top-level volume names (for checking `volumes:` of services).
     pub volume_names: BTreeSet<String>,
+    /// Host binaries already found (one `stat` per path, not per service).
+    pub host_seen: BTreeSet<PathBuf>,
 }
 
 /// What a service's conversion yields beyond the model: positions of its
@@ -622,13 +646,14 @@ impl Cx<'_> {
                                     "host binary {s:?} must be an absolute path (e.g. /bin/{s})"
                                 ),
                             );
-                        } else if !pb.is_file() {
+                        } else if !self.host_seen.contains(&pb) && !pb.is_file() {
                             self.err(
                                 it.pos,
                                 &ip,
                                 format!("host binary {s:?} not found on this machine"),
                             );
                         } else {
+                            self.host_seen.insert(pb.clone());
                             bins.push(normalize(&pb));
                         }
                     }
@@ -710,6 +735,7 @@ impl Cx<'_> {
         let mut mem_res: Option<(Bytes, String)> = None;
         let mut pids: Option<(i64, String)> = None;
         let mut limits = Limits::default();
+        let mut memswap_pos = (n.pos, path.to_string());
         let mut volumes = Vec::new();
         let mut tmpfs = Vec::new();
         let mut read_only = false;
@@ -786,6 +812,7 @@ impl Cx<'_> {
                     }
                 }
                 "memswap_limit" => {
+                    memswap_pos = (v.pos, p.to_string());
                     let s = self.string(v, p);
                     limits.memswap = match s.as_deref() {
                         Some("-1") => Some(-1),
@@ -909,9 +936,10 @@ impl Cx<'_> {
         limits.pids = pids.map(|c| c.0);
         if let (Some(mem), Some(swap)) = (limits.memory, limits.memswap) {
             if swap >= 0 && (swap as u64) < mem.0 {
+                let (pos, p) = memswap_pos;
                 self.err(
-                    n.pos,
-                    path,
+                    pos,
+                    &p,
                     format!(
                         "memswap_limit ({}) must be at least the memory limit ({mem})",
                         Bytes(swap as u64)
@@ -1083,7 +1111,8 @@ impl Cx<'_> {
                 }
             }
             Kind::Map(m) => {
-                for (k, v) in m {
+                // `x-` keys are extensions, never service names.
+                for (k, v) in m.iter().filter(|(k, _)| !k.name.starts_with("x-")) {
                     let p = child(path, &k.name);
                     if k.name == me {
                         self.err(
@@ -1539,7 +1568,7 @@ impl Cx<'_> {
         let Some(m) = self.map(n, path) else {
             return out;
         };
-        for (k, v) in m {
+        for (k, v) in m.iter().filter(|(k, _)| !k.name.starts_with("x-")) {
             let p = child(path, &k.name);
             let name = k.name.to_ascii_lowercase();
             if !ULIMITS.contains(&name.as_str()) {
@@ -1708,6 +1737,7 @@ impl Cx<'_> {
                 };
                 let (mut wpath, mut action, mut target, mut ignore) =
                     (None, None, None, Vec::new());
+                let before = self.problems.len();
                 for (wk, wv) in wm {
                     let wp = child(&ip, &wk.name);
                     match wk.name.as_str() {
@@ -1745,6 +1775,7 @@ impl Cx<'_> {
                             ignore,
                         });
                     }
+                    _ if self.problems.len() > before => {}
                     _ => self.err(it.pos, &ip, "`path` and `action` are required"),
                 }
             }

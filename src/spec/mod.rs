@@ -269,6 +269,7 @@ fn load_str(
         vars: &vars,
         problems,
         volume_names: BTreeSet::new(),
+        host_seen: BTreeSet::new(),
     };
     let mut warnings = warnings;
 
@@ -291,7 +292,7 @@ fn load_str(
                     Kind::Null => None,
                     _ => cx.map(v, "volumes"),
                 } {
-                    for (vk, vv) in m {
+                    for (vk, vv) in m.iter().filter(|(k, _)| !k.name.starts_with("x-")) {
                         let p = format!("volumes.{}", vk.name);
                         let mut def = VolumeDef::default();
                         if let Some(vm) = match &vv.kind {

@@ -180,8 +180,10 @@ fn compose_keys_refused_with_advice() {
 #[test]
 fn x_keys_ignored_everywhere() {
     let s = ok(&format!(
-        "x-common: &c {{ restart: always }}\nservices:\n  x-hidden: 3\n  a:\n    <<: *c\n    {HOST}\n    x-note: hi\n    healthcheck: {{ test: \"true\", x-foo: 1 }}\n"
+        "x-common: &c {{ restart: always }}\nservices:\n  x-hidden: 3\n  a:\n    <<: *c\n    {HOST}\n    x-note: hi\n    healthcheck: {{ test: \"true\", x-foo: 1 }}\n    depends_on: {{ x-why: 1 }}\n    ulimits: {{ x-u: 1 }}\n    deploy: {{ x-d: 1, resources: {{ x-r: 1, limits: {{ x-l: 1 }} }} }}\nvolumes: {{ x-v: 1 }}\n"
     ));
+    assert!(s.services["a"].depends_on.is_empty());
+    assert!(s.volumes.is_empty());
     assert_eq!(s.services.len(), 1);
     assert_eq!(s.services["a"].restart, RestartPolicy::Always);
 }
@@ -807,4 +809,95 @@ fn known_keys_match_the_schema() {
         }
     }
     assert!(load::known_keys("ServiceFile").len() > 30);
+}
+
+#[test]
+fn interpolation_error_paths_in_lists_and_maps() {
+    let e = errs(&format!(
+        "services:\n  a:\n    {HOST}\n    command: [echo, \"${{X:?no x}}\"]\n    labels: {{ k: \"${{Y:?no y}}\" }}\n"
+    ));
+    assert_eq!(
+        e,
+        vec![
+            "4:21: services.a.command[1]: variable `X` is required: no x",
+            "5:18: services.a.labels.k: variable `Y` is required: no y",
+        ]
+    );
+}
+
+/// One line per remaining error kind: the service body (indented under
+/// `services: a:` after the rootfs line, so it starts on line 4) and the
+/// exact `LINE:COL: path: message` expected.
+#[test]
+fn every_other_error_kind() {
+    let cases: &[(&str, &str)] = &[
+        ("working_dir: srv", "4:18: services.a.working_dir: working_dir \"srv\" must be an absolute path inside the container"),
+        ("hostname: \"a b\"", "4:15: services.a.hostname: invalid hostname \"a b\" (letters, digits, `-` and `.`, at most 64)"),
+        ("tmpfs: [run]", "4:13: services.a.tmpfs[0]: tmpfs target \"run\" must be an absolute path"),
+        ("mem_limit: 80M\n    memswap_limit: 40M", "5:20: services.a.memswap_limit: memswap_limit (40M) must be at least the memory limit (80M)"),
+        ("cpu_shares: 1", "4:17: services.a.cpu_shares: cpu_shares 1 out of range (2 to 262144)"),
+        ("cpuset: \"0-\"", "4:13: services.a.cpuset: invalid cpuset \"0-\" (expected e.g. 0-1,3)"),
+        ("pids_limit: many", "4:17: services.a.pids_limit: expected an integer, found \"many\""),
+        ("env_file: [{ required: false }]", "4:16: services.a.env_file[0]: `path` is required"),
+        ("ulimits: { nofile: { soft: 10, hard: 5 } }", "4:24: services.a.ulimits.nofile: soft limit 10 is above hard limit 5"),
+        ("ulimits: { nofile: { soft: 10 } }", "4:24: services.a.ulimits.nofile: both `soft` and `hard` are required"),
+        ("ports: [{ published: 80 }]", "4:13: services.a.ports[0]: `target` is required"),
+        ("ports: [\"80-90\"]", "4:13: services.a.ports[0]: port range \"80-90\" in the container is not supported yet; list each port"),
+        ("ports: [\"1.2.3:80:80\"]", "4:13: services.a.ports[0]: invalid host IP \"1.2.3\" in port \"1.2.3:80:80\""),
+        ("depends_on: [b, b]\n  b:\n    rootfs: { host: [/bin/sh] }", "4:21: services.a.depends_on[1]: `b` is listed twice"),
+        ("x-stack: { restart_unhealty: true }", "4:16: services.a.x-stack.restart_unhealty: unknown key `restart_unhealty` (did you mean `restart_unhealthy`?)"),
+        ("healthcheck: { interval: 1s }", "4:18: services.a.healthcheck: healthcheck needs `test` (e.g. test: [\"CMD\", \"true\"]), or `disable: true`"),
+        ("healthcheck: { test: [CMD] }", "4:26: services.a.healthcheck.test: `CMD` needs a command after it"),
+        ("healthcheck: { test: \"true\", timeout: 0s }", "4:18: services.a.healthcheck.timeout: timeout must be greater than 0"),
+        ("healthcheck: { test: \"true\", retries: -1 }", "4:43: services.a.healthcheck.retries: expected a non-negative integer, found \"-1\""),
+        ("volumes: [{ type: bind, source: /tmp }]", "4:15: services.a.volumes[0]: `target` is required"),
+        ("volumes: [{ type: npipe, source: x, target: /x }]", "4:23: services.a.volumes[0].type: volume type \"npipe\" is not supported (use bind, volume or tmpfs)"),
+        ("volumes: [{ type: bind, source: data, target: /x }]\nvolumes: { data: {} }", "4:15: services.a.volumes[0]: source \"data\" does not fit type bind (a bind source starts with ., / or ~)"),
+        ("volumes: [\"/tmp:/x:z\"]", "4:15: services.a.volumes[0]: volume option \"z\" is not supported (use ro or rw)"),
+        ("volumes: [{ type: bind, source: /tmp, target: /x, bind: { propagation: rshared } }]", "4:63: services.a.volumes[0].bind.propagation: `propagation` is a Compose key stack does not support yet; remove it"),
+        ("develop: { watch: [{ path: ., action: rerun }] }", "4:43: services.a.develop.watch[0].action: invalid action \"rerun\" (expected restart, sync, sync+restart or rebuild)"),
+        ("<<: 3", "4:9: a merge key `<<` takes a map or a list of maps, found a scalar"),
+        ("labels: lots", "4:13: services.a.labels: expected a map or a list of KEY=VALUE strings, found a scalar"),
+        ("environment: { A: [1] }", "4:23: services.a.environment.A: expected a string, found a list"),
+        ("deploy: { resources: { reservations: { cpus: \"1\" } } }", "4:44: services.a.deploy.resources.reservations.cpus: `cpus` is a Compose key stack does not support yet; remove it"),
+        ("restart: on-failure:x", "4:14: services.a.restart: invalid restart policy \"on-failure:x\" (expected no, always, on-failure, on-failure:N or unless-stopped)"),
+    ];
+    let mut failures = Vec::new();
+    for (body, want) in cases {
+        let yaml = format!("services:\n  a:\n    {HOST}\n    {body}\n");
+        let got = errs(&yaml);
+        if got != vec![want.to_string()] {
+            failures.push(format!("{body}\n  want: {want}\n  got:  {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn top_level_errors() {
+    assert_eq!(
+        one_err(&format!("services:\n  a:\n    {HOST}\nvolumes:\n  data: {{ driver: local }}\n")),
+        "5:11: volumes.data.driver: `driver` is a Compose key stack does not support yet; remove it"
+    );
+    let d = Dir::new();
+    let o = LoadOptions {
+        project_name: Some("Bad Name".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        errs_in(&d, &format!("services:\n  a:\n    {HOST}\n"), &[], &o),
+        vec!["1:1: -p/STACK_PROJECT_NAME: invalid project name \"Bad Name\" (use lower case letters, digits, `_` and `-`, starting with a letter or digit)"]
+    );
+    let (_, w) = load_in(
+        &d,
+        &format!("version: \"3.8\"\nservices:\n  a:\n    {HOST}\n"),
+        &[],
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].ends_with("stack.yaml:1:1: `version` is obsolete and ignored; remove it"),
+        "{w:?}"
+    );
 }

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Bytes(pub u64);
 
-/// A duration in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A duration in milliseconds. Serialized as Compose writes it (`"1m30s"`);
+/// deserialized from that or from a number of milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Millis(pub u64);
 
 impl Millis {
@@ -19,8 +20,55 @@ impl Millis {
 }
 
 /// CPUs as thousandths of a core (`0.05` → 50), exact and hashable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Serialized as the decimal a user writes (`0.05`); deserialized from a
+/// number or a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cpus(pub u64);
+
+/// A number or a string, for the lenient deserializers below.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumOrStr {
+    U(u64),
+    F(f64),
+    S(String),
+}
+
+impl Serialize for Millis {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match NumOrStr::deserialize(d)? {
+            NumOrStr::U(n) => Ok(Millis(n)),
+            NumOrStr::F(f) if f >= 0.0 && f.fract() == 0.0 => Ok(Millis(f as u64)),
+            NumOrStr::F(f) => Err(serde::de::Error::custom(format!("invalid duration {f}"))),
+            NumOrStr::S(s) => Millis::parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for Cpus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Thousandths are exact in a decimal string; the f64 printed from it
+        // parses back to the same thousandths.
+        s.serialize_f64(self.0 as f64 / 1000.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cpus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = match NumOrStr::deserialize(d)? {
+            NumOrStr::U(n) => n.to_string(),
+            NumOrStr::F(f) => format!("{f:.3}"),
+            NumOrStr::S(s) => s,
+        };
+        Cpus::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
 
 /// Parse a non-negative decimal (`1`, `1.5`, `.5`) into an exact
 /// `(whole, fraction-as-string)` pair; `None` when it is not one.
@@ -142,7 +190,7 @@ impl std::fmt::Display for Bytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let v = self.0;
         for (unit, s) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
-            if v >= s && v % s == 0 {
+            if v >= s && v.is_multiple_of(s) {
                 return write!(f, "{}{unit}", v / s);
             }
         }
@@ -156,7 +204,7 @@ impl std::fmt::Display for Millis {
         if v == 0 {
             return write!(f, "0s");
         }
-        if v % 1000 != 0 {
+        if !v.is_multiple_of(1000) {
             return write!(f, "{v}ms");
         }
         let s = v / 1000;
@@ -240,6 +288,34 @@ mod tests {
         assert!(Cpus::parse("abc").is_err());
         assert_eq!(Cpus(50).to_string(), "0.05");
         assert_eq!(Cpus(2000).to_string(), "2");
+    }
+
+    #[test]
+    fn serde_forms() {
+        assert_eq!(serde_json::to_string(&Millis(90_000)).unwrap(), "\"1m30s\"");
+        assert_eq!(
+            serde_json::from_str::<Millis>("\"1m30s\"").unwrap(),
+            Millis(90_000)
+        );
+        assert_eq!(
+            serde_json::from_str::<Millis>("1500").unwrap(),
+            Millis(1500)
+        );
+        assert_eq!(serde_json::to_string(&Cpus(50)).unwrap(), "0.05");
+        for c in [1, 50, 333, 1000, 1500, 64_000] {
+            let j = serde_json::to_string(&Cpus(c)).unwrap();
+            assert_eq!(serde_json::from_str::<Cpus>(&j).unwrap(), Cpus(c), "{j}");
+        }
+        assert_eq!(serde_json::from_str::<Cpus>("\"0.5\"").unwrap(), Cpus(500));
+        assert!(serde_json::from_str::<Cpus>("-1").is_err());
+        for ms in [0, 1, 999, 1000, 61_001, 7_200_000] {
+            let j = serde_json::to_string(&Millis(ms)).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Millis>(&j).unwrap(),
+                Millis(ms),
+                "{j}"
+            );
+        }
     }
 
     #[test]

@@ -364,6 +364,42 @@ fn build_map(entries: Vec<(Node, Node)>, errors: &mut Vec<YamlError>) -> Vec<(Ke
     out
 }
 
+impl Node {
+    /// The tree as JSON (for schema validation): plain scalars typed as
+    /// YAML's core schema does (int, float, bool), quoted ones as strings.
+    /// Recursion is bounded by `MAX_DEPTH`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            Kind::Null => Value::Null,
+            Kind::Scalar { value, plain } => {
+                if *plain {
+                    if let Ok(i) = value.parse::<i64>() {
+                        return Value::from(i);
+                    }
+                    if let Ok(f) = value.parse::<f64>() {
+                        if f.is_finite() && value.bytes().any(|b| b.is_ascii_digit()) {
+                            return Value::from(f);
+                        }
+                    }
+                    match value.as_str() {
+                        "true" | "True" | "TRUE" => return Value::Bool(true),
+                        "false" | "False" | "FALSE" => return Value::Bool(false),
+                        _ => {}
+                    }
+                }
+                Value::String(value.clone())
+            }
+            Kind::Seq(v) => Value::Array(v.iter().map(Node::to_json).collect()),
+            Kind::Map(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

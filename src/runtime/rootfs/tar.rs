@@ -44,20 +44,67 @@ pub fn prepare(
             message: "not a regular file".into(),
         });
     }
-    let total = meta.len();
-    let start = Instant::now();
-    let mut last = start;
-    let sha = cache::sha256_file(archive, &mut |done| {
-        if last.elapsed() >= TICK {
-            last = Instant::now();
-            progress(&format!(
-                "hashing {}: {}%",
-                archive.display(),
-                done * 100 / total.max(1)
-            ));
+    let sha = match remembered_sum(archive, &meta, cache_dir) {
+        Some(sha) => sha,
+        None => {
+            let total = meta.len();
+            let mut last = Instant::now();
+            let sha = cache::sha256_file(archive, &mut |done| {
+                if last.elapsed() >= TICK {
+                    last = Instant::now();
+                    progress(&format!(
+                        "hashing {}: {}%",
+                        archive.display(),
+                        done * 100 / total.max(1)
+                    ));
+                }
+            })?;
+            remember_sum(archive, &meta, cache_dir, &sha);
+            sha
         }
-    })?;
+    };
     cache::get_or_build(cache_dir, &sha, |tmp| unpack(archive, tmp, progress))
+}
+
+/// Where the sha256 of an archive is remembered, keyed by its identity and
+/// change time (which userspace cannot set back), so a big tarball is hashed
+/// once rather than on every `up`.
+fn sum_file(archive: &Path, meta: &std::fs::Metadata, cache_dir: &Path) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::MetadataExt;
+    let id = format!(
+        "{}:{}:{}:{}.{}:{}.{}:{}",
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+        archive.display()
+    );
+    cache_dir
+        .join(".tar-sums")
+        .join(hex::encode(Sha256::digest(id.as_bytes())))
+}
+
+fn remembered_sum(archive: &Path, meta: &std::fs::Metadata, cache_dir: &Path) -> Option<String> {
+    let s = std::fs::read_to_string(sum_file(archive, meta, cache_dir)).ok()?;
+    let s = s.trim();
+    (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| s.to_string())
+}
+
+fn remember_sum(archive: &Path, meta: &std::fs::Metadata, cache_dir: &Path, sha: &str) {
+    let f = sum_file(archive, meta, cache_dir);
+    let Some(dir) = f.parent() else { return };
+    let tmp = f.with_extension(format!("tmp{}", std::process::id()));
+    // Best effort: without it we only hash again next time.
+    let ok = std::fs::create_dir_all(dir).is_ok()
+        && std::fs::write(&tmp, sha).is_ok()
+        && std::fs::rename(&tmp, &f).is_ok();
+    if !ok {
+        let _ = std::fs::remove_file(&tmp);
+    }
 }
 
 /// Bytes read from the underlying (compressed) file, for progress.
@@ -77,6 +124,16 @@ impl<R: Read> Read for Counting<R> {
 /// Unpack `archive` into the existing directory `dest`, refusing any entry
 /// that would land outside it.
 pub fn unpack(archive: &Path, dest: &Path, progress: &dyn Fn(&str)) -> Result<(), RootfsError> {
+    unpack_every(archive, dest, progress, TICK)
+}
+
+/// `unpack`, with progress lines every `tick` once unpacking takes that long.
+fn unpack_every(
+    archive: &Path,
+    dest: &Path,
+    progress: &dyn Fn(&str),
+    tick: Duration,
+) -> Result<(), RootfsError> {
     let mut file = File::open(archive).map_err(|e| io_err("open", archive, e))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut magic = [0u8; 6];
@@ -138,7 +195,7 @@ pub fn unpack(archive: &Path, dest: &Path, progress: &dyn Fn(&str)) -> Result<()
             entry.map_err(|e| bad(format!("corrupt archive after {entries} entries: {e}")))?;
         u.entry(entry)?;
         entries += 1;
-        if last.elapsed() >= TICK {
+        if last.elapsed() >= tick {
             last = Instant::now();
             progress(&format!(
                 "unpacking {}: {}% ({} entries)",
@@ -159,7 +216,7 @@ pub fn unpack(archive: &Path, dest: &Path, progress: &dyn Fn(&str)) -> Result<()
             u.skipped_devices
         );
     }
-    if start.elapsed() >= TICK {
+    if start.elapsed() >= tick {
         progress(&format!(
             "unpacked {}: {} entries in {:.1}s",
             archive.display(),
@@ -524,6 +581,40 @@ impl Unpacker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_lines_for_slow_archives() {
+        let d = tempfile::tempdir().unwrap();
+        let mut b = ::tar::Builder::new(Vec::new());
+        for i in 0..3 {
+            let mut h = ::tar::Header::new_gnu();
+            h.set_size(1);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, format!("f{i}"), &b"x"[..]).unwrap();
+        }
+        let ar = d.path().join("a.tar");
+        std::fs::write(&ar, b.into_inner().unwrap()).unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let lines = std::cell::RefCell::new(Vec::new());
+        unpack_every(
+            &ar,
+            &out,
+            &|l| lines.borrow_mut().push(l.to_string()),
+            Duration::ZERO,
+        )
+        .unwrap();
+        let lines = lines.into_inner();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("unpacking ") && l.contains('%')),
+            "{lines:?}"
+        );
+        assert!(lines.last().unwrap().contains("3 entries"), "{lines:?}");
+        assert!(out.join("f2").is_file());
+    }
 
     #[test]
     fn clean_names() {

@@ -1,0 +1,98 @@
+//! `stack up --wait`: is every service running and healthy (or completed)?
+//! Pure; the engine asks after each pass until `Ready` or `Failed` (or its
+//! timeout).
+
+use super::restart::{self, Decision};
+use super::{diff, Action, HealthStatus, Observed, PlanOptions, RunState};
+use crate::spec::{RestartPolicy, Stack};
+
+/// Where `--wait` stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// Every service is running (healthy when it has a healthcheck) or a
+    /// completed one-shot job.
+    Ready,
+    /// Still converging: `(service, what it waits for)`, in start order.
+    Pending(Vec<(String, String)>),
+    /// At least one service will not get there without a change:
+    /// `(service, why)`. `--wait` exits non-zero naming them.
+    Failed(Vec<(String, String)>),
+}
+
+/// Judge `observed` against `desired` for `--wait` (`opts.targets` limits
+/// it to `up SERVICE...` and their dependencies, as for [`diff()`]).
+pub fn readiness(desired: &Stack, observed: &Observed, opts: &PlanOptions) -> Readiness {
+    let plan = diff(
+        desired,
+        observed,
+        &PlanOptions {
+            explicit: false,
+            force_recreate: false,
+            ..opts.clone()
+        },
+    );
+    let mut pending = Vec::new();
+    let mut failed = Vec::new();
+    let mut planned = std::collections::BTreeSet::new();
+    for a in &plan.actions {
+        match a {
+            Action::Blocked { service, reason } => {
+                failed.push((service.clone(), reason.clone()));
+            }
+            Action::Orphan { .. } | Action::Remove { .. } => continue,
+            other => pending.push((other.service().to_string(), other.to_string())),
+        }
+        planned.insert(a.service().to_string());
+    }
+    let scope = super::diff::scope(desired, opts);
+    for (name, svc) in &desired.services {
+        if planned.contains(name) || !scope.contains(name.as_str()) {
+            continue;
+        }
+        let Some(c) = observed.containers.get(name) else {
+            continue;
+        };
+        match &c.state {
+            RunState::Running { .. } => match c.health {
+                HealthStatus::None | HealthStatus::Healthy => {}
+                HealthStatus::Starting => pending.push((name.clone(), "health: starting".into())),
+                HealthStatus::Unhealthy => {
+                    let restarts = svc.restart != RestartPolicy::No
+                        && svc.x_stack.restart_unhealthy
+                        && matches!(
+                            restart::decide(&svc.restart, true, c.restarts),
+                            Decision::Restart { .. }
+                        );
+                    if restarts {
+                        pending.push((name.clone(), "unhealthy, restarting".into()));
+                    } else {
+                        failed.push((name.clone(), "unhealthy".into()));
+                    }
+                }
+            },
+            RunState::Creating => pending.push((name.clone(), "starting".into())),
+            RunState::Exited { code, .. } if c.completed || *code == 0 => {}
+            RunState::Exited {
+                code, oom_killed, ..
+            } => failed.push((
+                name.clone(),
+                format!(
+                    "exited {code}{}",
+                    if *oom_killed { " (oom-killed)" } else { "" }
+                ),
+            )),
+            RunState::Failed { sentence, .. } => failed.push((name.clone(), sentence.clone())),
+            RunState::Stopped if c.stopped_by_user => {
+                failed.push((name.clone(), "stopped by the user".into()))
+            }
+            RunState::Stopped => pending.push((name.clone(), "stopped".into())),
+        }
+    }
+    if !failed.is_empty() {
+        Readiness::Failed(failed)
+    } else if !pending.is_empty() {
+        Readiness::Pending(pending)
+    } else {
+        Readiness::Ready
+    }
+}
