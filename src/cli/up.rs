@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 
 use super::{GlobalArgs, UpArgs};
 use crate::engine::control::{Client, Op, Response, UpOptions};
-use crate::engine::reconcile::{self, Intent, Kind, Observed};
+use crate::engine::reconcile::{self, Observed};
 use crate::engine::{ops, supervisor};
 use crate::spec::Stack;
 use crate::state::{ContainerRecord, Status, Store};
@@ -284,57 +284,40 @@ fn dry_run(store: &Store, stack: &Stack, args: &UpArgs) -> anyhow::Result<i32> {
             .unwrap_or_default(),
         None => observe_direct(store)?.into_values().collect(),
     };
-    let observed: BTreeMap<String, Observed> = recs
-        .into_iter()
-        .map(|r| {
-            (
-                r.service.clone(),
-                Observed {
+    let observed = crate::plan::Observed {
+        containers: recs
+            .into_iter()
+            .map(|r| {
+                let o = Observed {
                     rec: r,
                     busy: false,
-                    restart_wait: None,
-                },
-            )
-        })
-        .collect();
-    let opts = options(args);
-    let scope = reconcile::scope(stack, &opts.services, opts.no_deps);
-    let kicked = stack
-        .services
-        .keys()
-        .filter(|n| scope.as_ref().is_none_or(|s| s.contains(*n)))
-        .cloned()
-        .collect::<std::collections::BTreeSet<_>>();
-    let intent = Intent {
-        force: if opts.force_recreate {
-            kicked.clone()
-        } else {
-            Default::default()
-        },
-        options: opts,
-        scope,
-        kicked,
+                };
+                (o.rec.service.clone(), reconcile::to_plan(&o))
+            })
+            .collect(),
     };
-    let order: Vec<String> = crate::graph::DepGraph::new(stack)
-        .map(|g| g.order().to_vec())
-        .unwrap_or_else(|_| stack.services.keys().cloned().collect());
-    let actions = reconcile::decide(stack, &order, &observed, &intent);
-    let mut acts = 0;
-    for a in &actions {
-        // A service waiting only for one created in this same plan is
-        // shown as created after it: that is what `up` will do.
-        if a.kind == Kind::Wait && !observed.contains_key(&a.service) {
-            println!("create {}: new service (after its dependencies)", a.service);
-            acts += 1;
-            continue;
+    let opts = crate::plan::PlanOptions {
+        targets: args.services.clone(),
+        no_deps: args.no_deps,
+        force_recreate: args.force_recreate,
+        no_recreate: args.no_recreate,
+        remove_orphans: args.remove_orphans,
+        explicit: true,
+        now_ms: crate::state::unix_now_ms(),
+    };
+    let plan = crate::plan::diff(stack, &observed, &opts);
+    if plan.executable().next().is_none()
+        && plan
+            .actions
+            .iter()
+            .all(|a| matches!(a, crate::plan::Action::Orphan { .. }))
+    {
+        for a in &plan.actions {
+            println!("{a}");
         }
-        if a.kind.acts() {
-            acts += 1;
-        }
-        println!("{a}");
+        println!("nothing to do: the stack matches the file");
+        return Ok(0);
     }
-    if acts == 0 {
-        println!("nothing to do: the stack is up to date");
-    }
+    println!("{plan}");
     Ok(0)
 }

@@ -19,7 +19,7 @@ use super::reconcile::{self, Action, Intent, Kind, Observed};
 use super::{convert, logs, ops, EngineError};
 use crate::runtime::cgroup::{self, Cgroup};
 use crate::runtime::spawn::{self, Spawned};
-use crate::spec::{RestartPolicy, Service, Stack};
+use crate::spec::{Service, Stack};
 use crate::state::{unix_now, unix_now_ms, ContainerRecord, Health, ProjectRecord, Status, Store};
 
 /// How the supervisor runs.
@@ -83,9 +83,6 @@ struct Ctr {
     rec: ContainerRecord,
     gen: u64,
     busy: Option<Busy>,
-    /// Our child (exit code known) or adopted (pidfd, code unknown).
-    backoff: Duration,
-    next_restart: Option<Instant>,
     started: Instant,
     probe_busy: bool,
     next_probe: Option<Instant>,
@@ -99,8 +96,6 @@ impl Ctr {
             rec,
             gen: 0,
             busy: None,
-            backoff: Duration::from_millis(100),
-            next_restart: None,
             started: Instant::now(),
             probe_busy: false,
             next_probe: None,
@@ -135,10 +130,6 @@ enum Waiter {
     },
 }
 
-const BACKOFF_MAX: Duration = Duration::from_secs(10);
-/// A container that ran this long gets its back-off reset.
-const BACKOFF_RESET: Duration = Duration::from_secs(10);
-
 struct Sup {
     store: Store,
     stack: Stack,
@@ -151,8 +142,8 @@ struct Sup {
     pending: BTreeMap<String, (Kind, String)>,
     reported: BTreeSet<String>,
     to_stop: BTreeMap<String, StopReq>,
-    /// Services restarted once a dependency that was recreated is up again.
-    restart_after: BTreeMap<String, BTreeSet<String>>,
+    /// When the planner wants to be asked again (a back-off ends).
+    wake_at: Option<Instant>,
     waiters: Vec<Waiter>,
     subscribers: Vec<Sender<Response>>,
     shutdown: Option<After>,
@@ -236,7 +227,7 @@ pub fn run(cfg: Config, on_settled: OnSettled) -> Result<i32, EngineError> {
         pending: BTreeMap::new(),
         reported: BTreeSet::new(),
         to_stop: BTreeMap::new(),
-        restart_after: BTreeMap::new(),
+        wake_at: None,
         waiters: Vec::new(),
         subscribers: Vec::new(),
         shutdown: None,
@@ -428,13 +419,6 @@ impl Sup {
         }
     }
 
-    fn order(&self) -> Vec<String> {
-        match crate::graph::DepGraph::new(&self.stack) {
-            Ok(g) => g.order().to_vec(),
-            Err(_) => self.stack.services.keys().cloned().collect(),
-        }
-    }
-
     /// Read the store: adopt live containers, note the dead ones.
     fn adopt(&mut self) {
         let (recs, damage) = match self.store.containers() {
@@ -565,7 +549,6 @@ impl Sup {
     }
 
     fn observed(&self) -> BTreeMap<String, Observed> {
-        let now = Instant::now();
         self.ctrs
             .iter()
             .map(|(n, c)| {
@@ -574,7 +557,6 @@ impl Sup {
                     Observed {
                         rec: c.rec.clone(),
                         busy: c.busy.is_some() || self.to_stop.contains_key(n),
-                        restart_wait: c.next_restart.map(|t| t.saturating_duration_since(now)),
                     },
                 )
             })
@@ -584,8 +566,11 @@ impl Sup {
     /// Observe, plan, dispatch.
     fn step(&mut self) {
         if self.shutdown.is_none() {
-            let actions =
-                reconcile::decide(&self.stack, &self.order(), &self.observed(), &self.intent);
+            let now_ms = unix_now_ms();
+            let (actions, wake) =
+                reconcile::decide(&self.stack, &self.observed(), &self.intent, now_ms);
+            self.wake_at =
+                wake.map(|w| Instant::now() + Duration::from_millis(w.saturating_sub(now_ms)));
             self.pending.clear();
             // A kick lasts until the service is started or nothing is to be
             // done for it (it runs, or it is a finished job).
@@ -619,6 +604,16 @@ impl Sup {
     fn execute(&mut self, a: Action) {
         let name = a.service.clone();
         match a.kind {
+            Kind::Backoff => {
+                if let Some(c) = self.ctrs.get_mut(&name) {
+                    if c.rec.next_restart_ms != a.until_ms {
+                        c.rec.next_restart_ms = a.until_ms;
+                        self.save(&name);
+                    }
+                }
+                self.pending.insert(name, (a.kind, a.reason));
+                return;
+            }
             Kind::Wait | Kind::Blocked => {
                 let first = self.pending.get(&name).map(|p| &p.1) != Some(&a.reason)
                     && !self.reported.contains(&format!("{a}"));
@@ -654,31 +649,38 @@ impl Sup {
             }
             Kind::Start => {
                 if let Some(c) = self.ctrs.get_mut(&name) {
-                    c.rec.stopped_by_user = false;
-                    c.backoff = Duration::from_millis(100);
+                    if c.rec.stopped_by_user {
+                        // `start` forgets the stop and the policy's counters.
+                        c.rec.stopped_by_user = false;
+                        c.rec.restarts = 0;
+                        c.rec.backoff_level = 0;
+                    }
                 }
                 self.start(&name);
             }
             Kind::Restart => {
+                let alive = self.ctrs.get(&name).is_some_and(|c| c.alive());
                 if let Some(c) = self.ctrs.get_mut(&name) {
-                    c.rec.restarts += 1;
+                    if a.policy {
+                        c.rec.restarts = c.rec.restarts.saturating_add(1);
+                        c.rec.backoff_level = c.rec.backoff_level.saturating_add(1);
+                    }
                 }
                 self.emit(Some(&name), "restarting", a.reason.clone());
-                self.start(&name);
+                if alive {
+                    self.to_stop.insert(
+                        name,
+                        StopReq {
+                            after: After::Restart,
+                            grace: None,
+                        },
+                    );
+                } else {
+                    self.start(&name);
+                }
             }
             Kind::Recreate => {
                 self.intent.force.remove(&name);
-                // Dependents asking for `restart: true` follow it.
-                let deps: BTreeSet<String> = self
-                    .stack
-                    .services
-                    .values()
-                    .filter(|s| s.depends_on.get(&name).is_some_and(|d| d.restart))
-                    .map(|s| s.name.clone())
-                    .collect();
-                if !deps.is_empty() {
-                    self.restart_after.insert(name.clone(), deps);
-                }
                 self.to_stop.insert(
                     name,
                     StopReq {
@@ -713,7 +715,6 @@ impl Sup {
         };
         c.gen = gen;
         c.busy = Some(Busy::Starting);
-        c.next_restart = None;
         c.rec.status = Status::Created;
         c.rec.config = svc.clone();
         c.rec.hash = reconcile::hash(&svc);
@@ -802,10 +803,7 @@ impl Sup {
                 self.save(name);
             }
             After::Restart => {
-                if let Some(c) = self.ctrs.get_mut(name) {
-                    c.rec.restarts += 1;
-                }
-                self.emit(Some(name), "restarting", String::new());
+                // Counted (or not) when the restart was decided.
                 self.start(name);
             }
             After::Remove | After::Recreate => {
@@ -865,10 +863,10 @@ impl Sup {
     fn next_deadline(&self) -> Option<Instant> {
         let mut d: Option<Instant> = None;
         let mut take = |t: Instant| d = Some(d.map_or(t, |x| x.min(t)));
+        if let Some(t) = self.wake_at {
+            take(t);
+        }
         for c in self.ctrs.values() {
-            if let Some(t) = c.next_restart {
-                take(t);
-            }
             if !c.probe_busy && c.busy.is_none() && c.rec.status == Status::Running {
                 if let Some(t) = c.next_probe {
                     take(t);
@@ -948,7 +946,6 @@ impl Sup {
                     c.rec.status = Status::Exited;
                     c.rec.finished_at = Some(unix_now());
                 }
-                c.next_restart = None;
                 self.emit(Some(&service), "stopped", String::new());
                 let after = self
                     .to_stop
@@ -1009,20 +1006,15 @@ impl Sup {
         c.rec.status = Status::Exited;
         c.rec.finished_at = Some(unix_now());
         c.rec.oom_killed = Cgroup::open(&c.rec.cgroup).is_some_and(|g| g.oom_killed());
-        c.rec.completed = code == Some(0);
+        c.rec.completed =
+            code == Some(0) && crate::plan::restart::is_one_shot(&c.rec.config.restart);
         c.probe_busy = false;
         c.next_probe = None;
-        let stopping = c.busy == Some(Busy::Stopping);
-        // Back-off: doubled on each quick failure, reset after a long run.
-        if c.started.elapsed() >= BACKOFF_RESET {
-            c.backoff = Duration::from_millis(100);
-        }
-        let svc = c.rec.config.clone();
-        if !stopping && reconcile::restart_reason(&svc, &c.rec).is_some() {
-            c.next_restart = Some(Instant::now() + c.backoff);
-            c.rec.next_restart_ms = Some(unix_now_ms() + c.backoff.as_millis() as u64);
-            c.backoff = (c.backoff * 2).min(BACKOFF_MAX);
-        }
+        // The back-off resets after a long enough run.
+        c.rec.backoff_level = crate::plan::restart::level_after_exit(
+            c.rec.backoff_level,
+            c.started.elapsed().as_millis() as u64,
+        );
         let detail = match code {
             Some(c) => format!("exit {c}"),
             None => "exit code unknown (adopted container)".into(),
@@ -1036,6 +1028,19 @@ impl Sup {
     }
 
     fn on_started(&mut self, name: &str, gen: u64, result: Result<Spawned, String>) {
+        // What each dependency was when this started (for `restart: true`).
+        let stamps: BTreeMap<String, u64> = self
+            .ctrs
+            .get(name)
+            .map(|c| {
+                c.rec
+                    .config
+                    .depends_on
+                    .keys()
+                    .filter_map(|d| self.ctrs.get(d).map(|o| (d.clone(), o.rec.created_ms)))
+                    .collect()
+            })
+            .unwrap_or_default();
         let Some(c) = self.ctrs.get_mut(name) else {
             return;
         };
@@ -1047,6 +1052,7 @@ impl Sup {
             Ok(sp) => {
                 c.rec.pid = Some(sp.pid);
                 c.rec.start_time = Some(sp.start_time);
+                c.rec.deps_at_start = stamps;
                 c.rec.status = Status::Running;
                 c.rec.started_at = Some(unix_now());
                 c.rec.finished_at = None;
@@ -1069,19 +1075,6 @@ impl Sup {
                 self.reaper.watch_child(sp.pid);
                 self.save(name);
                 self.emit(Some(name), "started", format!("pid {}", sp.pid));
-                if let Some(deps) = self.restart_after.remove(name) {
-                    for d in deps {
-                        if self.ctrs.get(&d).is_some_and(|c| c.alive()) {
-                            self.to_stop.insert(
-                                d,
-                                StopReq {
-                                    after: After::Restart,
-                                    grace: None,
-                                },
-                            );
-                        }
-                    }
-                }
                 if self.ctrs.get(name).is_some_and(|c| c.rec.stopped_by_user) {
                     self.to_stop.entry(name.to_string()).or_insert(StopReq {
                         after: After::Nothing,
@@ -1133,25 +1126,13 @@ impl Sup {
                     hc.interval.as_duration()
                 },
         );
+        // An unhealthy container's restart is the planner's decision.
         let after = c.rec.health;
-        let restart = after == Some(Health::Unhealthy)
-            && before != Some(Health::Unhealthy)
-            && c.rec.config.x_stack.restart_unhealthy
-            && c.rec.config.restart != RestartPolicy::No;
         self.save(name);
         if after != before {
             if let Some(h) = after {
                 self.emit(Some(name), h.as_str(), output);
             }
-        }
-        if restart && self.shutdown.is_none() {
-            self.to_stop.insert(
-                name.to_string(),
-                StopReq {
-                    after: After::Restart,
-                    grace: None,
-                },
-            );
         }
     }
 
@@ -1202,7 +1183,7 @@ impl Sup {
                     for n in &names {
                         if let Some(c) = self.ctrs.get_mut(n) {
                             c.rec.stopped_by_user = true;
-                            c.next_restart = None;
+                            c.rec.next_restart_ms = None;
                             self.to_stop.insert(
                                 n.clone(),
                                 StopReq {
@@ -1303,6 +1284,8 @@ impl Sup {
             if let Some((kind, why)) = self.pending.get(name) {
                 match kind {
                     Kind::Blocked => errors.push(format!("service {name}: {why}")),
+                    // A crash-looping service has started; `--wait` waits on.
+                    Kind::Backoff if !healthy => {}
                     _ => waiting = true,
                 }
                 continue;
@@ -1332,12 +1315,10 @@ impl Sup {
                     )),
                     _ => {}
                 },
-                Status::Exited if healthy && !c.rec.stopped_by_user => {
-                    if c.next_restart.is_some() {
-                        waiting = true;
-                    } else if c.rec.exit_code != Some(0) {
-                        errors.push(format!("service {name}: {}", c.rec.state_text()));
-                    }
+                Status::Exited
+                    if healthy && !c.rec.stopped_by_user && c.rec.exit_code != Some(0) =>
+                {
+                    errors.push(format!("service {name}: {}", c.rec.state_text()));
                 }
                 Status::Created | Status::Stopping => waiting = true,
                 _ => {}

@@ -171,6 +171,16 @@ pub struct ContainerRecord {
     /// Unix milliseconds of the next restart attempt, if one is scheduled.
     #[serde(default)]
     pub next_restart_ms: Option<u64>,
+    /// Unix ms this container was created; a recreate changes it, a restart
+    /// does not (dependents with `restart: true` compare it).
+    #[serde(default)]
+    pub created_ms: u64,
+    /// Consecutive quick restarts (drives the back-off).
+    #[serde(default)]
+    pub backoff_level: u32,
+    /// `created_ms` of each dependency when this container last started.
+    #[serde(default)]
+    pub deps_at_start: std::collections::BTreeMap<String, u64>,
 }
 
 impl ContainerRecord {
@@ -196,6 +206,9 @@ impl ContainerRecord {
             completed: false,
             error: None,
             next_restart_ms: None,
+            created_ms: unix_now_ms(),
+            backoff_level: 0,
+            deps_at_start: Default::default(),
         }
     }
 
