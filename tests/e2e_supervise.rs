@@ -1,0 +1,262 @@
+//! End-to-end supervision: foreground `up` (output prefixed, Ctrl-C stops
+//! the stack), events, a corrupt record rebuilt from the cgroup, an
+//! unhealthy container restarted, `down` after a SIGKILLed supervisor with
+//! nothing left. Real binary, as root.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{root_or_skip, Project};
+
+fn ps_json(p: &Project) -> serde_json::Value {
+    serde_json::from_str(&p.ok(&["ps", "--format", "json"])).unwrap()
+}
+
+fn container<'a>(ps: &'a serde_json::Value, svc: &str) -> &'a serde_json::Value {
+    ps["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == svc)
+        .unwrap_or_else(|| panic!("no container for {svc} in {ps:#}"))
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn alive(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+#[test]
+fn foreground_up_streams_output_and_ctrl_c_stops() {
+    if !root_or_skip("foreground_up") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-fg",
+        r#"
+services:
+  hello:
+    rootfs: {busybox}
+    command: ["sh", "-c", "echo hello from the box; exec sleep 1000"]
+  shell:
+    rootfs: {busybox}
+    # A shell-form command still stops on SIGTERM: init forwards it.
+    command: ["sh", "-c", "trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"]
+"#,
+    );
+    let mut child = p
+        .cmd(&["up"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.starts_with("hello") && l.ends_with("| hello from the box"))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => seen.push(l),
+            Err(_) => panic!("no prefixed output; saw {seen:?}"),
+        }
+    }
+    let ps = ps_json(&p);
+    assert_eq!(ps["supervisor_pid"].as_i64(), Some(child.id() as i64));
+    let pid = container(&ps, "hello")["pid"].as_i64().unwrap();
+    // SAFETY: SIGINT to the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "Ctrl-C did not stop the stack");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(!alive(pid), "the container must be stopped");
+    while let Ok(l) = rx.recv_timeout(Duration::from_millis(500)) {
+        seen.push(l);
+    }
+    assert!(
+        seen.iter().any(|l| l.starts_with("shell") && l.ends_with("| bye")),
+        "SIGTERM reached the shell: {seen:?}"
+    );
+    let ps = ps_json(&p);
+    assert_eq!(container(&ps, "hello")["status"], "exited", "{ps:#}");
+    assert!(ps["supervisor_pid"].is_null());
+}
+
+#[test]
+fn events_stream_and_corrupt_record_rebuilt() {
+    if !root_or_skip("events_and_corrupt_record") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-events",
+        r#"
+services:
+  a:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+  b:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    let mut ev = p
+        .cmd(&["events", "--format", "json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = ev.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    p.ok(&["restart", "b"]);
+    let mut kinds = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !kinds.iter().any(|k: &String| k == "started") {
+        let l = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("events so far: {kinds:?}"));
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+        assert_eq!(v["service"], "b");
+        kinds.push(v["kind"].as_str().unwrap().to_string());
+    }
+    assert!(kinds.contains(&"stopped".to_string()), "{kinds:?}");
+    let _ = ev.kill();
+    let _ = ev.wait();
+
+    // Crash the supervisor and damage a record: it is reported, moved
+    // aside and rebuilt from the cgroup; the container keeps its pid.
+    let ps = ps_json(&p);
+    let sup = ps["supervisor_pid"].as_i64().unwrap();
+    let a_pid = container(&ps, "a")["pid"].as_i64().unwrap();
+    // SAFETY: our supervisor.
+    unsafe { libc::kill(sup as i32, libc::SIGKILL) };
+    wait_for("supervisor gone", Duration::from_secs(5), || !alive(sup));
+    let rec = p.state.join(&p.name).join("containers/a-1.json");
+    let full = std::fs::read(&rec).unwrap();
+    std::fs::write(&rec, &full[..full.len() / 3]).unwrap();
+    let out = p.run(&["up", "-d"]);
+    assert!(out.status.success(), "{out:?}");
+    let moved: Vec<_> = std::fs::read_dir(p.state.join(&p.name).join("containers"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("a-1.json.corrupt-"))
+        .collect();
+    assert_eq!(moved.len(), 1, "the damaged record is kept aside");
+    let log = std::fs::read_to_string(p.run.join(&p.name).join("supervisor.log")).unwrap();
+    assert!(log.contains("corrupt state file"), "{log}");
+    let ps = ps_json(&p);
+    assert_eq!(container(&ps, "a")["pid"].as_i64().unwrap(), a_pid, "{ps:#}");
+    assert_eq!(container(&ps, "a")["status"], "running");
+}
+
+#[test]
+fn unhealthy_container_is_restarted() {
+    if !root_or_skip("unhealthy_restart") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-unhealthy",
+        r#"
+services:
+  sick:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    restart: always
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 100ms
+      timeout: 1s
+      retries: 2
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    let first = container(&ps_json(&p), "sick")["pid"].as_i64().unwrap();
+    wait_for("an unhealthy restart", Duration::from_secs(20), || {
+        let ps = ps_json(&p);
+        let c = container(&ps, "sick");
+        c["restarts"].as_u64().unwrap_or(0) >= 1 && c["pid"].as_i64() != Some(first)
+    });
+}
+
+#[test]
+fn down_after_sigkill_leaves_nothing() {
+    if !root_or_skip("down_after_sigkill") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-down",
+        r#"
+services:
+  x:
+    rootfs: {busybox}
+    command: ["sh", "-c", "sleep 1000 & sleep 1000"]
+    volumes: ["data:/data"]
+  y:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    read_only: true
+volumes:
+  data: {}
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    let ps = ps_json(&p);
+    let pids: Vec<i64> = ["x", "y"]
+        .iter()
+        .map(|s| container(&ps, s)["pid"].as_i64().unwrap())
+        .collect();
+    let sup = ps["supervisor_pid"].as_i64().unwrap();
+    // SAFETY: our supervisor.
+    unsafe { libc::kill(sup as i32, libc::SIGKILL) };
+    wait_for("supervisor gone", Duration::from_secs(5), || !alive(sup));
+    let out = p.ok(&["ps"]);
+    assert!(out.contains("no supervisor runs"), "{out}");
+    p.ok(&["down", "-t", "1"]);
+    for pid in pids {
+        assert!(!alive(pid), "{pid} survived down");
+    }
+    for root in std::fs::read_dir("/sys/fs/cgroup").unwrap() {
+        let dir = root.unwrap().path().join("stack").join(&p.name);
+        assert!(!dir.exists(), "cgroup left: {}", dir.display());
+    }
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let state = p.state.display().to_string();
+    assert!(!mi.lines().any(|l| l.contains(&state)), "mount left");
+    let proj = p.state.join(&p.name);
+    assert!(!proj.join("containers").exists());
+    assert!(!proj.join("logs").exists());
+    assert!(!p.run.join(&p.name).exists(), "run dir left");
+    assert!(proj.join("volumes/data").is_dir(), "named volume kept");
+    p.ok(&["down", "-v"]);
+    assert!(!proj.exists(), "down -v removes the volume");
+}
