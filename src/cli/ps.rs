@@ -68,6 +68,12 @@ pub fn listing(store: &Store) -> anyhow::Result<Listing> {
             if running && sup.is_none() {
                 state.push_str(" (unsupervised)");
             }
+            if let (Status::Exited, Some(at), Some(_)) = (rec.status, rec.next_restart_ms, sup) {
+                let now_ms = crate::state::unix_now_ms();
+                if at > now_ms {
+                    state.push_str(&format!(", restarting in {} ms", at - now_ms));
+                }
+            }
             if rec.status == Status::Exited && rec.exit_code.is_none() {
                 state.push_str(
                     " — exit code not observed: the container ended while no supervisor ran",

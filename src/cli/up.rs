@@ -82,6 +82,7 @@ pub fn run(global: &GlobalArgs, args: &UpArgs, plan_only: bool) -> anyhow::Resul
         foreground: true,
         colour: super::is_tty(1),
         watch: args.watch,
+        on_start: None,
     };
     let lock = std::sync::Mutex::new(Some(lock));
     let code = supervisor::run(
@@ -109,6 +110,7 @@ pub fn supervise(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
         foreground: false,
         colour: false,
         watch: args.watch,
+        on_start: None,
     };
     let code = supervisor::run(
         cfg,

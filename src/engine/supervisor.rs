@@ -33,6 +33,9 @@ pub struct Config {
     pub colour: bool,
     /// Whether the file is watched (shown by `ps`).
     pub watch: bool,
+    /// Called once the loop is ready, with a sender into it: the file
+    /// watcher sends `Ev::Reload` with each valid new stack.
+    pub on_start: Option<Box<dyn FnOnce(Sender<Ev>) + Send>>,
 }
 
 /// Messages into the loop.
@@ -271,6 +274,9 @@ pub fn run(cfg: Config, on_settled: OnSettled) -> Result<i32, EngineError> {
         None
     };
 
+    if let Some(f) = cfg.on_start {
+        f(tx.clone());
+    }
     sup.apply(cfg.stack, cfg.options);
     let mut on_settled = Some(on_settled);
     sup.event_loop(&rx, &mut on_settled);
