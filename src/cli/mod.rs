@@ -91,6 +91,12 @@ pub enum Command {
     /// Internal: run a command inside a running container (probes)
     #[command(name = "__exec", hide = true)]
     InternalExec(InternalExecArgs),
+    /// Internal: copy files into a running container (`develop.watch` sync)
+    #[command(name = "__sync", hide = true)]
+    InternalSync {
+        /// Host pid of the container's init
+        pid: i32,
+    },
     /// Internal: the detached supervisor
     #[command(name = "__supervise", hide = true)]
     Supervise(UpArgs),
@@ -259,6 +265,7 @@ pub fn main() -> i32 {
     let result = match &cli.command {
         Command::Config(args) => config::run(&cli.global, args),
         Command::InternalExec(args) => Ok(args.run()),
+        Command::InternalSync { pid } => Ok(crate::runtime::sync::sync_main(*pid)),
         _ => Err(anyhow::anyhow!("this verb is not implemented yet")),
     };
     match result {
