@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use stack::runtime::spawn::{self, ExecOptions, Spawned};
-use stack::runtime::sync::{sync, SyncError, SyncOp};
+use stack::runtime::sync::{sync, sync_spawned, SyncError, SyncOp};
 use stack::runtime::{CgroupLimits, ContainerConfig, Network};
 
 fn setup(test: &str) -> bool {
@@ -25,6 +25,7 @@ struct Box_ {
     base: PathBuf,
     cfg: ContainerConfig,
     pid: i32,
+    spawned: Spawned,
 }
 
 impl Box_ {
@@ -56,9 +57,13 @@ impl Box_ {
             limits: CgroupLimits::default(),
             log_file: base.join("log"),
         };
-        let Spawned { pid, .. } =
-            spawn::start(&cfg, &[]).unwrap_or_else(|e| panic!("start failed: {e}"));
-        Box_ { base, cfg, pid }
+        let spawned = spawn::start(&cfg, &[]).unwrap_or_else(|e| panic!("start failed: {e}"));
+        Box_ {
+            base,
+            cfg,
+            pid: spawned.pid,
+            spawned,
+        }
     }
 
     /// A host source path.
@@ -215,6 +220,17 @@ fn errors_name_the_op_and_the_others_still_apply() {
     // a container that is gone
     let e = sync(999_999_999, &[copy(&b.src("a"), "/a")]).unwrap_err();
     assert!(e.to_string().contains("is the container running?"), "{e}");
+    // a pid that is not a container (here: ourselves) is never a target
+    let e = sync(std::process::id() as i32, &[copy(&b.src("a"), "/a")]).unwrap_err();
+    assert!(e.to_string().contains("is not in a container"), "{e}");
+    // a pid reused by another process (a different start time)
+    let mut stale = b.spawned;
+    stale.start_time += 1;
+    let e = sync_spawned(&stale, &[copy(&b.src("a"), "/b")]).unwrap_err();
+    assert!(e.to_string().contains("has exited"), "{e}");
+    assert_eq!(b.sh("[ -e /b ]").0, 1);
+    sync_spawned(&b.spawned, &[copy(&b.src("a"), "/b")]).unwrap();
+    assert_eq!(b.ok("cat /b"), "a\n");
 }
 
 #[test]

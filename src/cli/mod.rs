@@ -96,6 +96,9 @@ pub enum Command {
     InternalSync {
         /// Host pid of the container's init
         pid: i32,
+        /// Refuse if the pid's start time (field 22 of its stat) differs
+        #[arg(long)]
+        start_time: Option<u64>,
     },
     /// Internal: the detached supervisor
     #[command(name = "__supervise", hide = true)]
@@ -265,7 +268,9 @@ pub fn main() -> i32 {
     let result = match &cli.command {
         Command::Config(args) => config::run(&cli.global, args),
         Command::InternalExec(args) => Ok(args.run()),
-        Command::InternalSync { pid } => Ok(crate::runtime::sync::sync_main(*pid)),
+        Command::InternalSync { pid, start_time } => {
+            Ok(crate::runtime::sync::sync_main(*pid, *start_time))
+        }
         _ => Err(anyhow::anyhow!("this verb is not implemented yet")),
     };
     match result {

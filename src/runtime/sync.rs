@@ -39,6 +39,7 @@ use nix::unistd::{symlinkat, unlinkat, UnlinkatFlags};
 use serde::{Deserialize, Serialize};
 
 use super::exec::{single_threaded, Namespaces};
+use super::spawn::Spawned;
 
 /// One file or directory to put into the container, or remove from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,19 +98,34 @@ struct Reply {
     errors: Vec<String>,
 }
 
-/// The `stack __sync <pid>` command (from the binary set with
-/// `spawn::set_init_exe`, else our own).
-pub fn sync_helper_command(pid: i32) -> Command {
+/// The `stack __sync <pid> [--start-time N]` command (from the binary set
+/// with `spawn::set_init_exe`, else our own). With a start time, the helper
+/// refuses a `pid` that is now another process.
+pub fn sync_helper_command(pid: i32, start_time: Option<u64>) -> Command {
     let mut c = Command::new(super::sealed::init_exe_path());
     c.arg("__sync").arg(pid.to_string());
+    if let Some(t) = start_time {
+        c.arg("--start-time").arg(t.to_string());
+    }
     c
 }
 
 /// Apply ops inside the container whose init is `pid`, in order. Runs in a
 /// fresh `stack __sync` process (the supervisor is multi-threaded: never
 /// setns or fork there). Every op is tried; the error lists those that
-/// failed.
+/// failed. A `pid` in the host's own mount namespace is refused.
 pub fn sync(pid: i32, ops: &[SyncOp]) -> Result<(), SyncError> {
+    sync_checked(pid, None, ops)
+}
+
+/// `sync`, also refusing the container if its init's pid now belongs to
+/// another process (a different `Spawned::start_time`).
+pub fn sync_spawned(c: &Spawned, ops: &[SyncOp]) -> Result<(), SyncError> {
+    // 0: the start time was not known when it started.
+    sync_checked(c.pid, (c.start_time != 0).then_some(c.start_time), ops)
+}
+
+fn sync_checked(pid: i32, start_time: Option<u64>, ops: &[SyncOp]) -> Result<(), SyncError> {
     if ops.is_empty() {
         return Ok(());
     }
@@ -128,7 +144,7 @@ pub fn sync(pid: i32, ops: &[SyncOp]) -> Result<(), SyncError> {
         pid,
         source,
     };
-    let mut child = sync_helper_command(pid)
+    let mut child = sync_helper_command(pid, start_time)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -163,12 +179,12 @@ pub fn sync(pid: i32, ops: &[SyncOp]) -> Result<(), SyncError> {
     }
 }
 
-/// Entry of the hidden `stack __sync <pid>` verb: read the request on stdin,
-/// apply it, print the reply on stdout. Exit code 0 when every op was
-/// applied, else 1.
-pub fn sync_main(pid: i32) -> i32 {
+/// Entry of the hidden `stack __sync <pid> [--start-time N]` verb: read the
+/// request on stdin, apply it, print the reply on stdout. Exit code 0 when
+/// every op was applied, else 1.
+pub fn sync_main(pid: i32, start_time: Option<u64>) -> i32 {
     let errors = match read_request() {
-        Ok(ops) => apply(pid, &ops),
+        Ok(ops) => apply(pid, start_time, &ops),
         Err(e) => vec![e],
     };
     let code = i32::from(!errors.is_empty());
@@ -204,7 +220,7 @@ struct Prepared<'a> {
 }
 
 /// Join the container and apply `ops`; one sentence per failure.
-fn apply(pid: i32, ops: &[SyncOp]) -> Vec<String> {
+fn apply(pid: i32, start_time: Option<u64>, ops: &[SyncOp]) -> Vec<String> {
     let mut errors = Vec::new();
     let mut ready = Vec::new();
     // Host side first: the sources are host paths.
@@ -243,7 +259,7 @@ fn apply(pid: i32, ops: &[SyncOp]) -> Vec<String> {
     if ready.is_empty() {
         return errors;
     }
-    let root = match enter(pid) {
+    let root = match enter(pid, start_time) {
         Ok(r) => r,
         Err(e) => {
             errors.extend(ready.iter().map(|p| format!("{}: {e}", describe(p.op))));
@@ -319,11 +335,12 @@ fn open_source(host: &Path) -> Result<Source, String> {
 
 /// Join the mount namespace of `pid` and make its init's root ours; returns
 /// an fd of that root.
-fn enter(pid: i32) -> Result<OwnedFd, String> {
+fn enter(pid: i32, start_time: Option<u64>) -> Result<OwnedFd, String> {
     if !single_threaded() {
         return Err("the sync helper must be single-threaded (run it as stack __sync)".into());
     }
     // Opened before joining: /proc is still the host's here.
+    let ns = Namespaces::open(pid, &["mnt"]).map_err(|e| e.to_string())?;
     let root = File::options()
         .read(true)
         .custom_flags(libc::O_DIRECTORY)
@@ -334,9 +351,25 @@ fn enter(pid: i32) -> Result<OwnedFd, String> {
             )
         })?;
     let root = OwnedFd::from(root);
-    Namespaces::open(pid, &["mnt"])
-        .and_then(Namespaces::join)
-        .map_err(|e| e.to_string())?;
+    // Checked after the opens: if `pid` still is the process we were told
+    // of now, the fds above are its (a pid is reused only after it died).
+    if let Some(want) = start_time {
+        if super::spawn::proc_start_time(pid) != Some(want) {
+            return Err(format!(
+                "container process {pid} has exited (the pid now belongs to another process)"
+            ));
+        }
+    }
+    // A stale pid of a host process would make the host's root our target.
+    let id = |p: &str| nix::sys::stat::stat(p).ok().map(|s| (s.st_dev, s.st_ino));
+    let host_root = id("/");
+    let their_root = fstat(&root).ok().map(|s| (s.st_dev, s.st_ino));
+    if id("/proc/self/ns/mnt") == id(&format!("/proc/{pid}/ns/mnt")) || their_root == host_root {
+        return Err(format!(
+            "process {pid} is not in a container (it shares the host's mount namespace or root)"
+        ));
+    }
+    ns.join().map_err(|e| e.to_string())?;
     // setns(CLONE_NEWNS) already sets our root and cwd to the namespace's
     // root mount (followed down to the topmost mount: the init's
     // pivot_root'ed root). Chrooting to the init's own root as well covers
@@ -363,7 +396,8 @@ fn run_op(root: &OwnedFd, p: &Prepared) -> Result<(), String> {
             match (src, name) {
                 (Source::File(f, mode), Some(name)) => copy_file(f, *mode, &parent, name),
                 (Source::Dir(d, mode), Some(name)) => copy_dir(d, *mode, &parent, name, 0),
-                (Source::Dir(d, mode), None) => fill_dir(d, *mode, &parent, 0),
+                // The container root keeps its own mode.
+                (Source::Dir(d, _), None) => fill_dir(d, None, &parent, 0),
                 (Source::File(..), None) => Err(io::Error::from(io::ErrorKind::InvalidInput)),
             }
         }
@@ -559,12 +593,12 @@ fn copy_dir(
     // O_NOFOLLOW: if the container swapped the directory for a symlink
     // since, this fails instead of following it.
     let dst = openat(parent, name, oflag_dir() | OFlag::O_NOFOLLOW, Mode::empty())?;
-    fill_dir(src, mode, &dst, depth)
+    fill_dir(src, Some(mode), &dst, depth)
 }
 
 /// Copy the entries of the host directory `src` into `dst`, then give
 /// `dst` the mode `mode`.
-fn fill_dir(src: &OwnedFd, mode: u32, dst: &OwnedFd, depth: usize) -> io::Result<()> {
+fn fill_dir(src: &OwnedFd, mode: Option<u32>, dst: &OwnedFd, depth: usize) -> io::Result<()> {
     refuse_pseudo_fs(dst)?;
     // A fresh open of the same directory: its own read position, so the
     // source fd itself is never consumed.
@@ -615,7 +649,9 @@ fn fill_dir(src: &OwnedFd, mode: u32, dst: &OwnedFd, depth: usize) -> io::Result
             _ => {} // sockets, fifos, devices: nothing to copy
         }
     }
-    fchmod(dst, Mode::from_bits_truncate(mode))?;
+    if let Some(mode) = mode {
+        fchmod(dst, Mode::from_bits_truncate(mode))?;
+    }
     Ok(())
 }
 
@@ -708,6 +744,7 @@ mod tests {
         // These fail before any namespace is joined, so they run unprivileged.
         let errs = apply(
             1,
+            None,
             &[
                 SyncOp::Copy {
                     host: "/nonexistent/stack-sync".into(),
@@ -737,11 +774,11 @@ mod tests {
 
     #[test]
     fn helper_command_args() {
-        let c = sync_helper_command(42);
+        let c = sync_helper_command(42, Some(7));
         let args: Vec<_> = c
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        assert_eq!(args, ["__sync", "42"]);
+        assert_eq!(args, ["__sync", "42", "--start-time", "7"]);
     }
 }
