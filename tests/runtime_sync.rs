@@ -320,3 +320,23 @@ fn magic_links_through_proc_are_refused() {
     }
     assert_eq!(b.ok(&format!("ls -A / | grep -c {name} || true")), "0\n");
 }
+
+/// Not a check: prints how long `sync` of one small file takes (a helper
+/// process, setns, copy, rename). Run with
+/// `cargo test --test runtime_sync -- --ignored --nocapture measure`.
+#[test]
+#[ignore]
+fn measure_sync_latency() {
+    if !setup("measure_sync_latency") {
+        return;
+    }
+    let b = Box_::start("measure");
+    write(&b.src("f"), "x\n", 0o644);
+    let n = 50;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        sync_spawned(&b.spawned, &[copy(&b.src("f"), "/app/f")]).unwrap();
+    }
+    println!("sync of one file: {:?} mean over {n}", t.elapsed() / n);
+    assert_eq!(b.ok("cat /app/f"), "x\n");
+}

@@ -16,7 +16,12 @@
 //! its directory and renamed over the target (so a symlink there is
 //! replaced, not written through, and a reader sees the old or the new
 //! file, never half of one); a directory's entries are created one name at
-//! a time relative to directory fds opened with `O_NOFOLLOW`.
+//! a time relative to directory fds opened with `O_NOFOLLOW`. So with
+//! `/app -> /etc` in the container, target `/app/x` writes the container's
+//! `/etc/x` (what a `cp` by the container itself would do), never the
+//! host's. Directories on proc, sys or cgroup file systems are never
+//! written, and a pid that shares the host's mount namespace or root (a
+//! stale pid) is refused; `sync_spawned` also refuses a reused pid.
 //!
 //! Semantics, as Docker's `cp` (which Compose's sync uses): files keep the
 //! host's permission bits and are owned by root; a directory is merged into
