@@ -98,6 +98,15 @@ pub enum Command {
     /// Internal: run a command inside a running container (probes)
     #[command(name = "__exec", hide = true)]
     InternalExec(InternalExecArgs),
+    /// Internal: copy files into a running container (`develop.watch` sync)
+    #[command(name = "__sync", hide = true)]
+    InternalSync {
+        /// Host pid of the container's init
+        pid: i32,
+        /// Refuse if the pid's start time (field 22 of its stat) differs
+        #[arg(long)]
+        start_time: Option<u64>,
+    },
     /// Internal: the detached supervisor
     #[command(name = "__supervise", hide = true)]
     Supervise(UpArgs),
@@ -336,6 +345,9 @@ pub fn main() -> i32 {
         Command::Watch => Err(anyhow::anyhow!(
             "`stack watch` is not implemented yet; use `stack up --watch`"
         )),
+        Command::InternalSync { pid, start_time } => {
+            Ok(crate::runtime::sync::sync_main(*pid, *start_time))
+        }
     };
     match result {
         Ok(code) => code,

@@ -69,13 +69,7 @@ pub fn exec_helper_command(pid: i32, opts: &ExecOptions) -> Command {
 /// The calling process must be single-threaded (it joins a mount
 /// namespace), and it stays in the container's namespaces afterwards.
 pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
-    let threads = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Threads:").map(|v| v.trim().to_string()))
-        });
-    if threads.as_deref() != Some("1") {
+    if !single_threaded() {
         return Err(failed(
             "exec must run in a single-threaded process; use exec_helper_command (stack __exec)",
         ));
@@ -131,26 +125,9 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
         ),
     };
     copy_rlimits(pid);
-    let mut ns = Vec::new();
-    for name in ["ipc", "uts", "net", "pid", "cgroup", "mnt"] {
-        let f = File::open(format!("/proc/{pid}/ns/{name}")).map_err(|e| {
-            failed(format!(
-                "cannot open the {name} namespace of container process {pid}: {e}"
-            ))
-        })?;
-        ns.push((name, f));
-    }
+    let ns = Namespaces::open(pid, &["ipc", "uts", "net", "pid", "cgroup", "mnt"])?;
     join_cgroups(pid)?;
-    for (name, f) in &ns {
-        // SAFETY: setns on an fd we hold; nstype 0 accepts the fd's own type.
-        if unsafe { libc::setns(f.as_raw_fd(), 0) } != 0 {
-            let e = io::Error::last_os_error();
-            return Err(failed(format!(
-                "cannot join the {name} namespace of container process {pid}: {e}"
-            )));
-        }
-    }
-    drop(ns);
+    ns.join()?;
     // Now inside: paths are the container's.
     let id = security::resolve_user_here(user.as_deref()).map_err(|e| failed(e.to_string()))?;
     if !env.iter().any(|e| e.starts_with("HOME=")) {
@@ -289,6 +266,57 @@ fn copy_rlimits(pid: i32) {
                 libc::prlimit64(0, res, &lim, std::ptr::null_mut());
             }
         }
+    }
+}
+
+/// Whether this process has one thread (`setns` into a mount namespace and
+/// `fork` without exec need that).
+pub(crate) fn single_threaded() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:").map(|v| v.trim() == "1"))
+        })
+        .unwrap_or(false)
+}
+
+/// Namespaces of a container process, opened from the host side (while
+/// `/proc` is still the host's) and joined later with `join`.
+pub(crate) struct Namespaces {
+    pid: i32,
+    ns: Vec<(&'static str, File)>,
+}
+
+impl Namespaces {
+    /// Open `/proc/<pid>/ns/<name>` for each name, in the order given.
+    pub(crate) fn open(pid: i32, names: &[&'static str]) -> Result<Namespaces, SpawnError> {
+        let mut ns = Vec::with_capacity(names.len());
+        for &name in names {
+            let f = File::open(format!("/proc/{pid}/ns/{name}")).map_err(|e| {
+                failed(format!(
+                    "cannot open the {name} namespace of container process {pid}: {e} (is the container running?)"
+                ))
+            })?;
+            ns.push((name, f));
+        }
+        Ok(Namespaces { pid, ns })
+    }
+
+    /// `setns` into each, in order. Joining `mnt` also sets our root and
+    /// working directory to the root of that namespace (see setns(2)).
+    pub(crate) fn join(self) -> Result<(), SpawnError> {
+        for (name, f) in &self.ns {
+            // SAFETY: setns on an fd we hold; nstype 0 accepts the fd's own type.
+            if unsafe { libc::setns(f.as_raw_fd(), 0) } != 0 {
+                let e = io::Error::last_os_error();
+                return Err(failed(format!(
+                    "cannot join the {name} namespace of container process {}: {e}",
+                    self.pid
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

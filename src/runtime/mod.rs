@@ -12,6 +12,7 @@ pub mod init;
 pub mod mounts;
 pub mod sealed;
 pub mod security;
+pub mod sync;
 pub mod syscall;
 
 pub use config::*;
