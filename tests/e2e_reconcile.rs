@@ -313,3 +313,59 @@ fn two_concurrent_ups() {
         assert_eq!(container(&ps, s)["restarts"], 0);
     }
 }
+
+const DEPS: &str = r#"
+services:
+  db:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    environment: { V: "1" }
+  api:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    depends_on:
+      db: { condition: service_started, restart: true }
+  side:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    depends_on: [db]
+  lone:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+"#;
+
+#[test]
+fn dependents_restart_flags_and_service_selection() {
+    if !root_or_skip("dependents_restart") {
+        return;
+    }
+    let p = Project::new("e2e-deps", DEPS);
+    // `up api` starts api and what it depends on, nothing else.
+    p.ok(&["up", "-d", "api"]);
+    let ps = ps_json(&p);
+    assert!(find(&ps, "api").is_some() && find(&ps, "db").is_some(), "{ps:#}");
+    assert!(find(&ps, "side").is_none() && find(&ps, "lone").is_none(), "{ps:#}");
+    p.ok(&["up", "-d"]);
+    let before: Vec<i64> = ["db", "api", "side", "lone"]
+        .iter()
+        .map(|s| pid_of(&p, s))
+        .collect();
+    // db changes: db recreated, api (restart: true) restarted, side kept.
+    p.write(&DEPS.replace(r#"V: "1""#, r#"V: "2""#));
+    p.ok(&["up", "-d"]);
+    wait_for("api restarted", Duration::from_secs(10), || {
+        pid_of(&p, "api") != before[1]
+    });
+    assert_ne!(pid_of(&p, "db"), before[0]);
+    assert_eq!(pid_of(&p, "side"), before[2], "side has no restart: true");
+    assert_eq!(pid_of(&p, "lone"), before[3]);
+    // --no-recreate keeps a changed service; --force-recreate renews one.
+    p.write(&DEPS.replace(r#"V: "1""#, r#"V: "3""#));
+    let db = pid_of(&p, "db");
+    p.ok(&["up", "-d", "--no-recreate"]);
+    assert_eq!(pid_of(&p, "db"), db);
+    let lone = pid_of(&p, "lone");
+    p.ok(&["up", "-d", "--force-recreate", "--no-deps", "lone"]);
+    assert_ne!(pid_of(&p, "lone"), lone);
+    assert_eq!(pid_of(&p, "db"), db, "--no-deps leaves db alone");
+}
