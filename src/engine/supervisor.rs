@@ -120,6 +120,8 @@ enum Waiter {
     /// Until the given services (all when `None`) have settled.
     Settle {
         healthy: bool,
+        /// Only these services (`stop`/`start`/`restart SERVICE...`).
+        only: Option<BTreeSet<String>>,
         deadline: Option<Instant>,
         reply: Sender<Response>,
     },
@@ -893,7 +895,7 @@ impl Sup {
     fn event_loop(&mut self, rx: &Receiver<Ev>, on_settled: &mut Option<OnSettled>) {
         loop {
             if on_settled.is_some() {
-                if let Some(r) = self.settled(false) {
+                if let Some(r) = self.settled(false, None) {
                     if let Some(f) = on_settled.take() {
                         f(r);
                     }
@@ -1211,6 +1213,7 @@ impl Sup {
                     let _ = reply.send(Response::err(e));
                 }
                 Ok(names) => {
+                    let only = names.iter().cloned().collect();
                     for n in names {
                         if let Some(c) = self.ctrs.get_mut(&n) {
                             c.rec.stopped_by_user = false;
@@ -1219,6 +1222,7 @@ impl Sup {
                     }
                     self.waiters.push(Waiter::Settle {
                         healthy: false,
+                        only: Some(only),
                         deadline: None,
                         reply,
                     });
@@ -1230,6 +1234,7 @@ impl Sup {
                 }
                 Ok(names) => {
                     let grace = timeout.map(Duration::from_secs);
+                    let only: BTreeSet<String> = names.iter().cloned().collect();
                     for n in names {
                         let alive = self.ctrs.get(&n).is_some_and(|c| c.alive());
                         if let Some(c) = self.ctrs.get_mut(&n) {
@@ -1249,6 +1254,7 @@ impl Sup {
                     }
                     self.waiters.push(Waiter::Settle {
                         healthy: false,
+                        only: Some(only),
                         deadline: None,
                         reply,
                     });
@@ -1270,6 +1276,7 @@ impl Sup {
                 timeout_ms,
             } => self.waiters.push(Waiter::Settle {
                 healthy,
+                only: None,
                 deadline: timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms)),
                 reply,
             }),
@@ -1279,13 +1286,20 @@ impl Sup {
     /// Whether every service in scope has settled: `Ok` when all are
     /// started (with `healthy`: healthy or completed), `Err` naming each
     /// service that failed, `None` while something is still on its way.
-    fn settled(&self, healthy: bool) -> Option<Result<(), String>> {
-        if !self.to_stop.is_empty() || self.ctrs.values().any(|c| c.busy.is_some()) {
+    fn settled(
+        &self,
+        healthy: bool,
+        only: Option<&BTreeSet<String>>,
+    ) -> Option<Result<(), String>> {
+        let wanted = |n: &String| only.is_none_or(|o| o.contains(n));
+        if self.to_stop.keys().any(wanted)
+            || self.ctrs.iter().any(|(n, c)| wanted(n) && c.busy.is_some())
+        {
             return None;
         }
         let mut errors = Vec::new();
         let mut waiting = false;
-        for name in self.stack.services.keys() {
+        for name in self.stack.services.keys().filter(|n| wanted(n)) {
             let in_scope = self.intent.scope.as_ref().is_none_or(|s| s.contains(name));
             if let Some((kind, why)) = self.pending.get(name) {
                 match kind {
@@ -1345,9 +1359,10 @@ impl Sup {
             match w {
                 Waiter::Settle {
                     healthy,
+                    only,
                     deadline,
                     reply,
-                } => match self.settled(healthy) {
+                } => match self.settled(healthy, only.as_ref()) {
                     Some(Ok(())) => {
                         let _ = reply.send(self.ps());
                     }
@@ -1392,6 +1407,7 @@ impl Sup {
                     }
                     None => self.waiters.push(Waiter::Settle {
                         healthy,
+                        only,
                         deadline,
                         reply,
                     }),
