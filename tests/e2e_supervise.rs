@@ -260,3 +260,29 @@ volumes:
     p.ok(&["down", "-v"]);
     assert!(!proj.exists(), "down -v removes the volume");
 }
+
+#[test]
+fn oom_kill_is_reported_by_ps() {
+    if !root_or_skip("oom_kill_reported") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-oom",
+        r#"
+services:
+  hog:
+    rootfs: {busybox}
+    command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]
+    deploy: { resources: { limits: { memory: 32M } } }
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    wait_for("the OOM kill", Duration::from_secs(20), || {
+        container(&ps_json(&p), "hog")["status"] == "exited"
+    });
+    let ps = ps_json(&p);
+    assert_eq!(container(&ps, "hog")["oom_killed"], true, "{ps:#}");
+    assert_eq!(container(&ps, "hog")["exit_code"], 137);
+    let table = p.ok(&["ps"]);
+    assert!(table.contains("exited (137, oom-killed)"), "{table}");
+}
