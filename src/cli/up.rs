@@ -45,9 +45,6 @@ pub fn run(global: &GlobalArgs, args: &UpArgs, plan_only: bool) -> anyhow::Resul
     if plan_only || args.dry_run {
         return dry_run(&store, &stack, args);
     }
-    if args.watch {
-        eprintln!("stack: --watch is not available yet; starting without watching the file");
-    }
     let lock = store.lock(&|m| eprintln!("{m}"))?;
     if let Some(client) = Client::connect(&store.control_socket()) {
         // A supervisor runs: hand it the file.
@@ -75,6 +72,7 @@ pub fn run(global: &GlobalArgs, args: &UpArgs, plan_only: bool) -> anyhow::Resul
         return Ok(code);
     }
     // Foreground: this process is the supervisor.
+    let hook = watch_hook(global, &stack, args.watch);
     let cfg = supervisor::Config {
         store: store.clone(),
         stack,
@@ -82,7 +80,7 @@ pub fn run(global: &GlobalArgs, args: &UpArgs, plan_only: bool) -> anyhow::Resul
         foreground: true,
         colour: super::is_tty(1),
         watch: args.watch,
-        on_start: None,
+        on_start: hook,
     };
     let lock = std::sync::Mutex::new(Some(lock));
     let code = supervisor::run(
@@ -99,10 +97,62 @@ pub fn run(global: &GlobalArgs, args: &UpArgs, plan_only: bool) -> anyhow::Resul
     Ok(code)
 }
 
+/// With `--watch`: a thread that reloads the file on every change (stack
+/// file and `.env`) and hands each valid result to the loop; an invalid
+/// one is reported and changes nothing.
+fn watch_hook(
+    global: &GlobalArgs,
+    stack: &Stack,
+    watch: bool,
+) -> Option<Box<dyn FnOnce(std::sync::mpsc::Sender<supervisor::Ev>) + Send>> {
+    if !watch {
+        return None;
+    }
+    let mut opts = global.load_options();
+    opts.file = Some(stack.file.clone());
+    opts.project_name = Some(stack.name.clone());
+    let mut files = vec![stack.file.clone()];
+    files.push(
+        global
+            .env_file
+            .clone()
+            .unwrap_or_else(|| stack.dir.join(".env")),
+    );
+    Some(Box::new(move |tx| {
+        let watcher =
+            crate::engine::watch::FileWatcher::new(files, crate::engine::watch::DEFAULT_DEBOUNCE);
+        let (watcher, rx) = match watcher {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("stack: {e}; the stack runs without watching the file");
+                return;
+            }
+        };
+        let _ = std::thread::Builder::new()
+            .name("reload".into())
+            .spawn(move || {
+                let _keep = watcher;
+                for _ev in rx {
+                    match crate::spec::load(&opts) {
+                        Ok(s) => {
+                            if tx.send(supervisor::Ev::Reload(Box::new(s))).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) => eprintln!(
+                            "stack: {e}\nstack: the file is not valid; the stack keeps running as it was"
+                        ),
+                    }
+                }
+            });
+    }))
+}
+
 /// The hidden verb a detached supervisor runs as.
 pub fn supervise(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     let stack = crate::spec::load(&global.load_options())?;
     let store = Store::new(&stack.name)?;
+    let hook = watch_hook(global, &stack, args.watch);
     let cfg = supervisor::Config {
         store,
         stack,
@@ -110,7 +160,7 @@ pub fn supervise(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
         foreground: false,
         colour: false,
         watch: args.watch,
-        on_start: None,
+        on_start: hook,
     };
     let code = supervisor::run(
         cfg,

@@ -982,9 +982,18 @@ impl Sup {
                 }
             }
             Ev::Reload(stack) => {
-                let options = self.intent.options.clone();
+                if self.shutdown.is_some() {
+                    return;
+                }
+                // Keep the flags of the last `up`, but not a one-time
+                // --force-recreate.
+                let mut options = self.intent.options.clone();
+                options.force_recreate = false;
                 self.emit(None, "reloaded", stack.file.display().to_string());
                 self.apply(*stack, options);
+                if self.last_actions.is_empty() {
+                    eprintln!("reload: nothing changed");
+                }
             }
         }
     }
