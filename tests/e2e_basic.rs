@@ -4,50 +4,9 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{root_or_skip, Project};
-
-fn ps_json(p: &Project) -> serde_json::Value {
-    serde_json::from_str(&p.ok(&["ps", "--format", "json"])).unwrap()
-}
-
-fn container<'a>(ps: &'a serde_json::Value, svc: &str) -> &'a serde_json::Value {
-    ps["containers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["service"] == svc)
-        .unwrap_or_else(|| panic!("no container for {svc} in {ps:#}"))
-}
-
-fn pid_of(p: &Project, svc: &str) -> i64 {
-    container(&ps_json(p), svc)["pid"].as_i64().unwrap()
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Nothing of the project is left: processes, cgroups, mounts, state.
-pub fn assert_nothing_left(p: &Project) {
-    for root in std::fs::read_dir("/sys/fs/cgroup").unwrap() {
-        let dir = root.unwrap().path().join("stack").join(&p.name);
-        assert!(!dir.exists(), "cgroup left: {}", dir.display());
-    }
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let state = p.state.display().to_string();
-    for l in mi.lines() {
-        assert!(!l.contains(&state), "mount left: {l}");
-    }
-    assert!(!p.state.join(&p.name).join("containers").exists());
-    assert!(!p.state.join(&p.name).join("logs").exists());
-    assert!(!p.run.join(&p.name).join("control.sock").exists());
-}
+use common::{assert_nothing_left, container, pid_of, ps_json, root_or_skip, wait_for, Project};
 
 const TWO: &str = r#"
 services:
