@@ -287,6 +287,10 @@ unsafe fn child_after_clone(
             libc::_exit(EXIT_CGROUP);
         }
     }
+    // Leave the supervisor's session and process group: a Ctrl-C or hangup
+    // on the user's terminal is for the supervisor, which stops containers
+    // with their stop_signal; it must not reach the inits directly.
+    libc::setsid();
     // After joining, so the container's cgroup is the root it sees.
     if libc::unshare(libc::CLONE_NEWCGROUP) != 0 {
         libc::_exit(EXIT_UNSHARE);
