@@ -14,7 +14,7 @@
 # is hidden; stack, runc and unshare see the same v1 hierarchy there.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-STACK=${STACK:-$here/target/release/stack}
+STACK=$(realpath "${STACK:-$here/target/release/stack}")
 work=${BENCH_DIR:-/tmp/stack-bench}
 runs=${RUNS:-30}
 export STACK_STATE_DIR=$work/state STACK_RUN_DIR=$work/run

@@ -269,3 +269,45 @@ services:
     let table = p.ok(&["ps"]);
     assert!(table.contains("exited (137, oom-killed)"), "{table}");
 }
+
+#[test]
+fn exit_code_of_a_container_that_ended_unsupervised() {
+    if !root_or_skip("exit_code_unsupervised") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-orphan-exit",
+        r#"
+services:
+  early:
+    rootfs: {busybox}
+    command: ["sh", "-c", "echo hi; sleep 1; exit 3"]
+  late:
+    rootfs: {busybox}
+    command: ["sh", "-c", "sleep 3; exit 4"]
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    let ps = ps_json(&p);
+    let late = container(&ps, "late")["pid"].as_i64().unwrap();
+    let sup = ps["supervisor_pid"].as_i64().unwrap();
+    // SAFETY: our supervisor.
+    unsafe { libc::kill(sup as i32, libc::SIGKILL) };
+    wait_for("supervisor gone", Duration::from_secs(5), || !alive(sup));
+    // `early` ends while nothing supervises it: ps reads the code its init
+    // recorded, and the record line never shows in the logs.
+    wait_for("early to end", Duration::from_secs(10), || {
+        container(&ps_json(&p), "early")["status"] == "exited"
+    });
+    assert_eq!(container(&ps_json(&p), "early")["exit_code"], 3);
+    let logs = p.ok(&["logs", "early"]);
+    assert!(logs.contains("hi") && !logs.contains("\"exit\""), "{logs}");
+    // A new supervisor adopts `late` (same pid) and learns its code too.
+    p.ok(&["up", "-d"]);
+    assert_eq!(container(&ps_json(&p), "late")["pid"].as_i64(), Some(late));
+    wait_for("late to end", Duration::from_secs(10), || {
+        container(&ps_json(&p), "late")["status"] == "exited"
+    });
+    assert_eq!(container(&ps_json(&p), "late")["exit_code"], 4);
+    p.ok(&["down", "-t", "1"]);
+}

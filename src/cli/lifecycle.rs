@@ -79,7 +79,7 @@ fn stop_direct(store: &Store, services: &[String], timeout: Option<u64>) -> anyh
             r.stopped_by_user = true;
             if was_alive || r.status == Status::Running {
                 r.status = Status::Exited;
-                r.exit_code = None;
+                r.exit_code = crate::engine::logs::recorded_exit_code(&store.log_file(&r.service));
                 r.finished_at = Some(unix_now());
             }
             store.save_container(r)?;

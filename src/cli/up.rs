@@ -321,7 +321,7 @@ pub fn observe_direct(store: &Store) -> anyhow::Result<BTreeMap<String, Containe
             ) && !ops::rec_alive(&r)
             {
                 r.status = Status::Exited;
-                r.exit_code = None;
+                r.exit_code = crate::engine::logs::recorded_exit_code(&store.log_file(&r.service));
             }
             (r.service.clone(), r)
         })

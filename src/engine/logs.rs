@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::runtime::init::EXIT_STREAM;
+
 /// One parsed log line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
@@ -159,15 +161,29 @@ pub fn read_lines(path: &Path, tail: Option<usize>) -> std::io::Result<(Vec<LogL
         Some(i) => &text[..=i],
         None => "",
     };
-    let lines: Vec<&str> = complete.lines().collect();
+    let lines: Vec<LogLine> = complete
+        .lines()
+        .map(parse_line)
+        .filter(|l| l.stream != EXIT_STREAM)
+        .collect();
     let start = match tail {
         Some(n) => lines.len().saturating_sub(n),
         None => 0,
     };
-    Ok((
-        lines[start..].iter().map(|l| parse_line(l)).collect(),
-        complete.len() as u64,
-    ))
+    Ok((lines[start..].to_vec(), complete.len() as u64))
+}
+
+/// The exit status the container's init recorded as its last log line, if
+/// it did (a container that ended while no supervisor was its parent).
+pub fn recorded_exit_code(path: &Path) -> Option<i32> {
+    let mut f = File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    let last = parse_line(text.trim_end().lines().last()?);
+    (last.stream == EXIT_STREAM).then(|| last.line.parse().ok())?
 }
 
 /// Follows a set of log files, calling `out(service, line)` for every new
@@ -252,7 +268,10 @@ impl Follower {
                             break; // incomplete: read again next time
                         }
                         *pos += n as u64;
-                        out(svc, parse_line(&line));
+                        let l = parse_line(&line);
+                        if l.stream != EXIT_STREAM {
+                            out(svc, l);
+                        }
                     }
                     Err(_) => break,
                 }

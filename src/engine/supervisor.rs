@@ -1014,6 +1014,8 @@ impl Sup {
         if c.rec.status == Status::Exited && c.rec.exit_code.is_some() {
             return;
         }
+        // An adopted container is not our child: its init left the code in the log.
+        let code = code.or_else(|| logs::recorded_exit_code(&self.store.log_file(&name)));
         c.rec.exit_code = code.or(c.rec.exit_code);
         if c.rec.status == Status::Exited {
             // Already marked by the stop worker; just note the code.

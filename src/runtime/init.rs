@@ -27,6 +27,10 @@ const FORWARDED: &[i32] = &[
     libc::SIGWINCH,
 ];
 
+/// The `stream` of the log line the init writes last: the command's exit
+/// status (`"line":"137"`). Log readers hide it.
+pub const EXIT_STREAM: &str = "exit";
+
 /// A line longer than this is cut into several log lines.
 const MAX_LINE: usize = 16 * 1024;
 
@@ -613,7 +617,11 @@ fn relay(child: i32, sfd: OwnedFd, out: OwnedFd, err: OwnedFd, log: OwnedFd) -> 
     for s in &mut streams {
         while s.pump(&mut log) {}
     }
-    status.unwrap_or(255)
+    let status = status.unwrap_or(255);
+    // The last line says how the command ended, so a supervisor that is not
+    // our parent (it adopted us after a crash) still learns the exit code.
+    write_line(&mut log, EXIT_STREAM, status.to_string().as_bytes());
+    status
 }
 
 fn raw(s: &Stream) -> RawFd {
