@@ -15,5 +15,10 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 
+# What of stack's exists before the suite (nothing, on a CI machine) is not
+# the suite's to clean up; anything new afterwards is a leak.
+before=$(mktemp)
+trap 'rm -f "$before"' EXIT
+scripts/check-leaks.sh --snapshot "$before"
 cargo test --locked "$@"
-scripts/check-leaks.sh
+scripts/check-leaks.sh "$before"
