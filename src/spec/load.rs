@@ -746,6 +746,7 @@ impl Cx<'_> {
         let mut ulimits = BTreeMap::new();
         let mut network_mode = NetworkMode::None;
         let mut ports = Vec::new();
+        let mut ports_at = None;
         let mut labels = BTreeMap::new();
         let mut profiles = Vec::new();
         let mut develop = None;
@@ -899,7 +900,10 @@ impl Cx<'_> {
                         }
                     }
                 }
-                "ports" => ports = self.ports(v, p),
+                "ports" => {
+                    ports = self.ports(v, p);
+                    ports_at = Some((v.pos, p.to_string()));
+                }
                 "labels" => {
                     for (k, val, _) in self.kv(v, p) {
                         labels.insert(k, val.unwrap_or_default());
@@ -989,6 +993,16 @@ impl Cx<'_> {
 
         if self.problems.len() > before {
             return None;
+        }
+        if let (Some((pos, p)), NetworkMode::None, false) =
+            (&ports_at, &network_mode, ports.is_empty())
+        {
+            self.err(
+                *pos,
+                p,
+                "publishing ports is not supported yet: with `network_mode: none` (the default) \
+                 the container has only loopback; use `network_mode: host` to serve on the host's ports",
+            );
         }
         let svc = Service {
             name: name.to_string(),

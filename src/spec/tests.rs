@@ -524,7 +524,7 @@ fn volumes_tmpfs_ports_caps_ulimits_labels() {
     let d = Dir::new();
     d.mkdir("html");
     let yaml = format!(
-        "services:\n  a:\n    {HOST}\n    volumes:\n      - ./html:/srv:ro\n      - data:/data\n      - {{ type: tmpfs, target: /cache, tmpfs: {{ size: 64M }} }}\n      - {{ type: bind, source: ., target: /src }}\n    tmpfs: /run\n    ports: [\"8080:80\", \"127.0.0.1:53:53/udp\", 9000, {{ target: 443, published: \"8443\" }}]\n    cap_add: [net_admin, CAP_SYS_PTRACE]\n    cap_drop: [ALL]\n    ulimits: {{ nofile: {{ soft: 1024, hard: 4096 }}, NPROC: 64 }}\n    labels: [a=1, b]\n    read_only: true\nvolumes:\n  data:\n"
+        "services:\n  a:\n    {HOST}\n    volumes:\n      - ./html:/srv:ro\n      - data:/data\n      - {{ type: tmpfs, target: /cache, tmpfs: {{ size: 64M }} }}\n      - {{ type: bind, source: ., target: /src }}\n    tmpfs: /run\n    network_mode: host\n    ports: [\"8080:80\", \"127.0.0.1:53:53/udp\", 9000, {{ target: 443, published: \"8443\" }}]\n    cap_add: [net_admin, CAP_SYS_PTRACE]\n    cap_drop: [ALL]\n    ulimits: {{ nofile: {{ soft: 1024, hard: 4096 }}, NPROC: 64 }}\n    labels: [a=1, b]\n    read_only: true\nvolumes:\n  data:\n"
     );
     let (s, _) = load_in(&d, &yaml, &[], &opts()).unwrap();
     let a = &s.services["a"];
@@ -782,7 +782,7 @@ fn service_json_round_trip() {
     let d = Dir::new();
     d.mkdir("html");
     let yaml = format!(
-        "services:\n  a:\n    {HOST}\n    restart: on-failure\n    healthcheck: {{ test: \"true\" }}\n    volumes: [\"./html:/srv\", {{ type: tmpfs, target: /t }}]\n    ulimits: {{ nofile: 10 }}\n    ports: [\"80\"]\n    develop: {{ watch: [{{ path: ., action: rebuild }}] }}\n    deploy: {{ resources: {{ limits: {{ cpus: \"1.5\", memory: 1G }} }} }}\n"
+        "services:\n  a:\n    {HOST}\n    restart: on-failure\n    healthcheck: {{ test: \"true\" }}\n    volumes: [\"./html:/srv\", {{ type: tmpfs, target: /t }}]\n    ulimits: {{ nofile: 10 }}\n    network_mode: host\n    ports: [\"80\"]\n    develop: {{ watch: [{{ path: ., action: rebuild }}] }}\n    deploy: {{ resources: {{ limits: {{ cpus: \"1.5\", memory: 1G }} }} }}\n"
     );
     let (s, _) = load_in(&d, &yaml, &[], &opts()).unwrap();
     let json = serde_json::to_string(&s).unwrap();
@@ -900,4 +900,21 @@ fn top_level_errors() {
         w[0].ends_with("stack.yaml:1:1: `version` is obsolete and ignored; remove it"),
         "{w:?}"
     );
+}
+
+#[test]
+fn ports_without_a_network_are_refused_not_ignored() {
+    let d = Dir::new();
+    let e = errs_in(
+        &d,
+        &format!("services:\n  web:\n    {HOST}\n    ports: [\"8080:80\"]\n"),
+        &[],
+        &opts(),
+    );
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(
+        e[0].starts_with("4:12: services.web.ports: publishing ports is not supported yet"),
+        "{e:?}"
+    );
+    assert!(e[0].contains("network_mode: host"), "{e:?}");
 }
