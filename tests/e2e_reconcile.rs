@@ -4,45 +4,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{root_or_skip, Project};
-
-fn ps_json(p: &Project) -> serde_json::Value {
-    serde_json::from_str(&p.ok(&["ps", "--format", "json"])).unwrap()
-}
-
-fn find<'a>(ps: &'a serde_json::Value, svc: &str) -> Option<&'a serde_json::Value> {
-    ps["containers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["service"] == svc)
-}
-
-fn container<'a>(ps: &'a serde_json::Value, svc: &str) -> &'a serde_json::Value {
-    find(ps, svc).unwrap_or_else(|| panic!("no container for {svc} in {ps:#}"))
-}
-
-fn pid_of(p: &Project, svc: &str) -> i64 {
-    container(&ps_json(p), svc)["pid"].as_i64().unwrap()
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{container, find, pid_of, ps_json, root_or_skip, text, wait_for, Project};
 
 const STACK: &str = r#"
 services:

@@ -10,32 +10,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{root_or_skip, Project};
-
-fn ps_json(p: &Project) -> serde_json::Value {
-    serde_json::from_str(&p.ok(&["ps", "--format", "json"])).unwrap()
-}
-
-fn container<'a>(ps: &'a serde_json::Value, svc: &str) -> &'a serde_json::Value {
-    ps["containers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["service"] == svc)
-        .unwrap_or_else(|| panic!("no container for {svc} in {ps:#}"))
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn alive(pid: i64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
-}
+use common::{alive, container, ps_json, root_or_skip, wait_for, Project};
 
 #[test]
 fn foreground_up_streams_output_and_ctrl_c_stops() {

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// True when the test may run root-only checks. Under `CI=true` not being
 /// root is a failure, not a skip.
@@ -130,4 +131,67 @@ impl Drop for Project {
     fn drop(&mut self) {
         let _ = self.run(&["down", "-v", "-t", "1"]);
     }
+}
+
+/// `stack ps --format json`, parsed.
+pub fn ps_json(p: &Project) -> serde_json::Value {
+    serde_json::from_str(&p.ok(&["ps", "--format", "json"])).unwrap()
+}
+
+/// The `ps` entry of `svc`, if any.
+pub fn find<'a>(ps: &'a serde_json::Value, svc: &str) -> Option<&'a serde_json::Value> {
+    ps["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == svc)
+}
+
+/// The `ps` entry of `svc`; panics with the whole listing when missing.
+pub fn container<'a>(ps: &'a serde_json::Value, svc: &str) -> &'a serde_json::Value {
+    find(ps, svc).unwrap_or_else(|| panic!("no container for {svc} in {ps:#}"))
+}
+
+/// The pid `ps` reports for `svc`.
+pub fn pid_of(p: &Project, svc: &str) -> i64 {
+    container(&ps_json(p), svc)["pid"].as_i64().unwrap()
+}
+
+/// Poll `f` every 50 ms until it holds; fail after `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// stdout and stderr of a finished command, together.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Whether `pid` is a live (non-zombie) process.
+pub fn alive(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+/// Nothing of the project is left: processes, cgroups, mounts, state.
+pub fn assert_nothing_left(p: &Project) {
+    for root in std::fs::read_dir("/sys/fs/cgroup").unwrap() {
+        let dir = root.unwrap().path().join("stack").join(&p.name);
+        assert!(!dir.exists(), "cgroup left: {}", dir.display());
+    }
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let state = p.state.display().to_string();
+    for l in mi.lines() {
+        assert!(!l.contains(&state), "mount left: {l}");
+    }
+    assert!(!p.state.join(&p.name).join("containers").exists());
+    assert!(!p.state.join(&p.name).join("logs").exists());
+    assert!(!p.run.join(&p.name).join("control.sock").exists());
 }
