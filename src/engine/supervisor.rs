@@ -58,6 +58,9 @@ pub enum Ev {
     Stopped {
         service: String,
         gen: u64,
+        /// The worker also removed the container's cgroup and files (it
+        /// was stopped to be removed or recreated).
+        cleaned: bool,
     },
     Health {
         service: String,
@@ -825,6 +828,10 @@ impl Sup {
             let sig = ops::signal_number(&c.rec.config.stop_signal);
             let (pid, st, cg) = (c.rec.pid, c.rec.start_time, c.rec.cgroup.clone());
             let gen = c.gen;
+            // Removing the cgroup, mounts and files takes milliseconds: on
+            // the worker, not in the loop.
+            let clean = matches!(self.to_stop[&name].after, After::Remove | After::Recreate);
+            let store = self.store.clone();
             if let Some(c) = self.ctrs.get_mut(&name) {
                 c.busy = Some(Busy::Stopping);
                 c.rec.status = Status::Stopping;
@@ -836,12 +843,24 @@ impl Sup {
                 .name(format!("stop-{name}"))
                 .spawn(move || {
                     ops::stop_container(pid, st, &cg, sig, grace);
-                    let _ = tx.send(Ev::Stopped { service, gen });
+                    if clean {
+                        ops::remove_container_files(&store, &service, &cg);
+                    }
+                    let _ = tx.send(Ev::Stopped {
+                        service,
+                        gen,
+                        cleaned: clean,
+                    });
                 });
         }
     }
 
     fn after_stop(&mut self, name: &str, after: After) {
+        self.after_stop_cleaned(name, after, false);
+    }
+
+    /// `after_stop`; `cleaned`: the container's cgroup and files are gone.
+    fn after_stop_cleaned(&mut self, name: &str, after: After, cleaned: bool) {
         match after {
             After::Nothing => {
                 self.save(name);
@@ -855,7 +874,9 @@ impl Sup {
                     if let Some(pid) = c.rec.pid {
                         self.reaper.forget(pid);
                     }
-                    ops::remove_container_files(&self.store, name, &c.rec.cgroup);
+                    if !cleaned {
+                        ops::remove_container_files(&self.store, name, &c.rec.cgroup);
+                    }
                     if after == After::Remove {
                         let _ = std::fs::remove_file(self.store.log_file(name));
                     }
@@ -978,7 +999,11 @@ impl Sup {
                 gen,
                 result,
             } => self.on_started(&service, gen, result),
-            Ev::Stopped { service, gen } => {
+            Ev::Stopped {
+                service,
+                gen,
+                cleaned,
+            } => {
                 let Some(c) = self.ctrs.get_mut(&service) else {
                     return;
                 };
@@ -996,7 +1021,7 @@ impl Sup {
                     .remove(&service)
                     .map(|r| r.after)
                     .unwrap_or(After::Nothing);
-                self.after_stop(&service, after);
+                self.after_stop_cleaned(&service, after, cleaned);
             }
             Ev::Health {
                 service,
