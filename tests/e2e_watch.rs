@@ -459,3 +459,45 @@ services:
         pid_of(&p, "app").is_some_and(|n| n != pid)
     });
 }
+
+#[test]
+fn dependents_restart_per_depends_on_restart() {
+    if !root_or_skip("dependents_restart_per_depends_on_restart") {
+        return;
+    }
+    let yaml = r#"
+services:
+  db:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    environment: { VERSION: "1" }
+    stop_grace_period: 1s
+  api:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+    depends_on: { db: { condition: service_started, restart: true } }
+  worker:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+    depends_on: { db: { condition: service_started } }
+"#;
+    let p = Project::new("e2e-watch-deps", yaml);
+    p.ok(&["up", "-d", "--watch"]);
+    let (db, api, worker) = (
+        pid_of(&p, "db").unwrap(),
+        pid_of(&p, "api").unwrap(),
+        pid_of(&p, "worker").unwrap(),
+    );
+    p.write(&yaml.replace("VERSION: \"1\"", "VERSION: \"2\""));
+    wait_for("db recreated", LONG, || {
+        env_in(&p, "db", "VERSION").as_deref() == Some("2")
+    });
+    assert_ne!(pid_of(&p, "db"), Some(db));
+    // `restart: true`: api follows db; worker (no restart) keeps running.
+    wait_for("api restarted", LONG, || {
+        pid_of(&p, "api").is_some_and(|a| a != api)
+    });
+    assert_eq!(pid_of(&p, "worker"), Some(worker));
+}
