@@ -501,3 +501,31 @@ services:
     });
     assert_eq!(pid_of(&p, "worker"), Some(worker));
 }
+
+#[test]
+fn develop_watch_sync_then_restart() {
+    if !root_or_skip("develop_watch_sync_then_restart") {
+        return;
+    }
+    let yaml = r#"
+services:
+  app:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+    develop:
+      watch:
+        - { path: ./src, action: sync+restart, target: /app }
+"#;
+    let p = Project::new("e2e-watch-syncrestart", yaml);
+    std::fs::create_dir_all(p.dir.join("src")).unwrap();
+    p.ok(&["up", "-d", "--watch"]);
+    let pid = pid_of(&p, "app").unwrap();
+    std::fs::write(p.dir.join("src/conf.txt"), "v1\n").unwrap();
+    wait_for("app restarted", LONG, || {
+        pid_of(&p, "app").is_some_and(|n| n != pid)
+    });
+    // The restarted container has the synced file.
+    let out = p.ok(&["exec", "-T", "app", "cat", "/app/conf.txt"]);
+    assert_eq!(out, "v1\n");
+}
