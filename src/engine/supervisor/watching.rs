@@ -50,6 +50,9 @@ pub(super) struct Live {
     syncing: BTreeSet<String>,
     sync_queue: BTreeMap<String, (Vec<SyncOp>, bool)>,
     debounce: Duration,
+    /// Inputs not watched because their directory does not exist (said
+    /// once per change of this list).
+    unwatchable: Vec<PathBuf>,
 }
 
 impl Live {
@@ -67,6 +70,7 @@ impl Live {
             syncing: BTreeSet::new(),
             sync_queue: BTreeMap::new(),
             debounce: debounce(),
+            unwatchable: Vec::new(),
         }
     }
 }
@@ -79,6 +83,14 @@ fn inputs(stack: &Stack) -> Vec<PathBuf> {
     } else {
         stack.inputs.clone()
     }
+}
+
+/// Split `files` into those that can be watched (their directory exists)
+/// and those that cannot (an optional `env_file` in a missing directory).
+fn watchable(files: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    files
+        .into_iter()
+        .partition(|f| f.parent().is_some_and(|d| d.is_dir()))
 }
 
 fn shown(files: &[PathBuf]) -> String {
@@ -133,7 +145,8 @@ impl Sup {
         if self.live.files.is_some() {
             return Ok(());
         }
-        let files = inputs(&self.stack);
+        let (files, skipped) = watchable(inputs(&self.stack));
+        self.note_unwatchable(skipped);
         let (fw, rx) = FileWatcher::new(files.clone(), self.live.debounce)
             .map_err(|e| format!("{e}; the stack runs without watching the file"))?;
         let tx: Sender<Ev> = self.tx.clone();
@@ -181,13 +194,26 @@ impl Sup {
             l.file = Some(self.stack.file.clone());
             l.project_name = Some(self.stack.name.clone());
         }
-        if let Some(fw) = self.live.files.as_mut() {
-            let files = inputs(&self.stack);
-            if let Err(e) = fw.set_files(files) {
-                eprintln!("stack: {e}; still watching {}", shown(&fw.files()));
+        if self.live.files.is_some() {
+            let (files, skipped) = watchable(inputs(&self.stack));
+            self.note_unwatchable(skipped);
+            if let Some(fw) = self.live.files.as_mut() {
+                if let Err(e) = fw.set_files(files) {
+                    eprintln!("stack: {e}; still watching {}", shown(&fw.files()));
+                }
             }
         }
         self.rebuild_tree();
+    }
+
+    fn note_unwatchable(&mut self, skipped: Vec<PathBuf>) {
+        if skipped != self.live.unwatchable && !skipped.is_empty() {
+            eprintln!(
+                "stack: not watching {}: the directory does not exist (create it, then save the stack file)",
+                shown(&skipped)
+            );
+        }
+        self.live.unwatchable = skipped;
     }
 
     fn save_project(&self) {
@@ -506,6 +532,17 @@ mod tests {
             ]
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn files_in_missing_directories_are_not_watched() {
+        let tmp = std::env::temp_dir();
+        let (ok, skipped) = watchable(vec![
+            tmp.join("stack.yaml"),
+            PathBuf::from("/no/such/dir/web.env"),
+        ]);
+        assert_eq!(ok, vec![tmp.join("stack.yaml")]);
+        assert_eq!(skipped, vec![PathBuf::from("/no/such/dir/web.env")]);
     }
 
     #[test]
