@@ -4,9 +4,45 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{container, find, pid_of, ps_json, root_or_skip, text, wait_for, Project};
+use common::{root_or_skip, Project};
+
+fn ps_json(p: &Project) -> serde_json::Value {
+    serde_json::from_str(&p.ok(&["ps", "--format", "json"])).unwrap()
+}
+
+fn find<'a>(ps: &'a serde_json::Value, svc: &str) -> Option<&'a serde_json::Value> {
+    ps["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == svc)
+}
+
+fn container<'a>(ps: &'a serde_json::Value, svc: &str) -> &'a serde_json::Value {
+    find(ps, svc).unwrap_or_else(|| panic!("no container for {svc} in {ps:#}"))
+}
+
+fn pid_of(p: &Project, svc: &str) -> i64 {
+    container(&ps_json(p), svc)["pid"].as_i64().unwrap()
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
 
 const STACK: &str = r#"
 services:
@@ -307,14 +343,8 @@ fn dependents_restart_flags_and_service_selection() {
     // `up api` starts api and what it depends on, nothing else.
     p.ok(&["up", "-d", "api"]);
     let ps = ps_json(&p);
-    assert!(
-        find(&ps, "api").is_some() && find(&ps, "db").is_some(),
-        "{ps:#}"
-    );
-    assert!(
-        find(&ps, "side").is_none() && find(&ps, "lone").is_none(),
-        "{ps:#}"
-    );
+    assert!(find(&ps, "api").is_some() && find(&ps, "db").is_some(), "{ps:#}");
+    assert!(find(&ps, "side").is_none() && find(&ps, "lone").is_none(), "{ps:#}");
     p.ok(&["up", "-d"]);
     let before: Vec<i64> = ["db", "api", "side", "lone"]
         .iter()

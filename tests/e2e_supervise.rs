@@ -10,7 +10,32 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{alive, container, ps_json, root_or_skip, wait_for, Project};
+use common::{root_or_skip, Project};
+
+fn ps_json(p: &Project) -> serde_json::Value {
+    serde_json::from_str(&p.ok(&["ps", "--format", "json"])).unwrap()
+}
+
+fn container<'a>(ps: &'a serde_json::Value, svc: &str) -> &'a serde_json::Value {
+    ps["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == svc)
+        .unwrap_or_else(|| panic!("no container for {svc} in {ps:#}"))
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn alive(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
 
 #[test]
 fn foreground_up_streams_output_and_ctrl_c_stops() {
@@ -65,10 +90,7 @@ services:
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "Ctrl-C did not stop the stack"
-        );
+        assert!(started.elapsed() < Duration::from_secs(20), "Ctrl-C did not stop the stack");
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
@@ -77,8 +99,7 @@ services:
         seen.push(l);
     }
     assert!(
-        seen.iter()
-            .any(|l| l.starts_with("shell") && l.ends_with("| bye")),
+        seen.iter().any(|l| l.starts_with("shell") && l.ends_with("| bye")),
         "SIGTERM reached the shell: {seen:?}"
     );
     let ps = ps_json(&p);
@@ -154,11 +175,7 @@ services:
     let log = std::fs::read_to_string(p.run.join(&p.name).join("supervisor.log")).unwrap();
     assert!(log.contains("corrupt state file"), "{log}");
     let ps = ps_json(&p);
-    assert_eq!(
-        container(&ps, "a")["pid"].as_i64().unwrap(),
-        a_pid,
-        "{ps:#}"
-    );
+    assert_eq!(container(&ps, "a")["pid"].as_i64().unwrap(), a_pid, "{ps:#}");
     assert_eq!(container(&ps, "a")["status"], "running");
 }
 

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 /// True when the test may run root-only checks. Under `CI=true` not being
 /// root is a failure, not a skip.
@@ -34,27 +33,17 @@ pub fn busybox_rootfs() -> PathBuf {
             .expect("busybox not found: apt-get install busybox-static");
         let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
-        for d in [
-            "bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root",
-            "home",
-        ] {
+        for d in ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root", "home"] {
             std::fs::create_dir_all(tmp.join(d)).unwrap();
         }
         std::fs::copy(busybox, tmp.join("bin/busybox")).unwrap();
-        let out = Command::new(tmp.join("bin/busybox"))
-            .arg("--list")
-            .output()
-            .unwrap();
+        let out = Command::new(tmp.join("bin/busybox")).arg("--list").output().unwrap();
         for applet in String::from_utf8_lossy(&out.stdout).lines() {
             if applet != "busybox" {
                 let _ = std::os::unix::fs::symlink("/bin/busybox", tmp.join("bin").join(applet));
             }
         }
-        std::fs::write(
-            tmp.join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/sh\n",
-        )
-        .unwrap();
+        std::fs::write(tmp.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/sh\n").unwrap();
         std::fs::write(tmp.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").unwrap();
         if !dir.exists() {
             let _ = std::fs::rename(&tmp, &dir);
@@ -76,9 +65,7 @@ pub struct Project {
 
 impl Project {
     pub fn new(name: &str, yaml: &str) -> Project {
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join("it")
-            .join(name);
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("it").join(name);
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).unwrap();
         let p = Project {
@@ -131,67 +118,4 @@ impl Drop for Project {
     fn drop(&mut self) {
         let _ = self.run(&["down", "-v", "-t", "1"]);
     }
-}
-
-/// `stack ps --format json`, parsed.
-pub fn ps_json(p: &Project) -> serde_json::Value {
-    serde_json::from_str(&p.ok(&["ps", "--format", "json"])).unwrap()
-}
-
-/// The `ps` entry of `svc`, if any.
-pub fn find<'a>(ps: &'a serde_json::Value, svc: &str) -> Option<&'a serde_json::Value> {
-    ps["containers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["service"] == svc)
-}
-
-/// The `ps` entry of `svc`; panics with the whole listing when missing.
-pub fn container<'a>(ps: &'a serde_json::Value, svc: &str) -> &'a serde_json::Value {
-    find(ps, svc).unwrap_or_else(|| panic!("no container for {svc} in {ps:#}"))
-}
-
-/// The pid `ps` reports for `svc`.
-pub fn pid_of(p: &Project, svc: &str) -> i64 {
-    container(&ps_json(p), svc)["pid"].as_i64().unwrap()
-}
-
-/// Poll `f` every 50 ms until it holds; fail after `timeout`.
-pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// stdout and stderr of a finished command, together.
-pub fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// Whether `pid` is a live (non-zombie) process.
-pub fn alive(pid: i64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
-}
-
-/// Nothing of the project is left: processes, cgroups, mounts, state.
-pub fn assert_nothing_left(p: &Project) {
-    for root in std::fs::read_dir("/sys/fs/cgroup").unwrap() {
-        let dir = root.unwrap().path().join("stack").join(&p.name);
-        assert!(!dir.exists(), "cgroup left: {}", dir.display());
-    }
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let state = p.state.display().to_string();
-    for l in mi.lines() {
-        assert!(!l.contains(&state), "mount left: {l}");
-    }
-    assert!(!p.state.join(&p.name).join("containers").exists());
-    assert!(!p.state.join(&p.name).join("logs").exists());
-    assert!(!p.run.join(&p.name).join("control.sock").exists());
 }
