@@ -271,31 +271,51 @@ fn a_burst_of_saves_applies_the_last_once() {
     let p = Project::new("e2e-watch-burst", TWO);
     p.ok(&["up", "-d", "--watch"]);
     let db = pid_of(&p, "db").unwrap();
-    let before = count_lines(&p, "recreate web");
-    let start = Instant::now();
-    for i in 0..10 {
-        p.write(&TWO.replace("COLOR: red", &format!("COLOR: v{i}")));
-        std::thread::sleep(Duration::from_millis(8));
+    let file = p.dir.join("stack.yaml");
+    // A loaded machine can stretch the burst itself past the debounce; such
+    // an attempt proves nothing, so it is repeated (with new values).
+    for attempt in 0..5 {
+        let values: Vec<String> = (0..10).map(|i| format!("a{attempt}v{i}")).collect();
+        let texts: Vec<String> = values
+            .iter()
+            .map(|v| expand(&TWO.replace("COLOR: red", &format!("COLOR: {v}"))))
+            .collect();
+        let before = count_lines(&p, "recreate web");
+        let start = Instant::now();
+        let mut last = start;
+        let mut max_gap = Duration::ZERO;
+        for (i, t) in texts.iter().enumerate() {
+            if i > 0 {
+                std::thread::sleep(Duration::from_millis(6));
+            }
+            std::fs::write(&file, t).unwrap();
+            max_gap = max_gap.max(last.elapsed());
+            last = Instant::now();
+        }
+        // First save to last: "ten saves within 100 ms".
+        let took = start.elapsed();
+        let last_value = values[9].clone();
+        wait_for(&format!("COLOR={last_value}"), LONG, || {
+            env_in(&p, "web", "COLOR").as_deref() == Some(last_value.as_str())
+        });
+        // Give a second (wrong) reload every chance to show up, then count.
+        std::thread::sleep(Duration::from_millis(1000));
+        if took > Duration::from_millis(100) || max_gap > Duration::from_millis(50) {
+            eprintln!("burst attempt {attempt} took {took:?} (largest gap {max_gap:?}); again");
+            continue;
+        }
+        let recreates: Vec<String> = sup_log(&p)
+            .lines()
+            .filter(|l| l.starts_with("recreate web"))
+            .skip(before)
+            .map(String::from)
+            .collect();
+        assert_eq!(recreates.len(), 1, "expected one recreate: {recreates:?}");
+        assert!(recreates[0].contains(&last_value), "{}", recreates[0]);
+        assert_eq!(pid_of(&p, "db"), Some(db));
+        return;
     }
-    assert!(
-        start.elapsed() < Duration::from_millis(150),
-        "the burst itself took {:?}",
-        start.elapsed()
-    );
-    wait_for("COLOR=v9", LONG, || {
-        env_in(&p, "web", "COLOR").as_deref() == Some("v9")
-    });
-    // Give a second (wrong) reload every chance to show up, then count.
-    std::thread::sleep(Duration::from_millis(1000));
-    let recreates: Vec<String> = sup_log(&p)
-        .lines()
-        .filter(|l| l.starts_with("recreate web"))
-        .skip(before)
-        .map(String::from)
-        .collect();
-    assert_eq!(recreates.len(), 1, "expected one recreate: {recreates:?}");
-    assert!(recreates[0].contains("v9"), "{}", recreates[0]);
-    assert_eq!(pid_of(&p, "db"), Some(db));
+    panic!("the machine is too loaded: no burst of 10 saves fit in 100 ms in 5 attempts");
 }
 
 #[test]
@@ -369,8 +389,10 @@ fn foreground_up_watch_prints_each_action() {
         .spawn()
         .unwrap();
     let output = || std::fs::read_to_string(&out_path).unwrap_or_default();
-    wait_for("web running", LONG, || {
-        p.run(&["ps", "--format", "json"]).status.success() && pid_of(&p, "web").is_some()
+    wait_for("web and db running", LONG, || {
+        p.run(&["ps", "--format", "json"]).status.success()
+            && pid_of(&p, "web").is_some()
+            && pid_of(&p, "db").is_some()
     });
     let db = pid_of(&p, "db").unwrap();
     p.write(&TWO.replace("COLOR: red", "COLOR: fg"));
