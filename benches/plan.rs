@@ -81,6 +81,7 @@ fn stack_of(services: Vec<Service>) -> Stack {
         dir: PathBuf::from("/bench"),
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
         volumes: BTreeMap::new(),
+        inputs: Vec::new(),
     }
 }
 

@@ -300,6 +300,7 @@ mod tests {
             dir: "/t".into(),
             services: s.iter().map(|(n, d)| (n.to_string(), svc(n, d))).collect(),
             volumes: BTreeMap::new(),
+            inputs: Vec::new(),
         }
     }
 

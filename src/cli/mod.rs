@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod ps;
 pub mod up;
+pub mod watch;
 
 /// Options every verb accepts, before or after the verb (as in Compose).
 #[derive(Debug, Clone, Args, Default)]
@@ -342,9 +343,7 @@ pub fn main() -> i32 {
         Command::Restart(args) => lifecycle::restart(&cli.global, args),
         Command::Events(args) => events::run(&cli.global, args),
         Command::Init => Ok(crate::runtime::spawn::init_main()),
-        Command::Watch => Err(anyhow::anyhow!(
-            "`stack watch` is not implemented yet; use `stack up --watch`"
-        )),
+        Command::Watch => watch::run(&cli.global),
         Command::InternalSync { pid, start_time } => {
             Ok(crate::runtime::sync::sync_main(*pid, *start_time))
         }

@@ -58,6 +58,9 @@ pub fn run(global: &GlobalArgs, args: &UpArgs, plan_only: bool) -> anyhow::Resul
         if resp.actions.is_empty() {
             eprintln!("nothing to do: the stack is up to date");
         }
+        if args.watch && !resp.watch {
+            super::watch::start(&store)?;
+        }
         let code = wait_and_report(&store, args)?;
         drop(lock);
         if !args.detach && code == 0 {
@@ -72,15 +75,15 @@ pub fn run(global: &GlobalArgs, args: &UpArgs, plan_only: bool) -> anyhow::Resul
         return Ok(code);
     }
     // Foreground: this process is the supervisor.
-    let hook = watch_hook(global, &stack, args.watch);
     let cfg = supervisor::Config {
         store: store.clone(),
+        load: Some(reload_options(global, &stack)),
         stack,
         options: options(args),
         foreground: true,
         colour: super::is_tty(1),
         watch: args.watch,
-        on_start: hook,
+        on_start: None,
     };
     let lock = std::sync::Mutex::new(Some(lock));
     let code = supervisor::run(
@@ -97,70 +100,30 @@ pub fn run(global: &GlobalArgs, args: &UpArgs, plan_only: bool) -> anyhow::Resul
     Ok(code)
 }
 
-/// With `--watch`: a thread that reloads the file on every change (stack
-/// file and `.env`) and hands each valid result to the loop; an invalid
-/// one is reported and changes nothing.
-fn watch_hook(
-    global: &GlobalArgs,
-    stack: &Stack,
-    watch: bool,
-) -> Option<Box<dyn FnOnce(std::sync::mpsc::Sender<supervisor::Ev>) + Send>> {
-    if !watch {
-        return None;
-    }
+/// How the supervisor re-reads the file when it watches it: this file and
+/// project, the same profiles, and `--env-file` made absolute (the
+/// detached supervisor runs in the stack's directory).
+fn reload_options(global: &GlobalArgs, stack: &Stack) -> crate::spec::LoadOptions {
     let mut opts = global.load_options();
     opts.file = Some(stack.file.clone());
     opts.project_name = Some(stack.name.clone());
-    let mut files = vec![stack.file.clone()];
-    files.push(
-        global
-            .env_file
-            .clone()
-            .unwrap_or_else(|| stack.dir.join(".env")),
-    );
-    Some(Box::new(move |tx| {
-        let watcher =
-            crate::engine::watch::FileWatcher::new(files, crate::engine::watch::DEFAULT_DEBOUNCE);
-        let (watcher, rx) = match watcher {
-            Ok(w) => w,
-            Err(e) => {
-                eprintln!("stack: {e}; the stack runs without watching the file");
-                return;
-            }
-        };
-        let _ = std::thread::Builder::new()
-            .name("reload".into())
-            .spawn(move || {
-                let _keep = watcher;
-                for _ev in rx {
-                    match crate::spec::load(&opts) {
-                        Ok(s) => {
-                            if tx.send(supervisor::Ev::Reload(Box::new(s))).is_err() {
-                                break;
-                            }
-                        }
-                        Err(e) => eprintln!(
-                            "stack: {e}\nstack: the file is not valid; the stack keeps running as it was"
-                        ),
-                    }
-                }
-            });
-    }))
+    opts.env_file = opts.env_file.map(|e| std::path::absolute(&e).unwrap_or(e));
+    opts
 }
 
 /// The hidden verb a detached supervisor runs as.
 pub fn supervise(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     let stack = crate::spec::load(&global.load_options())?;
     let store = Store::new(&stack.name)?;
-    let hook = watch_hook(global, &stack, args.watch);
     let cfg = supervisor::Config {
         store,
+        load: Some(reload_options(global, &stack)),
         stack,
         options: options(args),
         foreground: false,
         colour: false,
         watch: args.watch,
-        on_start: hook,
+        on_start: None,
     };
     let code = supervisor::run(
         cfg,
@@ -194,7 +157,9 @@ pub fn spawn_detached(
         cmd.arg("--profile").arg(p);
     }
     if let Some(e) = &global.env_file {
-        cmd.arg("--env-file").arg(e);
+        // Absolute: the supervisor runs in the stack's directory.
+        cmd.arg("--env-file")
+            .arg(std::path::absolute(e).unwrap_or_else(|_| e.clone()));
     }
     cmd.arg("__supervise");
     if args.remove_orphans {

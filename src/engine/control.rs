@@ -102,6 +102,10 @@ pub enum Op {
     },
     /// Stream events until the connection closes.
     Events,
+    /// Start watching the stack file, its `.env` and `env_file`s (and the
+    /// services' `develop.watch` trees), as `up --watch` does; answers
+    /// like `ps`. Watching already: nothing changes.
+    Watch,
 }
 
 /// One thing that happened.
@@ -112,7 +116,9 @@ pub struct Event {
     #[serde(default)]
     pub service: Option<String>,
     /// `created`, `started`, `healthy`, `unhealthy`, `died`, `oom`,
-    /// `restarting`, `stopped`, `removed`, `reloaded`, `failed`, `orphan`.
+    /// `restarting`, `stopped`, `removed`, `reloaded`, `failed`, `orphan`;
+    /// with watching: `watching`, `invalid` (a save that was not applied),
+    /// `synced`, `sync_failed`.
     pub kind: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,

@@ -251,6 +251,7 @@ mod tests {
             dir: "/x".into(),
             services: svcs.into_iter().map(|s| (s.name.clone(), s)).collect(),
             volumes: Default::default(),
+            inputs: Vec::new(),
         }
     }
 

@@ -13,6 +13,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod watching;
+
 use super::control::{self, Event, Op, Response, UpOptions};
 use super::reaper::Reaper;
 use super::reconcile::{self, Action, Intent, Kind, Observed};
@@ -31,10 +33,14 @@ pub struct Config {
     pub foreground: bool,
     /// Colour the output prefixes.
     pub colour: bool,
-    /// Whether the file is watched (shown by `ps`).
+    /// Watch the file from the start (`up --watch`); `stack watch` turns
+    /// it on later. Shown by `ps`.
     pub watch: bool,
-    /// Called once the loop is ready, with a sender into it: the file
-    /// watcher sends `Ev::Reload` with each valid new stack.
+    /// How to re-read the file on a change (profiles, `--env-file`);
+    /// `None`: the stack's own file and project name, `.env` beside it.
+    pub load: Option<crate::spec::LoadOptions>,
+    /// Called once the loop is ready, with a sender into it (an extra event
+    /// source; the file watcher itself is built in).
     pub on_start: Option<Box<dyn FnOnce(Sender<Ev>) + Send>>,
 }
 
@@ -52,6 +58,9 @@ pub enum Ev {
     Stopped {
         service: String,
         gen: u64,
+        /// The worker also removed the container's cgroup and files (it
+        /// was stopped to be removed or recreated).
+        cleaned: bool,
     },
     Health {
         service: String,
@@ -66,6 +75,21 @@ pub enum Ev {
     Signal(i32),
     /// A new, valid stack from the file watcher.
     Reload(Box<Stack>),
+    /// A watched file changed but does not load (one line per problem,
+    /// with file:line:col).
+    ReloadFailed(String),
+    /// Changes under a `develop.watch` rule (`gen`: the tree watcher's).
+    Tree {
+        gen: u64,
+        ev: super::watch::TreeEvent,
+    },
+    /// A `develop.watch` sync finished (`gen`: the container's).
+    Synced {
+        service: String,
+        gen: u64,
+        result: Result<usize, String>,
+        restart: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +181,8 @@ struct Sup {
     last_actions: Vec<String>,
     new_logs: Arc<Mutex<Vec<(String, std::path::PathBuf)>>>,
     gen: u64,
+    /// The file and `develop.watch` watchers.
+    live: watching::Live,
 }
 
 /// Called once when the first reconcile has settled.
@@ -241,8 +267,14 @@ pub fn run(cfg: Config, on_settled: OnSettled) -> Result<i32, EngineError> {
         last_actions: Vec::new(),
         new_logs: Arc::new(Mutex::new(Vec::new())),
         gen: 0,
+        live: watching::Live::new(cfg.load.clone(), &cfg.stack),
     };
     sup.adopt();
+    if cfg.watch {
+        if let Err(e) = sup.start_watch() {
+            eprintln!("stack: {e}");
+        }
+    }
 
     // Foreground: stream every service's output.
     let stop_logs = Arc::new(AtomicBool::new(false));
@@ -403,13 +435,19 @@ fn probe(pid: i32, argv: &[String], caps: Vec<String>, timeout: Duration) -> (bo
 
 impl Sup {
     fn emit(&mut self, service: Option<&str>, kind: &str, detail: String) {
+        self.emit_to(service, kind, detail, true);
+    }
+
+    /// `emit`, printing the event only when `print` (its text was printed
+    /// another way already).
+    fn emit_to(&mut self, service: Option<&str>, kind: &str, detail: String, print: bool) {
         let ev = Event {
             time: unix_now_ms(),
             service: service.map(String::from),
             kind: kind.to_string(),
             detail,
         };
-        if !self.foreground || !matches!(kind, "created") {
+        if print && (!self.foreground || !matches!(kind, "created")) {
             eprintln!("{}", ev.text());
         }
         let resp = Response {
@@ -553,6 +591,7 @@ impl Sup {
             }
         }
         self.last_actions.clear();
+        self.refresh_watches();
         self.step();
     }
 
@@ -789,6 +828,10 @@ impl Sup {
             let sig = ops::signal_number(&c.rec.config.stop_signal);
             let (pid, st, cg) = (c.rec.pid, c.rec.start_time, c.rec.cgroup.clone());
             let gen = c.gen;
+            // Removing the cgroup, mounts and files takes milliseconds: on
+            // the worker, not in the loop.
+            let clean = matches!(self.to_stop[&name].after, After::Remove | After::Recreate);
+            let store = self.store.clone();
             if let Some(c) = self.ctrs.get_mut(&name) {
                 c.busy = Some(Busy::Stopping);
                 c.rec.status = Status::Stopping;
@@ -800,12 +843,24 @@ impl Sup {
                 .name(format!("stop-{name}"))
                 .spawn(move || {
                     ops::stop_container(pid, st, &cg, sig, grace);
-                    let _ = tx.send(Ev::Stopped { service, gen });
+                    if clean {
+                        ops::remove_container_files(&store, &service, &cg);
+                    }
+                    let _ = tx.send(Ev::Stopped {
+                        service,
+                        gen,
+                        cleaned: clean,
+                    });
                 });
         }
     }
 
     fn after_stop(&mut self, name: &str, after: After) {
+        self.after_stop_cleaned(name, after, false);
+    }
+
+    /// `after_stop`; `cleaned`: the container's cgroup and files are gone.
+    fn after_stop_cleaned(&mut self, name: &str, after: After, cleaned: bool) {
         match after {
             After::Nothing => {
                 self.save(name);
@@ -819,7 +874,9 @@ impl Sup {
                     if let Some(pid) = c.rec.pid {
                         self.reaper.forget(pid);
                     }
-                    ops::remove_container_files(&self.store, name, &c.rec.cgroup);
+                    if !cleaned {
+                        ops::remove_container_files(&self.store, name, &c.rec.cgroup);
+                    }
                     if after == After::Remove {
                         let _ = std::fs::remove_file(self.store.log_file(name));
                     }
@@ -942,7 +999,11 @@ impl Sup {
                 gen,
                 result,
             } => self.on_started(&service, gen, result),
-            Ev::Stopped { service, gen } => {
+            Ev::Stopped {
+                service,
+                gen,
+                cleaned,
+            } => {
                 let Some(c) = self.ctrs.get_mut(&service) else {
                     return;
                 };
@@ -960,7 +1021,7 @@ impl Sup {
                     .remove(&service)
                     .map(|r| r.after)
                     .unwrap_or(After::Nothing);
-                self.after_stop(&service, after);
+                self.after_stop_cleaned(&service, after, cleaned);
             }
             Ev::Health {
                 service,
@@ -981,25 +1042,22 @@ impl Sup {
                     }
                 }
             }
-            Ev::Reload(stack) => {
-                if self.shutdown.is_some() {
-                    return;
-                }
-                // Keep the flags of the last `up`, but not a one-time
-                // --force-recreate.
-                let mut options = self.intent.options.clone();
-                options.force_recreate = false;
-                self.emit(None, "reloaded", stack.file.display().to_string());
-                self.apply(*stack, options);
-                if self.last_actions.is_empty() {
-                    eprintln!("reload: nothing changed");
-                }
-            }
+            Ev::Reload(stack) => self.on_reload(*stack),
+            Ev::ReloadFailed(msg) => self.on_reload_failed(msg),
+            Ev::Tree { gen, ev } => self.on_tree(gen, ev),
+            Ev::Synced {
+                service,
+                gen,
+                result,
+                restart,
+            } => self.on_synced(&service, gen, result, restart),
         }
     }
 
     fn stop_all(&mut self, after: After, grace: Option<Duration>) {
         self.shutdown = Some(after);
+        // The watchers stop with the stack.
+        self.stop_watching();
         let names: Vec<String> = self.ctrs.keys().cloned().collect();
         for n in names {
             self.to_stop.insert(n, StopReq { after, grace });
@@ -1271,6 +1329,7 @@ impl Sup {
                     });
                 }
             },
+            Op::Watch => self.on_watch_op(reply),
             Op::Down { timeout } => {
                 self.stop_all(After::Remove, timeout.map(Duration::from_secs));
                 self.waiters.push(Waiter::Down { reply });

@@ -67,6 +67,7 @@ fn stack(services: Vec<Service>) -> Stack {
         dir: PathBuf::from("/t"),
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
         volumes: BTreeMap::new(),
+        inputs: Vec::new(),
     }
 }
 

@@ -188,6 +188,8 @@ pub(crate) struct Cx<'a> {
     pub volume_names: BTreeSet<String>,
     /// Host binaries already found (one `stat` per path, not per service).
     pub host_seen: BTreeSet<PathBuf>,
+    /// Every `env_file` named by a service (for the file watcher).
+    pub env_inputs: BTreeSet<PathBuf>,
 }
 
 /// What a service's conversion yields beyond the model: positions of its
@@ -955,6 +957,7 @@ impl Cx<'_> {
         // Environment: env files in order, then `environment` wins.
         let mut env = BTreeMap::new();
         for (file, required, pos, p) in env_files {
+            self.env_inputs.insert(file.clone());
             match std::fs::read_to_string(&file) {
                 Ok(text) => {
                     let (kv, errs) = interp::parse_env_file(&text);

@@ -169,7 +169,23 @@ pub fn load(opts: &LoadOptions) -> Result<Stack, LoadError> {
     let (stack, warnings) = load_str(&bytes, &shown, &abs, &dir, vars, opts);
     print_warnings(&warnings);
     match stack {
-        Ok(s) if pre.is_empty() => Ok(s),
+        Ok(mut s) if pre.is_empty() => {
+            // The stack file and the variables file first, then env_files.
+            let env = match &opts.env_file {
+                Some(p) => std::path::absolute(p)
+                    .map(|a| load::normalize(&a))
+                    .unwrap_or_else(|_| p.clone()),
+                None => dir.join(".env"),
+            };
+            let mut inputs = vec![abs.clone(), env];
+            for f in std::mem::take(&mut s.inputs) {
+                if !inputs.contains(&f) {
+                    inputs.push(f);
+                }
+            }
+            s.inputs = inputs;
+            Ok(s)
+        }
         Ok(_) => Err(LoadError::Invalid(pre)),
         Err(mut e) => {
             pre.append(&mut e);
@@ -270,6 +286,7 @@ fn load_str(
         problems,
         volume_names: BTreeSet::new(),
         host_seen: BTreeSet::new(),
+        env_inputs: BTreeSet::new(),
     };
     let mut warnings = warnings;
 
@@ -407,6 +424,7 @@ fn load_str(
                 dir: dir.to_path_buf(),
                 services: active,
                 volumes,
+                inputs: std::mem::take(&mut cx.env_inputs).into_iter().collect(),
             };
             match crate::graph::DepGraph::new(&stack) {
                 Ok(_) => return (Ok(stack), warnings),

@@ -26,6 +26,12 @@ pub struct Stack {
     /// Named volumes declared at the top level.
     #[serde(default)]
     pub volumes: BTreeMap<String, VolumeDef>,
+    /// Every file the stack was built from (absolute): the stack file, the
+    /// `.env` or `--env-file`, and every service's `env_file`, existing or
+    /// not (creating a missing optional one changes the stack). The file
+    /// watcher of `up --watch` watches exactly these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -917,4 +917,32 @@ fn ports_without_a_network_are_refused_not_ignored() {
         "{e:?}"
     );
     assert!(e[0].contains("network_mode: host"), "{e:?}");
+
+fn inputs_list_every_file_the_stack_came_from() {
+    let d = Dir::new();
+    d.write(
+        "stack.yaml",
+        &format!("services:\n  a:\n    {HOST}\n    env_file: [a.env, {{ path: opt.env, required: false }}]\n  b:\n    {HOST}\n    env_file: a.env\n"),
+    );
+    d.write("a.env", "X=1\n");
+    let o = LoadOptions {
+        file: Some(d.path().join("stack.yaml")),
+        project_name: Some("t".into()),
+        ..Default::default()
+    };
+    let s = super::load(&o).unwrap();
+    let p = |n: &str| d.path().join(n);
+    // The stack file, `.env` (even when missing), then each env_file once,
+    // also a missing optional one (creating it changes the stack).
+    assert_eq!(
+        s.inputs,
+        vec![p("stack.yaml"), p(".env"), p("a.env"), p("opt.env")]
+    );
+    let o = LoadOptions {
+        env_file: Some(p("vars.env")),
+        ..o
+    };
+    d.write("vars.env", "");
+    let s = super::load(&o).unwrap();
+    assert_eq!(s.inputs[1], p("vars.env"));
 }
