@@ -917,7 +917,9 @@ fn ports_without_a_network_are_refused_not_ignored() {
         "{e:?}"
     );
     assert!(e[0].contains("network_mode: host"), "{e:?}");
+}
 
+#[test]
 fn inputs_list_every_file_the_stack_came_from() {
     let d = Dir::new();
     d.write(
