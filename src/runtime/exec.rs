@@ -182,6 +182,11 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
         )));
     }
     if child == 0 {
+        // The command lives no longer than `stack exec` (or the probe
+        // helper the supervisor kills on timeout): no orphan keeps running
+        // inside the container after its client is gone.
+        // SAFETY: prctl with integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
         let mut ok = true;
         if let Some((_, slave)) = &pty {
             let s = slave.as_raw_fd();
