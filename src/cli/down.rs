@@ -16,6 +16,12 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let _lock = store.lock(&|m| eprintln!("{m}"))?;
+    // What exists now is what `down` removes, whoever does it (the
+    // supervisor or the direct clean-up below).
+    let mut removed: std::collections::BTreeSet<String> = store
+        .containers()
+        .map(|(recs, _)| recs.into_iter().map(|r| r.service).collect())
+        .unwrap_or_default();
     if let Some(c) = Client::connect(&store.control_socket()) {
         let sup = store.supervisor_pid();
         match c.request(
@@ -43,7 +49,8 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
     for w in &report.warnings {
         eprintln!("stack: {w}");
     }
-    for s in &report.removed {
+    removed.extend(report.removed.iter().cloned());
+    for s in &removed {
         eprintln!("removed {s}");
     }
     let kept = std::fs::read_dir(store.volumes_dir()).is_ok_and(|mut d| d.next().is_some());
