@@ -142,6 +142,10 @@ pub fn table(l: &Listing) -> String {
             l.project,
             if l.watch { "watching the file" } else { "not watching the file" }
         )),
+        None if l.containers.is_empty() && l.pending.is_empty() => {
+            out.push_str(&format!("project {}: no containers\n", l.project));
+            return out;
+        }
         None => out.push_str(&format!(
             "project {}: no supervisor runs (containers are not supervised; `stack up` adopts them)\n",
             l.project
