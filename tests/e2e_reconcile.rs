@@ -187,6 +187,58 @@ services:
 }
 
 #[test]
+fn up_detached_returns_when_a_job_fails() {
+    if !root_or_skip("up_detached_failed_job") {
+        return;
+    }
+    for (name, policy) in [("e2e-job-no", "\"no\""), ("e2e-job-of", "on-failure:3")] {
+        let p = Project::new(
+            name,
+            &r#"
+services:
+  job:
+    rootfs: {busybox}
+    command: ["sh", "-c", "exit 3"]
+    restart: POLICY
+  web:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    depends_on:
+      job: { condition: service_completed_successfully }
+"#
+            .replace("POLICY", policy),
+        );
+        let mut child = p
+            .cmd(&["up", "-d"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("up -d did not return ({policy})");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let t = text(&out);
+        assert!(!out.status.success(), "{policy}: {t}");
+        assert!(t.contains("job job exited 3"), "{policy}: {t}");
+        let ps = ps_json(&p);
+        assert!(find(&ps, "web").is_none(), "{ps:#}");
+        assert!(
+            ps["pending"]["web"]
+                .as_str()
+                .is_some_and(|w| w.contains("job job exited 3")),
+            "{ps:#}"
+        );
+    }
+}
+
+#[test]
 fn exec_failure_is_a_sentence_and_wait_timeout() {
     if !root_or_skip("exec_failure_sentence") {
         return;

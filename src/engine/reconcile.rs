@@ -71,7 +71,7 @@ pub struct Intent {
     /// Services in scope (named + dependencies); `None`: all.
     pub scope: Option<BTreeSet<String>>,
     /// Services an `up`/`start` asked to (re)start even though they were
-    /// stopped or exited; the plan runs as `explicit` while any is left.
+    /// stopped or exited; the plan runs as `explicit` for these only.
     pub kicked: BTreeSet<String>,
     /// Services still to be force-recreated by this `up`.
     pub force: BTreeSet<String>,
@@ -171,6 +171,7 @@ pub fn decide(
         no_recreate: intent.options.no_recreate,
         remove_orphans: intent.options.remove_orphans,
         explicit: !intent.kicked.is_empty(),
+        explicit_only: Some(intent.kicked.clone()),
         now_ms,
     };
     let p = plan::diff(stack, &obs, &opts);

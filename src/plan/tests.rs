@@ -409,6 +409,41 @@ fn failed_one_shot_job_blocks_its_dependents_only() {
 }
 
 #[test]
+fn explicit_pass_for_a_waiting_dependent_does_not_rerun_the_failed_job() {
+    // `up -d` kicked both; the job has been started since (so it is no
+    // longer explicit) and failed: the dependent is blocked, not waiting
+    // for the job to be started again.
+    let st = migrate_stack();
+    let mut obs = Observed::default();
+    obs.containers
+        .insert("cache".into(), running(&st.services["cache"]));
+    obs.containers.insert(
+        "migrate".into(),
+        exited(&st.services["migrate"], 3, NOW - 10),
+    );
+    let o = PlanOptions {
+        explicit: true,
+        explicit_only: Some(["app".to_string()].into()),
+        ..opts()
+    };
+    let p = diff(&st, &obs, &o);
+    assert_eq!(lines(&p), vec!["blocked app: job migrate exited 3"]);
+    // Explicit for the job too (a new `up`): the job runs again.
+    let o = PlanOptions {
+        explicit: true,
+        ..opts()
+    };
+    let p = diff(&st, &obs, &o);
+    assert_eq!(
+        lines(&p),
+        vec![
+            "start migrate: exited 3",
+            "create app: new service, waiting for job migrate to be started and complete"
+        ]
+    );
+}
+
+#[test]
 fn completed_job_is_not_run_again_and_opens_the_gate() {
     let st = migrate_stack();
     let mut obs = converged(&st);
