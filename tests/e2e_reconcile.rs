@@ -239,6 +239,44 @@ services:
 }
 
 #[test]
+fn start_after_stop_is_a_user_start_not_a_policy_restart() {
+    if !root_or_skip("start_after_stop") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-startstop",
+        r#"
+services:
+  web:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    restart: always
+"#,
+    );
+    p.ok(&["up", "-d", "--wait"]);
+    for round in 0..2 {
+        p.ok(&["stop", "-t", "1", "web"]);
+        let ps = ps_json(&p);
+        assert_eq!(container(&ps, "web")["status"], "exited", "{ps:#}");
+        let out = p.run(&["start", "web"]);
+        let t = text(&out);
+        assert!(out.status.success(), "{t}");
+        let ps = ps_json(&p);
+        assert_eq!(
+            container(&ps, "web")["status"],
+            "running",
+            "{round}: {ps:#}"
+        );
+        assert_eq!(container(&ps, "web")["restarts"], 0, "{round}: {ps:#}");
+        assert_eq!(container(&ps, "web")["backoff_level"], 0, "{ps:#}");
+    }
+    let log =
+        std::fs::read_to_string(p.run.join("e2e-startstop/supervisor.log")).unwrap_or_default();
+    assert!(log.contains("start web: stopped"), "{log}");
+    assert!(!log.contains("restart web"), "{log}");
+}
+
+#[test]
 fn exec_failure_is_a_sentence_and_wait_timeout() {
     if !root_or_skip("exec_failure_sentence") {
         return;

@@ -524,11 +524,6 @@ impl Sup {
         } else {
             BTreeSet::new()
         };
-        for n in &kicked {
-            if let Some(c) = self.ctrs.get_mut(n) {
-                c.rec.stopped_by_user = false;
-            }
-        }
         self.stack = stack;
         self.intent = Intent {
             options,
@@ -1225,10 +1220,11 @@ impl Sup {
                 }
                 Ok(names) => {
                     let only = names.iter().cloned().collect();
+                    // `stopped_by_user` stays set: the kicked pass plans a
+                    // user start, and `Kind::Start` forgets the stop and
+                    // the policy's counters (cleared here, the stopped
+                    // container would be planned as a policy restart).
                     for n in names {
-                        if let Some(c) = self.ctrs.get_mut(&n) {
-                            c.rec.stopped_by_user = false;
-                        }
                         self.intent.kicked.insert(n);
                     }
                     self.waiters.push(Waiter::Settle {
@@ -1248,10 +1244,10 @@ impl Sup {
                     let only: BTreeSet<String> = names.iter().cloned().collect();
                     for n in names {
                         let alive = self.ctrs.get(&n).is_some_and(|c| c.alive());
-                        if let Some(c) = self.ctrs.get_mut(&n) {
-                            c.rec.stopped_by_user = false;
-                        }
                         if alive {
+                            if let Some(c) = self.ctrs.get_mut(&n) {
+                                c.rec.stopped_by_user = false;
+                            }
                             self.to_stop.insert(
                                 n,
                                 StopReq {
