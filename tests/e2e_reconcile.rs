@@ -350,6 +350,46 @@ services:
 }
 
 #[test]
+fn short_backoffs_are_waited_for() {
+    if !root_or_skip("short_backoffs") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-backoff",
+        r#"
+services:
+  flaky:
+    rootfs: {busybox}
+    command: ["sh", "-c", "cat /proc/uptime; exit 1"]
+    restart: on-failure:3
+"#,
+    );
+    p.run(&["up", "-d"]);
+    wait_for("3 restarts", Duration::from_secs(20), || {
+        let ps = ps_json(&p);
+        container(&ps, "flaky")["restarts"] == 3 && container(&ps, "flaky")["status"] == "exited"
+    });
+    // Each run prints the (host-wide) uptime it started at, 10 ms steps.
+    let logs = p.ok(&["logs", "flaky"]);
+    let starts: Vec<f64> = logs
+        .lines()
+        .filter_map(|l| {
+            l.split(|c: char| c.is_whitespace() || c == '|')
+                .find_map(|w| w.contains('.').then(|| w.parse::<f64>().ok()).flatten())
+        })
+        .collect();
+    assert_eq!(starts.len(), 4, "{logs}");
+    for (i, want_ms) in [100.0, 200.0, 400.0].into_iter().enumerate() {
+        let gap_ms = (starts[i + 1] - starts[i]) * 1000.0;
+        assert!(
+            gap_ms >= want_ms - 10.0,
+            "restart {} came {gap_ms:.0} ms after the previous start, want ≥ {want_ms} ms: {logs}",
+            i + 1
+        );
+    }
+}
+
+#[test]
 fn two_concurrent_ups() {
     if !root_or_skip("two_concurrent_ups") {
         return;

@@ -947,7 +947,7 @@ impl Sup {
                 c.busy = None;
                 if matches!(c.rec.status, Status::Running | Status::Stopping) {
                     c.rec.status = Status::Exited;
-                    c.rec.finished_at = Some(unix_now());
+                    c.rec.set_finished(unix_now_ms());
                 }
                 self.emit(Some(&service), "stopped", String::new());
                 let after = self
@@ -1018,7 +1018,7 @@ impl Sup {
             return;
         }
         c.rec.status = Status::Exited;
-        c.rec.finished_at = Some(unix_now());
+        c.rec.set_finished(unix_now_ms());
         c.rec.oom_killed = Cgroup::open(&c.rec.cgroup).is_some_and(|g| g.oom_killed());
         c.rec.completed =
             code == Some(0) && crate::plan::restart::is_one_shot(&c.rec.config.restart);
@@ -1070,6 +1070,7 @@ impl Sup {
                 c.rec.status = Status::Running;
                 c.rec.started_at = Some(unix_now());
                 c.rec.finished_at = None;
+                c.rec.finished_ms = None;
                 c.rec.exit_code = None;
                 c.rec.oom_killed = false;
                 c.rec.completed = false;
@@ -1100,7 +1101,7 @@ impl Sup {
                 let sentence = format!("service {name}: {msg}");
                 c.rec.status = Status::Failed;
                 c.rec.error = Some(sentence.clone());
-                c.rec.finished_at = Some(unix_now());
+                c.rec.set_finished(unix_now_ms());
                 self.save(name);
                 eprintln!("{sentence}");
                 self.emit(Some(name), "failed", msg);
