@@ -390,6 +390,44 @@ services:
 }
 
 #[test]
+fn ps_lists_a_service_once_during_backoff() {
+    if !root_or_skip("ps_once_backoff") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-psonce",
+        r#"
+services:
+  web:
+    rootfs: {busybox}
+    command: ["sh", "-c", "exit 1"]
+    restart: always
+"#,
+    );
+    p.run(&["up", "-d"]);
+    let mut seen_backoff = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(4);
+    while std::time::Instant::now() < deadline {
+        let ps = ps_json(&p);
+        let listed =
+            find(&ps, "web").is_some() as usize + ps["pending"].get("web").is_some() as usize;
+        assert!(listed <= 1, "web listed twice: {ps:#}");
+        if find(&ps, "web").is_some_and(|c| {
+            c["state"]
+                .as_str()
+                .is_some_and(|s| s.contains("restarting in"))
+        }) {
+            seen_backoff = true;
+            let table = p.ok(&["ps"]);
+            let lines = table.lines().filter(|l| l.starts_with("web ")).count();
+            assert!(lines <= 1, "{table}");
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(seen_backoff, "never saw the back-off");
+}
+
+#[test]
 fn two_concurrent_ups() {
     if !root_or_skip("two_concurrent_ups") {
         return;

@@ -1172,9 +1172,18 @@ impl Sup {
     fn ps(&self) -> Response {
         Response {
             containers: Some(self.ctrs.values().map(|c| c.rec.clone()).collect()),
+            // One line per service: a service with a container is shown
+            // by its record (a back-off by `next_restart_ms`).
             pending: self
                 .pending
                 .iter()
+                .filter(|(k, _)| !self.ctrs.contains_key(*k))
+                .map(|(k, (_, r))| (k.clone(), r.clone()))
+                .collect(),
+            notes: self
+                .pending
+                .iter()
+                .filter(|(k, (kind, _))| self.ctrs.contains_key(*k) && *kind != Kind::Backoff)
                 .map(|(k, (_, r))| (k.clone(), r.clone()))
                 .collect(),
             supervisor_pid: Some(std::process::id() as i32),
