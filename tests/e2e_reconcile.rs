@@ -152,6 +152,43 @@ services:
 }
 
 #[test]
+fn health_retries_zero_means_three() {
+    if !root_or_skip("health_retries_zero") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-health0",
+        r#"
+services:
+  db:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/never"]
+      interval: 700ms
+      timeout: 2s
+      retries: 0
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    // Docker: `retries: 0` is the default, 3 failures in a row.
+    let mut first = None;
+    wait_for("a first probe", Duration::from_secs(10), || {
+        let ps = ps_json(&p);
+        let c = container(&ps, "db");
+        if c["health_output"].is_null() {
+            return false;
+        }
+        first = Some(c["health"].clone());
+        true
+    });
+    assert_eq!(first.unwrap(), "starting", "one failure is not unhealthy");
+    wait_for("unhealthy", Duration::from_secs(10), || {
+        container(&ps_json(&p), "db")["health"] == "unhealthy"
+    });
+}
+
+#[test]
 fn failed_job_blocks_dependents_and_wait_fails() {
     if !root_or_skip("failed_job_blocks") {
         return;

@@ -17,6 +17,7 @@ use super::control::{self, Event, Op, Response, UpOptions};
 use super::reaper::Reaper;
 use super::reconcile::{self, Action, Intent, Kind, Observed};
 use super::{convert, logs, ops, EngineError};
+use crate::plan::{HealthStatus, Tracker};
 use crate::runtime::cgroup::{self, Cgroup};
 use crate::runtime::spawn::{self, Spawned};
 use crate::spec::{Service, Stack};
@@ -89,8 +90,8 @@ struct Ctr {
     started: Instant,
     probe_busy: bool,
     next_probe: Option<Instant>,
-    failures: u32,
-    ever_healthy: bool,
+    /// The health state machine (the planner's, one implementation).
+    tracker: Option<Tracker>,
 }
 
 impl Ctr {
@@ -102,8 +103,7 @@ impl Ctr {
             started: Instant::now(),
             probe_busy: false,
             next_probe: None,
-            failures: 0,
-            ever_healthy: false,
+            tracker: None,
         }
     }
     fn alive(&self) -> bool {
@@ -463,7 +463,10 @@ impl Sup {
             let mut c = Ctr::new(rec);
             if c.rec.health.is_some() && c.rec.status == Status::Running {
                 c.next_probe = Some(Instant::now());
-                c.ever_healthy = c.rec.health == Some(Health::Healthy);
+                c.tracker = c.rec.config.healthcheck.as_ref().map(|hc| {
+                    let started_ms = c.rec.started_at.unwrap_or(0).saturating_mul(1000);
+                    Tracker::new(hc, started_ms).resumed(health_status(c.rec.health))
+                });
             }
             self.ctrs.insert(name.clone(), c);
             self.save(&name);
@@ -847,7 +850,12 @@ impl Sup {
             let gen = c.gen;
             let tx = self.tx.clone();
             let service = name.clone();
-            let timeout = hc.timeout.as_duration().max(Duration::from_millis(100));
+            let timeout = Duration::from_millis(
+                c.tracker
+                    .as_ref()
+                    .map_or(hc.timeout.0, |t| t.timeout_ms())
+                    .max(100),
+            );
             let caps = convert::capabilities(&c.rec.config.cap_add, &c.rec.config.cap_drop);
             let _ = std::thread::Builder::new()
                 .name(format!("probe-{name}"))
@@ -1075,17 +1083,18 @@ impl Sup {
                 c.rec.oom_killed = false;
                 c.rec.completed = false;
                 c.started = Instant::now();
-                c.failures = 0;
-                c.ever_healthy = false;
                 c.probe_busy = false;
-                c.next_probe = c.rec.config.healthcheck.as_ref().map(|h| {
-                    Instant::now()
-                        + if h.start_period.0 > 0 {
-                            h.start_interval.as_duration()
-                        } else {
-                            h.interval.as_duration()
-                        }
-                });
+                let now_ms = unix_now_ms();
+                c.tracker = c
+                    .rec
+                    .config
+                    .healthcheck
+                    .as_ref()
+                    .map(|h| Tracker::new(h, now_ms));
+                c.next_probe = c
+                    .tracker
+                    .as_ref()
+                    .map(|t| instant_at(t.next_probe_at(), now_ms));
                 c.rec.health = c.rec.config.healthcheck.as_ref().map(|_| Health::Starting);
                 self.reaper.watch_child(sp.pid);
                 self.save(name);
@@ -1117,30 +1126,19 @@ impl Sup {
         if c.gen != gen || c.rec.status != Status::Running || c.busy.is_some() {
             return;
         }
-        let Some(hc) = c.rec.config.healthcheck.clone() else {
+        let Some(t) = c.tracker.as_mut() else {
             return;
         };
-        let in_start = c.started.elapsed() < hc.start_period.as_duration() && !c.ever_healthy;
         let before = c.rec.health;
         c.rec.health_output = Some(output.clone());
-        if ok {
-            c.failures = 0;
-            c.ever_healthy = true;
-            c.rec.health = Some(Health::Healthy);
-        } else if !in_start {
-            c.failures += 1;
-            if c.failures >= hc.retries.max(1) {
-                c.rec.health = Some(Health::Unhealthy);
-            }
-        }
-        c.next_probe = Some(
-            Instant::now()
-                + if in_start && !ok {
-                    hc.start_interval.as_duration()
-                } else {
-                    hc.interval.as_duration()
-                },
-        );
+        let now_ms = unix_now_ms();
+        t.on_result(ok, now_ms);
+        c.rec.health = match t.status() {
+            HealthStatus::Healthy => Some(Health::Healthy),
+            HealthStatus::Unhealthy => Some(Health::Unhealthy),
+            HealthStatus::Starting | HealthStatus::None => Some(Health::Starting),
+        };
+        c.next_probe = Some(instant_at(t.next_probe_at(), now_ms));
         // An unhealthy container's restart is the planner's decision.
         let after = c.rec.health;
         self.save(name);
@@ -1449,6 +1447,21 @@ impl Sup {
                 }
             }
         }
+    }
+}
+
+/// The monotonic instant of Unix time `at_ms`, given the Unix time now.
+fn instant_at(at_ms: u64, now_ms: u64) -> Instant {
+    Instant::now() + Duration::from_millis(at_ms.saturating_sub(now_ms))
+}
+
+/// A record's health as the planner's tracker sees it.
+fn health_status(h: Option<Health>) -> HealthStatus {
+    match h {
+        None => HealthStatus::None,
+        Some(Health::Starting) => HealthStatus::Starting,
+        Some(Health::Healthy) => HealthStatus::Healthy,
+        Some(Health::Unhealthy) => HealthStatus::Unhealthy,
     }
 }
 

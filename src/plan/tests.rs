@@ -869,6 +869,38 @@ fn health_tracker_start_period_and_start_interval() {
 }
 
 #[test]
+fn health_tracker_docker_defaults() {
+    // `retries: 0` is Docker's default, 3 (not 1).
+    let hc = Healthcheck {
+        retries: 0,
+        ..healthcheck()
+    };
+    let mut t = Tracker::new(&hc, 0);
+    assert_eq!(t.on_result(false, 1000), None);
+    assert_eq!(t.on_result(false, 2000), None);
+    assert_eq!(t.on_result(false, 3000), Some(HealthStatus::Unhealthy));
+    // `start_interval: 0` with a start period is Docker's default, 5 s,
+    // and applies only during the start period while starting.
+    let hc = Healthcheck {
+        start_period: Millis(12_000),
+        start_interval: Millis(0),
+        interval: Millis(1000),
+        ..healthcheck()
+    };
+    let mut t = Tracker::new(&hc, 0);
+    assert_eq!(t.next_probe_at(), 5000);
+    assert_eq!(t.on_result(false, 5000), None);
+    assert_eq!(t.next_probe_at(), 10_000);
+    assert_eq!(t.on_result(false, 10_000), None);
+    assert_eq!(t.next_probe_at(), 15_000);
+    assert_eq!(t.on_result(false, 15_000), None);
+    assert_eq!(t.next_probe_at(), 16_000);
+    // A container adopted healthy stays healthy until a probe says not.
+    let t = Tracker::new(&healthcheck(), 0).resumed(HealthStatus::Healthy);
+    assert_eq!(t.status(), HealthStatus::Healthy);
+}
+
+#[test]
 fn no_op_diff_of_fifty_services_is_cheap() {
     // Not a timing assertion: checks the fast path (no JSON) gives nothing.
     let services: Vec<Service> = (0..50).map(|i| svc(&format!("s{i:02}"))).collect();
