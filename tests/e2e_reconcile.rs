@@ -307,6 +307,12 @@ services:
         assert_eq!(container(&ps, "web")["restarts"], 0, "{round}: {ps:#}");
         assert_eq!(container(&ps, "web")["backoff_level"], 0, "{ps:#}");
     }
+    // An explicit `up` after `stop` is a user start too.
+    p.ok(&["stop", "-t", "1", "web"]);
+    p.ok(&["up", "-d", "--wait"]);
+    let ps = ps_json(&p);
+    assert_eq!(container(&ps, "web")["status"], "running", "{ps:#}");
+    assert_eq!(container(&ps, "web")["restarts"], 0, "{ps:#}");
     let log =
         std::fs::read_to_string(p.run.join("e2e-startstop/supervisor.log")).unwrap_or_default();
     assert!(log.contains("start web: stopped"), "{log}");
