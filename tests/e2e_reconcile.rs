@@ -152,6 +152,43 @@ services:
 }
 
 #[test]
+fn health_retries_zero_means_three() {
+    if !root_or_skip("health_retries_zero") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-health0",
+        r#"
+services:
+  db:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/never"]
+      interval: 700ms
+      timeout: 2s
+      retries: 0
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    // Docker: `retries: 0` is the default, 3 failures in a row.
+    let mut first = None;
+    wait_for("a first probe", Duration::from_secs(10), || {
+        let ps = ps_json(&p);
+        let c = container(&ps, "db");
+        if c["health_output"].is_null() {
+            return false;
+        }
+        first = Some(c["health"].clone());
+        true
+    });
+    assert_eq!(first.unwrap(), "starting", "one failure is not unhealthy");
+    wait_for("unhealthy", Duration::from_secs(10), || {
+        container(&ps_json(&p), "db")["health"] == "unhealthy"
+    });
+}
+
+#[test]
 fn failed_job_blocks_dependents_and_wait_fails() {
     if !root_or_skip("failed_job_blocks") {
         return;
@@ -184,6 +221,102 @@ services:
         "running",
         "independent services run"
     );
+}
+
+#[test]
+fn up_detached_returns_when_a_job_fails() {
+    if !root_or_skip("up_detached_failed_job") {
+        return;
+    }
+    for (name, policy) in [("e2e-job-no", "\"no\""), ("e2e-job-of", "on-failure:3")] {
+        let p = Project::new(
+            name,
+            &r#"
+services:
+  job:
+    rootfs: {busybox}
+    command: ["sh", "-c", "exit 3"]
+    restart: POLICY
+  web:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    depends_on:
+      job: { condition: service_completed_successfully }
+"#
+            .replace("POLICY", policy),
+        );
+        let mut child = p
+            .cmd(&["up", "-d"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("up -d did not return ({policy})");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let t = text(&out);
+        assert!(!out.status.success(), "{policy}: {t}");
+        assert!(t.contains("job job exited 3"), "{policy}: {t}");
+        let ps = ps_json(&p);
+        assert!(find(&ps, "web").is_none(), "{ps:#}");
+        assert!(
+            ps["pending"]["web"]
+                .as_str()
+                .is_some_and(|w| w.contains("job job exited 3")),
+            "{ps:#}"
+        );
+    }
+}
+
+#[test]
+fn start_after_stop_is_a_user_start_not_a_policy_restart() {
+    if !root_or_skip("start_after_stop") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-startstop",
+        r#"
+services:
+  web:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+    restart: always
+"#,
+    );
+    p.ok(&["up", "-d", "--wait"]);
+    for round in 0..2 {
+        p.ok(&["stop", "-t", "1", "web"]);
+        let ps = ps_json(&p);
+        assert_eq!(container(&ps, "web")["status"], "exited", "{ps:#}");
+        let out = p.run(&["start", "web"]);
+        let t = text(&out);
+        assert!(out.status.success(), "{t}");
+        let ps = ps_json(&p);
+        assert_eq!(
+            container(&ps, "web")["status"],
+            "running",
+            "{round}: {ps:#}"
+        );
+        assert_eq!(container(&ps, "web")["restarts"], 0, "{round}: {ps:#}");
+        assert_eq!(container(&ps, "web")["backoff_level"], 0, "{ps:#}");
+    }
+    // An explicit `up` after `stop` is a user start too.
+    p.ok(&["stop", "-t", "1", "web"]);
+    p.ok(&["up", "-d", "--wait"]);
+    let ps = ps_json(&p);
+    assert_eq!(container(&ps, "web")["status"], "running", "{ps:#}");
+    assert_eq!(container(&ps, "web")["restarts"], 0, "{ps:#}");
+    let log =
+        std::fs::read_to_string(p.run.join("e2e-startstop/supervisor.log")).unwrap_or_default();
+    assert!(log.contains("start web: stopped"), "{log}");
+    assert!(!log.contains("restart web"), "{log}");
 }
 
 #[test]
@@ -257,6 +390,84 @@ services:
     let ps = ps_json(&p);
     assert_eq!(container(&ps, "always")["status"], "exited");
     assert_eq!(container(&ps, "always")["restarts"].as_u64().unwrap(), n);
+}
+
+#[test]
+fn short_backoffs_are_waited_for() {
+    if !root_or_skip("short_backoffs") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-backoff",
+        r#"
+services:
+  flaky:
+    rootfs: {busybox}
+    command: ["sh", "-c", "cat /proc/uptime; exit 1"]
+    restart: on-failure:3
+"#,
+    );
+    p.run(&["up", "-d"]);
+    wait_for("3 restarts", Duration::from_secs(20), || {
+        let ps = ps_json(&p);
+        container(&ps, "flaky")["restarts"] == 3 && container(&ps, "flaky")["status"] == "exited"
+    });
+    // Each run prints the (host-wide) uptime it started at, 10 ms steps.
+    let logs = p.ok(&["logs", "flaky"]);
+    let starts: Vec<f64> = logs
+        .lines()
+        .filter_map(|l| {
+            l.split(|c: char| c.is_whitespace() || c == '|')
+                .find_map(|w| w.contains('.').then(|| w.parse::<f64>().ok()).flatten())
+        })
+        .collect();
+    assert_eq!(starts.len(), 4, "{logs}");
+    for (i, want_ms) in [100.0, 200.0, 400.0].into_iter().enumerate() {
+        let gap_ms = (starts[i + 1] - starts[i]) * 1000.0;
+        assert!(
+            gap_ms >= want_ms - 10.0,
+            "restart {} came {gap_ms:.0} ms after the previous start, want ≥ {want_ms} ms: {logs}",
+            i + 1
+        );
+    }
+}
+
+#[test]
+fn ps_lists_a_service_once_during_backoff() {
+    if !root_or_skip("ps_once_backoff") {
+        return;
+    }
+    let p = Project::new(
+        "e2e-psonce",
+        r#"
+services:
+  web:
+    rootfs: {busybox}
+    command: ["sh", "-c", "exit 1"]
+    restart: always
+"#,
+    );
+    p.run(&["up", "-d"]);
+    let mut seen_backoff = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(4);
+    while std::time::Instant::now() < deadline {
+        let ps = ps_json(&p);
+        let listed =
+            find(&ps, "web").is_some() as usize + ps["pending"].get("web").is_some() as usize;
+        assert!(listed <= 1, "web listed twice: {ps:#}");
+        if find(&ps, "web").is_some_and(|c| {
+            c["state"]
+                .as_str()
+                .is_some_and(|s| s.contains("restarting in"))
+        }) {
+            seen_backoff = true;
+            let table = p.ok(&["ps"]);
+            let lines = table.lines().filter(|l| l.starts_with("web ")).count();
+            assert!(lines <= 1, "{table}");
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(seen_backoff, "never saw the back-off");
 }
 
 #[test]

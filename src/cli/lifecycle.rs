@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use super::{GlobalArgs, ServicesArgs, UpArgs};
 use crate::engine::control::{Client, Op, Response};
 use crate::engine::ops;
-use crate::state::{unix_now, Status, Store};
+use crate::state::{unix_now_ms, Status, Store};
 
 fn report(resp: &Response, services: &[String]) {
     if let Some(cs) = &resp.containers {
@@ -80,7 +80,7 @@ fn stop_direct(store: &Store, services: &[String], timeout: Option<u64>) -> anyh
             if was_alive || r.status == Status::Running {
                 r.status = Status::Exited;
                 r.exit_code = crate::engine::logs::recorded_exit_code(&store.log_file(&r.service));
-                r.finished_at = Some(unix_now());
+                r.set_finished(unix_now_ms());
             }
             store.save_container(r)?;
             println!("{}  {}", r.service, r.state_text());

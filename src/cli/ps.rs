@@ -38,12 +38,13 @@ pub struct Listing {
 
 /// Gather the listing (used by `ps` and by tests).
 pub fn listing(store: &Store) -> anyhow::Result<Listing> {
-    let (recs, pending, sup, watch) = match Client::connect(&store.control_socket()) {
+    let (recs, mut pending, notes, sup, watch) = match Client::connect(&store.control_socket()) {
         Some(c) => {
             let r = c.call(Op::Ps, Some(Duration::from_secs(10)))?;
             (
                 r.containers.unwrap_or_default(),
                 r.pending,
+                r.notes,
                 r.supervisor_pid,
                 r.watch,
             )
@@ -51,7 +52,7 @@ pub fn listing(store: &Store) -> anyhow::Result<Listing> {
         None => {
             // Nobody watches the file without a supervisor.
             let recs = super::up::observe_direct(store)?.into_values().collect();
-            (recs, BTreeMap::new(), None, false)
+            (recs, BTreeMap::new(), BTreeMap::new(), None, false)
         }
     };
     let now = unix_now();
@@ -84,6 +85,9 @@ pub fn listing(store: &Store) -> anyhow::Result<Listing> {
                     state = format!("failed: {e}");
                 }
             }
+            if let Some(why) = notes.get(&rec.service) {
+                state.push_str(&format!(" — {why}"));
+            }
             Row {
                 state,
                 uptime_s: if running {
@@ -97,7 +101,9 @@ pub fn listing(store: &Store) -> anyhow::Result<Listing> {
                 rec,
             }
         })
-        .collect();
+        .collect::<Vec<Row>>();
+    // One line per service, also with an older supervisor.
+    pending.retain(|s, _| !containers.iter().any(|r| &r.rec.service == s));
     Ok(Listing {
         project: store.project.clone(),
         supervisor_pid: sup,

@@ -320,6 +320,7 @@ fn dry_run(store: &Store, stack: &Stack, args: &UpArgs) -> anyhow::Result<i32> {
         no_recreate: args.no_recreate,
         remove_orphans: args.remove_orphans,
         explicit: true,
+        explicit_only: None,
         now_ms: crate::state::unix_now_ms(),
     };
     let plan = crate::plan::diff(stack, &observed, &opts);

@@ -155,6 +155,11 @@ pub struct Response {
     /// Services not created yet, with why (waiting or blocked).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending: BTreeMap<String, String>,
+    /// Services that have a container (listed in `containers`) and wait or
+    /// are blocked, with why; `ps` shows it on the container's own line. A
+    /// back-off is not here: the record's `next_restart_ms` says it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notes: BTreeMap<String, String>,
     /// `reload`: the actions taken, one line each with its reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<String>,

@@ -71,7 +71,7 @@ pub struct Intent {
     /// Services in scope (named + dependencies); `None`: all.
     pub scope: Option<BTreeSet<String>>,
     /// Services an `up`/`start` asked to (re)start even though they were
-    /// stopped or exited; the plan runs as `explicit` while any is left.
+    /// stopped or exited; the plan runs as `explicit` for these only.
     pub kicked: BTreeSet<String>,
     /// Services still to be force-recreated by this `up`.
     pub force: BTreeSet<String>,
@@ -122,11 +122,11 @@ pub fn to_plan(o: &Observed) -> ObservedContainer {
                 // Unknown (ended while no supervisor ran): not a success.
                 code: r.exit_code.unwrap_or(-1),
                 oom_killed: r.oom_killed,
-                at_ms: r.finished_at.unwrap_or(0) * 1000,
+                at_ms: r.finished_ms().unwrap_or(0),
             },
             Status::Failed => RunState::Failed {
                 sentence: r.error.clone().unwrap_or_else(|| "could not start".into()),
-                at_ms: r.finished_at.unwrap_or(0) * 1000,
+                at_ms: r.finished_ms().unwrap_or(0),
             },
             Status::Created | Status::Stopping => RunState::Stopped,
         }
@@ -171,6 +171,7 @@ pub fn decide(
         no_recreate: intent.options.no_recreate,
         remove_orphans: intent.options.remove_orphans,
         explicit: !intent.kicked.is_empty(),
+        explicit_only: Some(intent.kicked.clone()),
         now_ms,
     };
     let p = plan::diff(stack, &obs, &opts);
@@ -347,6 +348,39 @@ mod tests {
         let (a, _) = decide(&st, &obs, &Intent::default(), 10_200);
         assert_eq!(a[0].kind, Kind::Restart);
         assert!(a[0].policy);
+    }
+
+    #[test]
+    fn backoff_counts_from_the_exit_in_milliseconds() {
+        let mut w = svc("w");
+        w.restart = RestartPolicy::OnFailure {
+            max_retries: Some(3),
+        };
+        let st = stack(vec![w.clone()]);
+        let mut o = running(&w);
+        o.rec.status = Status::Exited;
+        o.rec.exit_code = Some(1);
+        // 10.950 s: whole seconds would make the 100 ms back-off already
+        // over at 10.960 s.
+        o.rec.set_finished(10_950);
+        let mut obs = BTreeMap::new();
+        obs.insert("w".to_string(), o.clone());
+        let (a, wake) = decide(&st, &obs, &Intent::default(), 10_960);
+        assert_eq!(a[0].kind, Kind::Backoff, "{:?}", lines(&a));
+        assert_eq!(wake, Some(11_050));
+        // Level 2 (after two quick restarts): 400 ms.
+        o.rec.restarts = 2;
+        o.rec.backoff_level = 2;
+        obs.insert("w".to_string(), o.clone());
+        let (a, wake) = decide(&st, &obs, &Intent::default(), 11_000);
+        assert_eq!(a[0].kind, Kind::Backoff, "{:?}", lines(&a));
+        assert_eq!(wake, Some(11_350));
+        // A record written before `finished_ms` existed: seconds.
+        o.rec.finished_ms = None;
+        let mut v = serde_json::to_value(&o.rec).unwrap();
+        v.as_object_mut().unwrap().remove("finished_ms");
+        let back: ContainerRecord = serde_json::from_value(v).unwrap();
+        assert_eq!(back.finished_ms(), Some(10_000));
     }
 
     #[test]

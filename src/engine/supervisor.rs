@@ -19,6 +19,7 @@ use super::control::{self, Event, Op, Response, UpOptions};
 use super::reaper::Reaper;
 use super::reconcile::{self, Action, Intent, Kind, Observed};
 use super::{convert, logs, ops, EngineError};
+use crate::plan::{HealthStatus, Tracker};
 use crate::runtime::cgroup::{self, Cgroup};
 use crate::runtime::spawn::{self, Spawned};
 use crate::spec::{Service, Stack};
@@ -113,8 +114,8 @@ struct Ctr {
     started: Instant,
     probe_busy: bool,
     next_probe: Option<Instant>,
-    failures: u32,
-    ever_healthy: bool,
+    /// The health state machine (the planner's, one implementation).
+    tracker: Option<Tracker>,
 }
 
 impl Ctr {
@@ -126,8 +127,7 @@ impl Ctr {
             started: Instant::now(),
             probe_busy: false,
             next_probe: None,
-            failures: 0,
-            ever_healthy: false,
+            tracker: None,
         }
     }
     fn alive(&self) -> bool {
@@ -501,7 +501,10 @@ impl Sup {
             let mut c = Ctr::new(rec);
             if c.rec.health.is_some() && c.rec.status == Status::Running {
                 c.next_probe = Some(Instant::now());
-                c.ever_healthy = c.rec.health == Some(Health::Healthy);
+                c.tracker = c.rec.config.healthcheck.as_ref().map(|hc| {
+                    let started_ms = c.rec.started_at.unwrap_or(0).saturating_mul(1000);
+                    Tracker::new(hc, started_ms).resumed(health_status(c.rec.health))
+                });
             }
             self.ctrs.insert(name.clone(), c);
             self.save(&name);
@@ -562,11 +565,6 @@ impl Sup {
         } else {
             BTreeSet::new()
         };
-        for n in &kicked {
-            if let Some(c) = self.ctrs.get_mut(n) {
-                c.rec.stopped_by_user = false;
-            }
-        }
         self.stack = stack;
         self.intent = Intent {
             options,
@@ -909,7 +907,12 @@ impl Sup {
             let gen = c.gen;
             let tx = self.tx.clone();
             let service = name.clone();
-            let timeout = hc.timeout.as_duration().max(Duration::from_millis(100));
+            let timeout = Duration::from_millis(
+                c.tracker
+                    .as_ref()
+                    .map_or(hc.timeout.0, |t| t.timeout_ms())
+                    .max(100),
+            );
             let caps = convert::capabilities(&c.rec.config.cap_add, &c.rec.config.cap_drop);
             let _ = std::thread::Builder::new()
                 .name(format!("probe-{name}"))
@@ -1013,7 +1016,7 @@ impl Sup {
                 c.busy = None;
                 if matches!(c.rec.status, Status::Running | Status::Stopping) {
                     c.rec.status = Status::Exited;
-                    c.rec.finished_at = Some(unix_now());
+                    c.rec.set_finished(unix_now_ms());
                 }
                 self.emit(Some(&service), "stopped", String::new());
                 let after = self
@@ -1081,7 +1084,7 @@ impl Sup {
             return;
         }
         c.rec.status = Status::Exited;
-        c.rec.finished_at = Some(unix_now());
+        c.rec.set_finished(unix_now_ms());
         c.rec.oom_killed = Cgroup::open(&c.rec.cgroup).is_some_and(|g| g.oom_killed());
         c.rec.completed =
             code == Some(0) && crate::plan::restart::is_one_shot(&c.rec.config.restart);
@@ -1133,21 +1136,23 @@ impl Sup {
                 c.rec.status = Status::Running;
                 c.rec.started_at = Some(unix_now());
                 c.rec.finished_at = None;
+                c.rec.finished_ms = None;
                 c.rec.exit_code = None;
                 c.rec.oom_killed = false;
                 c.rec.completed = false;
                 c.started = Instant::now();
-                c.failures = 0;
-                c.ever_healthy = false;
                 c.probe_busy = false;
-                c.next_probe = c.rec.config.healthcheck.as_ref().map(|h| {
-                    Instant::now()
-                        + if h.start_period.0 > 0 {
-                            h.start_interval.as_duration()
-                        } else {
-                            h.interval.as_duration()
-                        }
-                });
+                let now_ms = unix_now_ms();
+                c.tracker = c
+                    .rec
+                    .config
+                    .healthcheck
+                    .as_ref()
+                    .map(|h| Tracker::new(h, now_ms));
+                c.next_probe = c
+                    .tracker
+                    .as_ref()
+                    .map(|t| instant_at(t.next_probe_at(), now_ms));
                 c.rec.health = c.rec.config.healthcheck.as_ref().map(|_| Health::Starting);
                 self.reaper.watch_child(sp.pid);
                 self.save(name);
@@ -1163,7 +1168,7 @@ impl Sup {
                 let sentence = format!("service {name}: {msg}");
                 c.rec.status = Status::Failed;
                 c.rec.error = Some(sentence.clone());
-                c.rec.finished_at = Some(unix_now());
+                c.rec.set_finished(unix_now_ms());
                 self.save(name);
                 eprintln!("{sentence}");
                 self.emit(Some(name), "failed", msg);
@@ -1179,30 +1184,19 @@ impl Sup {
         if c.gen != gen || c.rec.status != Status::Running || c.busy.is_some() {
             return;
         }
-        let Some(hc) = c.rec.config.healthcheck.clone() else {
+        let Some(t) = c.tracker.as_mut() else {
             return;
         };
-        let in_start = c.started.elapsed() < hc.start_period.as_duration() && !c.ever_healthy;
         let before = c.rec.health;
         c.rec.health_output = Some(output.clone());
-        if ok {
-            c.failures = 0;
-            c.ever_healthy = true;
-            c.rec.health = Some(Health::Healthy);
-        } else if !in_start {
-            c.failures += 1;
-            if c.failures >= hc.retries.max(1) {
-                c.rec.health = Some(Health::Unhealthy);
-            }
-        }
-        c.next_probe = Some(
-            Instant::now()
-                + if in_start && !ok {
-                    hc.start_interval.as_duration()
-                } else {
-                    hc.interval.as_duration()
-                },
-        );
+        let now_ms = unix_now_ms();
+        t.on_result(ok, now_ms);
+        c.rec.health = match t.status() {
+            HealthStatus::Healthy => Some(Health::Healthy),
+            HealthStatus::Unhealthy => Some(Health::Unhealthy),
+            HealthStatus::Starting | HealthStatus::None => Some(Health::Starting),
+        };
+        c.next_probe = Some(instant_at(t.next_probe_at(), now_ms));
         // An unhealthy container's restart is the planner's decision.
         let after = c.rec.health;
         self.save(name);
@@ -1234,9 +1228,18 @@ impl Sup {
     fn ps(&self) -> Response {
         Response {
             containers: Some(self.ctrs.values().map(|c| c.rec.clone()).collect()),
+            // One line per service: a service with a container is shown
+            // by its record (a back-off by `next_restart_ms`).
             pending: self
                 .pending
                 .iter()
+                .filter(|(k, _)| !self.ctrs.contains_key(*k))
+                .map(|(k, (_, r))| (k.clone(), r.clone()))
+                .collect(),
+            notes: self
+                .pending
+                .iter()
+                .filter(|(k, (kind, _))| self.ctrs.contains_key(*k) && *kind != Kind::Backoff)
                 .map(|(k, (_, r))| (k.clone(), r.clone()))
                 .collect(),
             supervisor_pid: Some(std::process::id() as i32),
@@ -1283,10 +1286,11 @@ impl Sup {
                 }
                 Ok(names) => {
                     let only = names.iter().cloned().collect();
+                    // `stopped_by_user` stays set: the kicked pass plans a
+                    // user start, and `Kind::Start` forgets the stop and
+                    // the policy's counters (cleared here, the stopped
+                    // container would be planned as a policy restart).
                     for n in names {
-                        if let Some(c) = self.ctrs.get_mut(&n) {
-                            c.rec.stopped_by_user = false;
-                        }
                         self.intent.kicked.insert(n);
                     }
                     self.waiters.push(Waiter::Settle {
@@ -1306,10 +1310,10 @@ impl Sup {
                     let only: BTreeSet<String> = names.iter().cloned().collect();
                     for n in names {
                         let alive = self.ctrs.get(&n).is_some_and(|c| c.alive());
-                        if let Some(c) = self.ctrs.get_mut(&n) {
-                            c.rec.stopped_by_user = false;
-                        }
                         if alive {
+                            if let Some(c) = self.ctrs.get_mut(&n) {
+                                c.rec.stopped_by_user = false;
+                            }
                             self.to_stop.insert(
                                 n,
                                 StopReq {
@@ -1502,6 +1506,21 @@ impl Sup {
                 }
             }
         }
+    }
+}
+
+/// The monotonic instant of Unix time `at_ms`, given the Unix time now.
+fn instant_at(at_ms: u64, now_ms: u64) -> Instant {
+    Instant::now() + Duration::from_millis(at_ms.saturating_sub(now_ms))
+}
+
+/// A record's health as the planner's tracker sees it.
+fn health_status(h: Option<Health>) -> HealthStatus {
+    match h {
+        None => HealthStatus::None,
+        Some(Health::Starting) => HealthStatus::Starting,
+        Some(Health::Healthy) => HealthStatus::Healthy,
+        Some(Health::Unhealthy) => HealthStatus::Unhealthy,
     }
 }
 

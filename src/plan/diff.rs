@@ -294,6 +294,7 @@ fn intent(svc: &Service, obs: Option<&ObservedContainer>, ctx: &Ctx) -> Intent {
             return Intent::Act(recreate);
         }
     }
+    let explicit = opts.is_explicit(&name);
     let start = |reason: String| {
         Intent::Act(Action::Start {
             service: name.clone(),
@@ -302,7 +303,7 @@ fn intent(svc: &Service, obs: Option<&ObservedContainer>, ctx: &Ctx) -> Intent {
     };
     match &c.state {
         RunState::Creating => Intent::Nothing,
-        RunState::Stopped if c.stopped_by_user && !opts.explicit => Intent::Nothing,
+        RunState::Stopped if c.stopped_by_user && !explicit => Intent::Nothing,
         RunState::Stopped => start("stopped".into()),
         RunState::Running { .. } => running_intent(svc, c, ctx),
         state @ (RunState::Exited { .. } | RunState::Failed { .. }) => {
@@ -310,7 +311,7 @@ fn intent(svc: &Service, obs: Option<&ObservedContainer>, ctx: &Ctx) -> Intent {
                 return Intent::Nothing;
             };
             if c.stopped_by_user {
-                return if opts.explicit {
+                return if explicit {
                     start("stopped".into())
                 } else {
                     Intent::Nothing
@@ -329,7 +330,7 @@ fn intent(svc: &Service, obs: Option<&ObservedContainer>, ctx: &Ctx) -> Intent {
                     },
                     due_ms: Some(at_ms.saturating_add(restart::backoff(c.backoff_level))),
                 },
-                _ if opts.explicit => start(what),
+                _ if explicit => start(what),
                 Decision::GiveUp { max } => Intent::Blocked(format!(
                     "{what}, restart={} gave up after {max} restarts",
                     restart::policy_name(&svc.restart)

@@ -19,8 +19,10 @@ pub enum HealthStatus {
 
 /// Tracks one container's health from its probe results, Docker's rules:
 ///
-/// - the first probe runs one interval after the start; during
-///   `start_period` the interval is `start_interval` (when non-zero);
+/// - the first probe runs one interval after the start; while `Starting`
+///   within `start_period` the interval is `start_interval` (0: Docker's
+///   default, 5 s); `interval` 0 is 30 s, `timeout` 0 is 30 s, `retries` 0
+///   is 3;
 /// - a success makes it `Healthy` and clears the failing streak;
 /// - a failure during `start_period`, while still `Starting`, does not
 ///   count; otherwise `retries` consecutive failures make it `Unhealthy`;
@@ -41,6 +43,8 @@ pub struct Tracker {
 
 /// Interval used when the file's is zero (Docker's default, 30 s).
 const DEFAULT_INTERVAL_MS: u64 = 30_000;
+/// Start interval used when the file's is zero (Docker's default, 5 s).
+const DEFAULT_START_INTERVAL_MS: u64 = 5_000;
 
 impl Tracker {
     /// A tracker for a container whose command started at `started_ms`.
@@ -60,12 +64,25 @@ impl Tracker {
             // Docker treats 0 as its default, 3.
             retries: if hc.retries == 0 { 3 } else { hc.retries },
             start_period_ms: hc.start_period.0,
-            start_interval_ms: hc.start_interval.0,
+            start_interval_ms: if hc.start_interval.0 == 0 {
+                DEFAULT_START_INTERVAL_MS
+            } else {
+                hc.start_interval.0
+            },
             started_ms,
             status: HealthStatus::Starting,
             failing_streak: 0,
             last_probe_ms: None,
         }
+    }
+
+    /// The tracker of a container adopted from an earlier supervisor, with
+    /// the status that one recorded (`None` is taken as `Starting`).
+    pub fn resumed(mut self, status: HealthStatus) -> Tracker {
+        if status != HealthStatus::None {
+            self.status = status;
+        }
+        self
     }
 
     /// The current status (never `None`).
@@ -92,10 +109,7 @@ impl Tracker {
     /// after the start). May be ≤ now, meaning "probe now".
     pub fn next_probe_at(&self) -> u64 {
         let from = self.last_probe_ms.unwrap_or(self.started_ms);
-        let interval = if self.status == HealthStatus::Starting
-            && self.start_interval_ms > 0
-            && self.in_start_period(from)
-        {
+        let interval = if self.status == HealthStatus::Starting && self.in_start_period(from) {
             self.start_interval_ms
         } else {
             self.interval_ms

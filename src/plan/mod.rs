@@ -29,7 +29,7 @@ pub mod ready;
 pub mod reasons;
 pub mod restart;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -129,6 +129,12 @@ pub struct PlanOptions {
     /// containers stopped by the user, and failed containers whose policy
     /// would not restart them, are started again (completed jobs are not).
     pub explicit: bool,
+    /// Limits `explicit` to these services (`None`: every service). The
+    /// engine passes the services a request named and has not started yet:
+    /// once started (a job that then failed, say), a service is planned as
+    /// on a loop tick, so a dependent merely waiting on it does not make it
+    /// run again.
+    pub explicit_only: Option<BTreeSet<String>>,
     /// The current time in ms (same clock as every `*_ms` in [`Observed`]).
     pub now_ms: u64,
 }
@@ -183,6 +189,17 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// The earliest `Wait::until_ms`: the loop must wake then and re-plan.
     pub wake_at_ms: Option<u64>,
+}
+
+impl PlanOptions {
+    /// Whether this pass is explicit for `service` (see `explicit`).
+    pub fn is_explicit(&self, service: &str) -> bool {
+        self.explicit
+            && self
+                .explicit_only
+                .as_ref()
+                .is_none_or(|s| s.contains(service))
+    }
 }
 
 impl Action {

@@ -410,6 +410,41 @@ fn failed_one_shot_job_blocks_its_dependents_only() {
 }
 
 #[test]
+fn explicit_pass_for_a_waiting_dependent_does_not_rerun_the_failed_job() {
+    // `up -d` kicked both; the job has been started since (so it is no
+    // longer explicit) and failed: the dependent is blocked, not waiting
+    // for the job to be started again.
+    let st = migrate_stack();
+    let mut obs = Observed::default();
+    obs.containers
+        .insert("cache".into(), running(&st.services["cache"]));
+    obs.containers.insert(
+        "migrate".into(),
+        exited(&st.services["migrate"], 3, NOW - 10),
+    );
+    let o = PlanOptions {
+        explicit: true,
+        explicit_only: Some(["app".to_string()].into()),
+        ..opts()
+    };
+    let p = diff(&st, &obs, &o);
+    assert_eq!(lines(&p), vec!["blocked app: job migrate exited 3"]);
+    // Explicit for the job too (a new `up`): the job runs again.
+    let o = PlanOptions {
+        explicit: true,
+        ..opts()
+    };
+    let p = diff(&st, &obs, &o);
+    assert_eq!(
+        lines(&p),
+        vec![
+            "start migrate: exited 3",
+            "create app: new service, waiting for job migrate to be started and complete"
+        ]
+    );
+}
+
+#[test]
 fn completed_job_is_not_run_again_and_opens_the_gate() {
     let st = migrate_stack();
     let mut obs = converged(&st);
@@ -832,6 +867,38 @@ fn health_tracker_start_period_and_start_interval() {
     assert_eq!(t.next_probe_at(), 1200);
     assert_eq!(t.on_result(false, 1200), None);
     assert_eq!(t.on_result(false, 2200), Some(HealthStatus::Unhealthy));
+}
+
+#[test]
+fn health_tracker_docker_defaults() {
+    // `retries: 0` is Docker's default, 3 (not 1).
+    let hc = Healthcheck {
+        retries: 0,
+        ..healthcheck()
+    };
+    let mut t = Tracker::new(&hc, 0);
+    assert_eq!(t.on_result(false, 1000), None);
+    assert_eq!(t.on_result(false, 2000), None);
+    assert_eq!(t.on_result(false, 3000), Some(HealthStatus::Unhealthy));
+    // `start_interval: 0` with a start period is Docker's default, 5 s,
+    // and applies only during the start period while starting.
+    let hc = Healthcheck {
+        start_period: Millis(12_000),
+        start_interval: Millis(0),
+        interval: Millis(1000),
+        ..healthcheck()
+    };
+    let mut t = Tracker::new(&hc, 0);
+    assert_eq!(t.next_probe_at(), 5000);
+    assert_eq!(t.on_result(false, 5000), None);
+    assert_eq!(t.next_probe_at(), 10_000);
+    assert_eq!(t.on_result(false, 10_000), None);
+    assert_eq!(t.next_probe_at(), 15_000);
+    assert_eq!(t.on_result(false, 15_000), None);
+    assert_eq!(t.next_probe_at(), 16_000);
+    // A container adopted healthy stays healthy until a probe says not.
+    let t = Tracker::new(&healthcheck(), 0).resumed(HealthStatus::Healthy);
+    assert_eq!(t.status(), HealthStatus::Healthy);
 }
 
 #[test]

@@ -159,6 +159,11 @@ pub struct ContainerRecord {
     pub started_at: Option<u64>,
     #[serde(default)]
     pub finished_at: Option<u64>,
+    /// Unix ms of the same exit: the back-off (100 ms and up) needs better
+    /// than seconds. Absent in records written before it existed
+    /// ([`ContainerRecord::finished_ms`] falls back on `finished_at`).
+    #[serde(default)]
+    pub finished_ms: Option<u64>,
     /// Set by `stack stop`, cleared by `start`: no restart policy brings it back.
     #[serde(default)]
     pub stopped_by_user: bool,
@@ -202,6 +207,7 @@ impl ContainerRecord {
             health_output: None,
             started_at: None,
             finished_at: None,
+            finished_ms: None,
             stopped_by_user: false,
             completed: false,
             error: None,
@@ -210,6 +216,19 @@ impl ContainerRecord {
             backoff_level: 0,
             deps_at_start: Default::default(),
         }
+    }
+
+    /// Record the end of the command (or of its start attempt) at `now_ms`.
+    pub fn set_finished(&mut self, now_ms: u64) {
+        self.finished_at = Some(now_ms / 1000);
+        self.finished_ms = Some(now_ms);
+    }
+
+    /// When the command ended, in Unix ms (from `finished_at` for records
+    /// written without `finished_ms`).
+    pub fn finished_ms(&self) -> Option<u64> {
+        self.finished_ms
+            .or(self.finished_at.map(|s| s.saturating_mul(1000)))
     }
 
     /// `exited (137, oom-killed)`, `running`, `exited (unknown)` …
