@@ -109,6 +109,8 @@ impl Box_ {
                     match v["stream"].as_str().unwrap() {
                         "stdout" => out.push(line),
                         "stderr" => err.push(line),
+                        // The init's last line: the command's exit status.
+                        "exit" => assert_eq!(Some(l), text.lines().last(), "exit record not last"),
                         s => panic!("stream {s}"),
                     }
                 }
@@ -156,6 +158,14 @@ fn output_goes_to_the_log_as_json_lines() {
     assert_eq!(code, 3);
     assert_eq!(out, ["hello", "no newline"]);
     assert_eq!(err, ["oops"]);
+    // The init ends the log with the exit status, for a supervisor that
+    // is not its parent.
+    let log = std::fs::read_to_string(&b.cfg.log_file).unwrap();
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["stream"].as_str(), last["line"].as_str()),
+        (Some("exit"), Some("3"))
+    );
 }
 
 #[test]
