@@ -205,7 +205,9 @@ pub struct ServiceFile {
     #[serde(default)]
     pub network_mode: Option<String>,
     /// Published ports: `[[IP:]HOST:]CONTAINER[/PROTOCOL]` or the long form.
-    /// Example: `ports: ["8080:80"]`
+    /// Publishing needs the project bridge, which is not supported yet: only
+    /// with `network_mode: host` (where they are the host's ports) are they
+    /// accepted. Example: `ports: ["8080:80"]`
     #[serde(default)]
     pub ports: Option<Vec<PortFile>>,
     /// Labels: a map or `KEY=VALUE` strings.
