@@ -4,6 +4,7 @@
 //! Pure logic (`spec`, `graph`, `plan`) is kept apart from effects
 //! (`state`, `runtime`, `engine`); `cli` is the thin edge.
 
+pub mod caps;
 pub mod cli;
 pub mod engine;
 pub mod graph;

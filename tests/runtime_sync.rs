@@ -46,7 +46,7 @@ impl Box_ {
             hostname: name.to_string(),
             mounts: vec![],
             read_only: false,
-            capabilities: stack::runtime::security::DOCKER_DEFAULT_CAPS
+            capabilities: stack::caps::DOCKER_DEFAULT
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),

@@ -6,69 +6,6 @@ use crate::runtime::{CgroupLimits, ContainerConfig, MountSpec, Network};
 use crate::spec::{Mount, NetworkMode, Service};
 use crate::state::{cgroup_path, container_id, Store};
 
-/// Docker's default capability set.
-pub const DEFAULT_CAPS: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
-
-/// Every capability Linux knows (for `cap_add: [ALL]`).
-pub const ALL_CAPS: [&str; 41] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-];
-
 fn norm_cap(c: &str) -> String {
     let u = c.trim().to_ascii_uppercase();
     if u == "ALL" || u.starts_with("CAP_") {
@@ -86,14 +23,14 @@ pub fn capabilities(cap_add: &[String], cap_drop: &[String]) -> Vec<String> {
     let mut caps: Vec<String> = if drop.iter().any(|c| c == "ALL") {
         Vec::new()
     } else {
-        DEFAULT_CAPS
+        crate::caps::DOCKER_DEFAULT
             .iter()
             .map(|c| c.to_string())
             .filter(|c| !drop.contains(c))
             .collect()
     };
     if add.iter().any(|c| c == "ALL") {
-        caps = ALL_CAPS.iter().map(|c| c.to_string()).collect();
+        caps = crate::caps::ALL.iter().map(|c| c.to_string()).collect();
     } else {
         for c in add {
             if !caps.contains(&c) {

@@ -145,7 +145,7 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
         (Some(c), _) => security::cap_mask(c).map_err(|e| failed(e.to_string()))?,
         (None, Some(bnd)) => bnd,
         (None, None) => security::cap_mask(
-            &security::DOCKER_DEFAULT_CAPS
+            &crate::caps::DOCKER_DEFAULT
                 .iter()
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>(),

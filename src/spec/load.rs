@@ -199,50 +199,6 @@ pub(crate) struct ServiceExtra {
     pub depends_pos: BTreeMap<String, Pos>,
 }
 
-const MAX_CAPS: &[&str] = &[
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "SETGID",
-    "SETUID",
-    "SETPCAP",
-    "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_ADMIN",
-    "NET_RAW",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_CHROOT",
-    "SYS_PTRACE",
-    "SYS_PACCT",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_NICE",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "MKNOD",
-    "LEASE",
-    "AUDIT_WRITE",
-    "AUDIT_CONTROL",
-    "SETFCAP",
-    "MAC_OVERRIDE",
-    "MAC_ADMIN",
-    "SYSLOG",
-    "WAKE_ALARM",
-    "BLOCK_SUSPEND",
-    "AUDIT_READ",
-    "PERFMON",
-    "BPF",
-    "CHECKPOINT_RESTORE",
-];
-
 const ULIMITS: &[&str] = &[
     "as",
     "core",
@@ -1567,7 +1523,7 @@ impl Cx<'_> {
             let bare = up.strip_prefix("CAP_").unwrap_or(&up);
             if bare == "ALL" {
                 out.push("ALL".to_string());
-            } else if MAX_CAPS.contains(&bare) {
+            } else if crate::caps::ALL.iter().any(|c| c[4..] == *bare) {
                 out.push(format!("CAP_{bare}"));
             } else {
                 self.err(
