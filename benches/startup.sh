@@ -95,7 +95,10 @@ $STACK -f $true1 -p benchtrue down -t 0 >/dev/null 2>&1
 [ -n "$compose" ] && hyperfine --runs 5 --export-markdown $work/compose-true.md "\${cmds[4]}" 2>&1
 for n in 1 10 50; do
   echo "## \$n busybox containers: up -d"
+  # --prepare, not --cleanup (which runs once, after all runs): every
+  # timed \`up -d\` starts from nothing.
   hyperfine -N --runs $runs --export-markdown $work/up\$n.md \
+    --prepare "$STACK -f $work/sleep\$n.yaml -p bench\$n down -t 0" \
     --cleanup "$STACK -f $work/sleep\$n.yaml -p bench\$n down -t 0" \
     "$STACK -f $work/sleep\$n.yaml -p bench\$n up -d" 2>&1
   echo "## \$n busybox containers: down"
@@ -105,6 +108,7 @@ for n in 1 10 50; do
   if [ -n "$compose" ]; then
     echo "## \$n containers with $compose: up -d, then down"
     hyperfine --runs 3 --export-markdown $work/compose\$n.md \
+      --prepare "cd $work/compose\$n && $compose down -t 0 >/dev/null 2>&1" \
       --cleanup "cd $work/compose\$n && $compose down -t 0 >/dev/null 2>&1" \
       "cd $work/compose\$n && $compose up -d >/dev/null 2>&1" 2>&1
   fi
