@@ -343,14 +343,8 @@ fn dependents_restart_flags_and_service_selection() {
     // `up api` starts api and what it depends on, nothing else.
     p.ok(&["up", "-d", "api"]);
     let ps = ps_json(&p);
-    assert!(
-        find(&ps, "api").is_some() && find(&ps, "db").is_some(),
-        "{ps:#}"
-    );
-    assert!(
-        find(&ps, "side").is_none() && find(&ps, "lone").is_none(),
-        "{ps:#}"
-    );
+    assert!(find(&ps, "api").is_some() && find(&ps, "db").is_some(), "{ps:#}");
+    assert!(find(&ps, "side").is_none() && find(&ps, "lone").is_none(), "{ps:#}");
     p.ok(&["up", "-d"]);
     let before: Vec<i64> = ["db", "api", "side", "lone"]
         .iter()

@@ -90,10 +90,7 @@ services:
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "Ctrl-C did not stop the stack"
-        );
+        assert!(started.elapsed() < Duration::from_secs(20), "Ctrl-C did not stop the stack");
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
@@ -102,8 +99,7 @@ services:
         seen.push(l);
     }
     assert!(
-        seen.iter()
-            .any(|l| l.starts_with("shell") && l.ends_with("| bye")),
+        seen.iter().any(|l| l.starts_with("shell") && l.ends_with("| bye")),
         "SIGTERM reached the shell: {seen:?}"
     );
     let ps = ps_json(&p);
@@ -179,11 +175,7 @@ services:
     let log = std::fs::read_to_string(p.run.join(&p.name).join("supervisor.log")).unwrap();
     assert!(log.contains("corrupt state file"), "{log}");
     let ps = ps_json(&p);
-    assert_eq!(
-        container(&ps, "a")["pid"].as_i64().unwrap(),
-        a_pid,
-        "{ps:#}"
-    );
+    assert_eq!(container(&ps, "a")["pid"].as_i64().unwrap(), a_pid, "{ps:#}");
     assert_eq!(container(&ps, "a")["status"], "running");
 }
 

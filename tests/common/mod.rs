@@ -33,27 +33,17 @@ pub fn busybox_rootfs() -> PathBuf {
             .expect("busybox not found: apt-get install busybox-static");
         let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
-        for d in [
-            "bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root",
-            "home",
-        ] {
+        for d in ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root", "home"] {
             std::fs::create_dir_all(tmp.join(d)).unwrap();
         }
         std::fs::copy(busybox, tmp.join("bin/busybox")).unwrap();
-        let out = Command::new(tmp.join("bin/busybox"))
-            .arg("--list")
-            .output()
-            .unwrap();
+        let out = Command::new(tmp.join("bin/busybox")).arg("--list").output().unwrap();
         for applet in String::from_utf8_lossy(&out.stdout).lines() {
             if applet != "busybox" {
                 let _ = std::os::unix::fs::symlink("/bin/busybox", tmp.join("bin").join(applet));
             }
         }
-        std::fs::write(
-            tmp.join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/sh\n",
-        )
-        .unwrap();
+        std::fs::write(tmp.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/sh\n").unwrap();
         std::fs::write(tmp.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").unwrap();
         if !dir.exists() {
             let _ = std::fs::rename(&tmp, &dir);
@@ -75,9 +65,7 @@ pub struct Project {
 
 impl Project {
     pub fn new(name: &str, yaml: &str) -> Project {
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join("it")
-            .join(name);
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("it").join(name);
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).unwrap();
         let p = Project {
