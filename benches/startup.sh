@@ -5,7 +5,7 @@
 #   sudo benches/startup.sh            # needs: hyperfine crun runc busybox-static
 #   STACK=target/release/stack benches/startup.sh
 #
-# Docker Compose is included when `docker` and `docker-compose` (or
+# Docker Compose is included (unless COMPOSE=0) when `docker` and `docker-compose` (or
 # `docker compose`) work; the image is a `docker import` of the same busybox
 # rootfs, so no registry is involved.
 #
@@ -56,7 +56,8 @@ json.dump(c, open(p, "w"))
 PY
 
 compose=""
-if docker info >/dev/null 2>&1; then
+# COMPOSE=0 leaves Docker Compose out (quicker while iterating).
+if [ "${COMPOSE:-1}" != 0 ] && docker info >/dev/null 2>&1; then
   if docker compose version >/dev/null 2>&1; then compose="docker compose"
   elif command -v docker-compose >/dev/null; then compose="docker-compose"; fi
 fi
@@ -86,11 +87,18 @@ cmds=(
   "runc run -b $work/oci bench-runc"
 )
 [ -n "$compose" ] && cmds+=("cd $work/composetrue && $compose up --quiet-pull >/dev/null 2>&1; $compose down >/dev/null 2>&1")
-hyperfine -N --warmup 3 --runs $runs --export-markdown $work/true.md "\${cmds[@]:0:4}" 2>&1
+# A finished job is not run again by the next \`up\`: \`down\` before each stack run.
+hyperfine -N --warmup 3 --runs $runs --export-markdown $work/true.md \\
+  --prepare true --prepare "$STACK -f $true1 -p benchtrue down -t 0" --prepare true --prepare true \\
+  "\${cmds[@]:0:4}" 2>&1
+$STACK -f $true1 -p benchtrue down -t 0 >/dev/null 2>&1
 [ -n "$compose" ] && hyperfine --runs 5 --export-markdown $work/compose-true.md "\${cmds[4]}" 2>&1
 for n in 1 10 50; do
   echo "## \$n busybox containers: up -d"
+  # --prepare, not --cleanup (which runs once, after all runs): every
+  # timed \`up -d\` starts from nothing.
   hyperfine -N --runs $runs --export-markdown $work/up\$n.md \
+    --prepare "$STACK -f $work/sleep\$n.yaml -p bench\$n down -t 0" \
     --cleanup "$STACK -f $work/sleep\$n.yaml -p bench\$n down -t 0" \
     "$STACK -f $work/sleep\$n.yaml -p bench\$n up -d" 2>&1
   echo "## \$n busybox containers: down"
@@ -100,6 +108,7 @@ for n in 1 10 50; do
   if [ -n "$compose" ]; then
     echo "## \$n containers with $compose: up -d, then down"
     hyperfine --runs 3 --export-markdown $work/compose\$n.md \
+      --prepare "cd $work/compose\$n && $compose down -t 0 >/dev/null 2>&1" \
       --cleanup "cd $work/compose\$n && $compose down -t 0 >/dev/null 2>&1" \
       "cd $work/compose\$n && $compose up -d >/dev/null 2>&1" 2>&1
   fi

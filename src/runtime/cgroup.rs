@@ -227,17 +227,17 @@ impl Cgroup {
         // between our mkdirs; once our leaf exists that cannot happen, so
         // retrying the (idempotent) walk is enough.
         let mut attempt = 0;
-        loop {
+        let fresh = loop {
             match make_dirs(layout, &roots, path) {
-                Ok(()) => break,
+                Ok(fresh) => break fresh,
                 Err(e) if attempt < 5 && vanished(&e) => attempt += 1,
                 Err(e) => {
                     let _ = cg.delete();
                     return Err(e);
                 }
             }
-        }
-        let warnings = match cg.apply(limits) {
+        };
+        let warnings = match cg.apply(limits, !fresh) {
             Ok(w) => w,
             Err(e) => {
                 // A half-configured cgroup must not stay around looking valid.
@@ -289,9 +289,12 @@ impl Cgroup {
         set.into_iter().collect()
     }
 
-    /// Apply `limits`, resetting the ones not given to "unlimited" so that
-    /// re-creating with fewer limits really removes them.
-    fn apply(&self, l: &CgroupLimits) -> Result<Vec<String>, CgroupError> {
+    /// Apply `limits`; with `reset`, also set the ones not given to
+    /// "unlimited" so that re-creating with fewer limits really removes
+    /// them. A cgroup this call just made already has the kernel's defaults
+    /// (unlimited, the parent's cpuset), so it skips those writes: on v1
+    /// that is ten file writes fewer per container start.
+    fn apply(&self, l: &CgroupLimits, reset: bool) -> Result<Vec<String>, CgroupError> {
         let layout = Layout::get();
         let mut warnings = Vec::new();
         let need =
@@ -319,7 +322,10 @@ impl Cgroup {
         let any_mem = l.memory.is_some() || l.memory_reservation.is_some() || l.memswap.is_some();
         match layout {
             Layout::V1(_) => {
-                if let Some(dir) = self.dir_of("cpu") {
+                if let Some(dir) = self
+                    .dir_of("cpu")
+                    .filter(|_| reset || any_cpu || l.cpu_period_us.is_some())
+                {
                     let period = l.cpu_period_us.unwrap_or(100_000);
                     write(&dir.join("cpu.cfs_period_us"), &period.to_string())?;
                     let quota = l.cpu_quota_us.filter(|q| *q > 0).unwrap_or(-1);
@@ -331,7 +337,10 @@ impl Cgroup {
                 } else if any_cpu {
                     need("cpu", "cpus")?;
                 }
-                if let Some(dir) = self.dir_of("cpuset") {
+                if let Some(dir) = self
+                    .dir_of("cpuset")
+                    .filter(|_| reset || l.cpuset.is_some())
+                {
                     // Without a cpuset, the parent's (reset on re-create).
                     let cpus = match &l.cpuset {
                         Some(c) => c.clone(),
@@ -346,7 +355,7 @@ impl Cgroup {
                 } else if l.cpuset.is_some() {
                     need("cpuset", "cpuset")?;
                 }
-                if let Some(dir) = self.dir_of("memory") {
+                if let Some(dir) = self.dir_of("memory").filter(|_| reset || any_mem) {
                     let memsw = dir.join("memory.memsw.limit_in_bytes");
                     let has_swap_accounting = memsw.exists();
                     // memsw must stay >= memory: lift it first, then set both.
@@ -372,7 +381,7 @@ impl Cgroup {
                 } else if any_mem {
                     need("memory", "memory")?;
                 }
-                if let Some(dir) = self.dir_of("pids") {
+                if let Some(dir) = self.dir_of("pids").filter(|_| reset || l.pids.is_some()) {
                     write(&dir.join("pids.max"), &max_or(l.pids))?;
                 } else if l.pids.is_some() {
                     need("pids", "pids")?;
@@ -629,20 +638,23 @@ fn rmdir_retry(dir: &Path) -> io::Result<()> {
     }
 }
 
-fn make_dirs(layout: &Layout, roots: &[PathBuf], path: &str) -> Result<(), CgroupError> {
+/// Make the cgroup's directories; true when every leaf was new (so it
+/// holds the kernel's defaults).
+fn make_dirs(layout: &Layout, roots: &[PathBuf], path: &str) -> Result<bool, CgroupError> {
+    let mut fresh = true;
     match layout {
         Layout::V1(_) => {
             let cpuset_root = layout.root_of("cpuset");
             for root in roots {
-                mkdirs(root, path, cpuset_root.as_ref() == Some(root))?;
+                fresh &= mkdirs(root, path, cpuset_root.as_ref() == Some(root))?;
             }
         }
         Layout::V2(root) => {
             enable_v2_controllers(root, path)?;
-            mkdirs(root, path, false)?;
+            fresh &= mkdirs(root, path, false)?;
         }
     }
-    Ok(())
+    Ok(fresh)
 }
 
 /// Whether an error came from a directory removed under our feet.
@@ -657,15 +669,16 @@ fn vanished(e: &CgroupError) -> bool {
 
 /// Create `root/path` level by level. In the v1 cpuset hierarchy a new
 /// cgroup starts with empty `cpuset.cpus`/`mems` and refuses processes, so
-/// each level inherits its parent's.
-fn mkdirs(root: &Path, path: &str, cpuset: bool) -> Result<(), CgroupError> {
+/// each level inherits its parent's. True when the leaf was created here.
+fn mkdirs(root: &Path, path: &str, cpuset: bool) -> Result<bool, CgroupError> {
     let mut dir = root.to_path_buf();
+    let mut created = false;
     for comp in Path::new(path).components() {
         let parent = dir.clone();
         dir.push(comp);
         match fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Ok(()) => created = true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => created = false,
             Err(source) => return Err(CgroupError::Create { dir, source }),
         }
         if cpuset {
@@ -677,7 +690,7 @@ fn mkdirs(root: &Path, path: &str, cpuset: bool) -> Result<(), CgroupError> {
             }
         }
     }
-    Ok(())
+    Ok(created)
 }
 
 /// On v2, enable our controllers in `cgroup.subtree_control` of the root and

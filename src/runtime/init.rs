@@ -456,6 +456,13 @@ fn supervise(mut chan: UnixStream, p: Prepared) -> i32 {
     drop(envp);
     let Prepared { log, .. } = p;
     let Some(log) = log else { return 126 };
+    // The set-up's heap (config, paths, strings) is free now: give it back,
+    // so each waiting init keeps only what the relay needs.
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free heap memory; single-threaded.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     relay(child, sfd, out_r, err_r, log)
 }
 

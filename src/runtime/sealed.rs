@@ -66,3 +66,13 @@ fn make_sealed() -> Result<OwnedFd, String> {
     }
     Ok(OwnedFd::from(dst))
 }
+
+/// Make the sealed copy on a background thread now, so the first `start`
+/// finds it ready (or waits only for the rest of the copy).
+pub fn prewarm() {
+    let _ = std::thread::Builder::new()
+        .name("seal-init".into())
+        .spawn(|| {
+            let _ = sealed_exe();
+        });
+}

@@ -321,6 +321,19 @@ impl std::fmt::Display for Damage {
 /// rename over, fsync the dir. A reader sees the old or the new content,
 /// never a mix, also after a crash.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    write_replace(path, bytes, true)
+}
+
+/// As `write_atomic` without the two fsyncs: readers and a crashed
+/// supervisor still see the old or the new content (rename), but a power
+/// loss may lose the last write. For what describes running processes
+/// (container records, the supervisor's pid file), which a power loss ends
+/// anyway: the fsyncs cost 1-5 ms per write on the container start path.
+pub fn write_atomic_volatile(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    write_replace(path, bytes, false)
+}
+
+fn write_replace(path: &Path, bytes: &[u8], sync: bool) -> Result<(), StateError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_err(dir))?;
     let name = path
@@ -331,10 +344,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let res = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         drop(f);
         fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
+        if sync {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
     if res.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -473,13 +491,13 @@ impl Store {
         }
     }
 
-    fn write_json<T: Serialize>(&self, path: &Path, v: &T) -> Result<(), StateError> {
+    fn write_json<T: Serialize>(&self, path: &Path, v: &T, sync: bool) -> Result<(), StateError> {
         let mut bytes = serde_json::to_vec_pretty(v).map_err(|source| StateError::Encode {
             path: path.to_path_buf(),
             source,
         })?;
         bytes.push(b'\n');
-        write_atomic(path, &bytes)
+        write_replace(path, &bytes, sync)
     }
 
     pub fn load_project(&self) -> Result<(Option<ProjectRecord>, Option<Damage>), StateError> {
@@ -487,7 +505,7 @@ impl Store {
     }
 
     pub fn save_project(&self, rec: &ProjectRecord) -> Result<(), StateError> {
-        self.write_json(&self.project_file(), rec)
+        self.write_json(&self.project_file(), rec, true)
     }
 
     pub fn load_container(
@@ -498,7 +516,7 @@ impl Store {
     }
 
     pub fn save_container(&self, rec: &ContainerRecord) -> Result<(), StateError> {
-        self.write_json(&self.record_file(&rec.service), rec)
+        self.write_json(&self.record_file(&rec.service), rec, false)
     }
 
     /// Remove a container's record (not its log or layers).
@@ -558,7 +576,7 @@ impl Store {
     pub fn write_pid_file(&self) -> Result<(), StateError> {
         let pid = std::process::id() as i32;
         let st = proc_start_time(pid).unwrap_or(0);
-        write_atomic(&self.pid_file(), format!("{pid} {st}\n").as_bytes())
+        write_atomic_volatile(&self.pid_file(), format!("{pid} {st}\n").as_bytes())
     }
 
     /// Take the project's lock, waiting (with a message through `notify`)
