@@ -11,37 +11,19 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{busybox_rootfs, root_or_skip, Project};
+use common::{busybox_rootfs, find, ps_json, root_or_skip, wait_for, Project};
 
 const LONG: Duration = Duration::from_secs(20);
 
-fn ps_json(p: &Project) -> serde_json::Value {
-    serde_json::from_str(&p.ok(&["ps", "--format", "json"])).unwrap()
-}
-
+/// The pid of `svc` while it runs.
 fn pid_of(p: &Project, svc: &str) -> Option<i64> {
-    ps_json(p)["containers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["service"] == svc && c["status"] == "running")
+    find(&ps_json(p), svc)
+        .filter(|c| c["status"] == "running")
         .and_then(|c| c["pid"].as_i64())
 }
 
 fn listed(p: &Project, svc: &str) -> bool {
-    ps_json(p)["containers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["service"] == svc)
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    find(&ps_json(p), svc).is_some()
 }
 
 /// The variable `name` in the service's container, as its processes see

@@ -150,38 +150,13 @@ pub fn container_config(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::spec::units::{Bytes, Cpus, Millis};
+    use crate::spec::units::{Bytes, Cpus};
     use crate::spec::{Rootfs, Ulimit};
 
     pub fn svc(name: &str) -> Service {
         Service {
-            name: name.into(),
-            rootfs: Rootfs::Dir("/tmp/r".into()),
-            entrypoint: None,
             command: Some(vec!["sleep".into(), "100".into()]),
-            environment: Default::default(),
-            working_dir: None,
-            user: None,
-            hostname: None,
-            depends_on: Default::default(),
-            healthcheck: None,
-            restart: Default::default(),
-            limits: Default::default(),
-            volumes: vec![],
-            tmpfs: vec![],
-            read_only: false,
-            stop_signal: "SIGTERM".into(),
-            stop_grace_period: Millis(10_000),
-            init: true,
-            cap_add: vec![],
-            cap_drop: vec![],
-            ulimits: Default::default(),
-            network_mode: NetworkMode::None,
-            ports: vec![],
-            labels: Default::default(),
-            profiles: vec![],
-            develop: None,
-            x_stack: Default::default(),
+            ..Service::new(name, Rootfs::Dir("/tmp/r".into()))
         }
     }
 

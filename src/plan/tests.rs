@@ -5,39 +5,14 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::spec::units::{Bytes, Millis};
-use crate::spec::{Condition, Dependency, Healthcheck, NetworkMode, RestartPolicy, Rootfs, Stack};
+use crate::spec::{Condition, Dependency, Healthcheck, RestartPolicy, Rootfs, Stack};
 
 const NOW: u64 = 1_000_000;
 
 fn svc(name: &str) -> Service {
     Service {
-        name: name.into(),
-        rootfs: Rootfs::Dir(PathBuf::from("/srv/rootfs")),
-        entrypoint: None,
         command: Some(vec!["sleep".into(), "infinity".into()]),
-        environment: BTreeMap::new(),
-        working_dir: None,
-        user: None,
-        hostname: None,
-        depends_on: BTreeMap::new(),
-        healthcheck: None,
-        restart: RestartPolicy::No,
-        limits: Default::default(),
-        volumes: vec![],
-        tmpfs: vec![],
-        read_only: false,
-        stop_signal: "SIGTERM".into(),
-        stop_grace_period: Millis(10_000),
-        init: true,
-        cap_add: vec![],
-        cap_drop: vec![],
-        ulimits: BTreeMap::new(),
-        network_mode: NetworkMode::None,
-        ports: vec![],
-        labels: BTreeMap::new(),
-        profiles: vec![],
-        develop: None,
-        x_stack: Default::default(),
+        ..Service::new(name, Rootfs::Dir(PathBuf::from("/srv/rootfs")))
     }
 }
 

@@ -277,6 +277,41 @@ impl Default for XStack {
 }
 
 impl Service {
+    /// A service with Compose's defaults for everything but its name and
+    /// root filesystem (the rootfs's `/bin/sh`, SIGTERM, 10 s grace, stack's
+    /// init, no network, no limits). For code that builds stacks in memory.
+    pub fn new(name: &str, rootfs: Rootfs) -> Service {
+        Service {
+            name: name.into(),
+            rootfs,
+            entrypoint: None,
+            command: None,
+            environment: BTreeMap::new(),
+            working_dir: None,
+            user: None,
+            hostname: None,
+            depends_on: BTreeMap::new(),
+            healthcheck: None,
+            restart: RestartPolicy::No,
+            limits: Limits::default(),
+            volumes: vec![],
+            tmpfs: vec![],
+            read_only: false,
+            stop_signal: "SIGTERM".into(),
+            stop_grace_period: Millis(10_000),
+            init: true,
+            cap_add: vec![],
+            cap_drop: vec![],
+            ulimits: BTreeMap::new(),
+            network_mode: NetworkMode::None,
+            ports: vec![],
+            labels: BTreeMap::new(),
+            profiles: vec![],
+            develop: None,
+            x_stack: XStack::default(),
+        }
+    }
+
     /// The argument vector to run: entrypoint followed by command.
     pub fn argv(&self) -> Vec<String> {
         let mut v = self.entrypoint.clone().unwrap_or_default();

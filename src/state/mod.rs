@@ -681,37 +681,12 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{NetworkMode, RestartPolicy, Rootfs};
+    use crate::spec::Rootfs;
 
     fn svc(name: &str) -> Service {
         Service {
-            name: name.into(),
-            rootfs: Rootfs::Dir("/tmp/r".into()),
-            entrypoint: None,
             command: Some(vec!["sleep".into(), "1".into()]),
-            environment: Default::default(),
-            working_dir: None,
-            user: None,
-            hostname: None,
-            depends_on: Default::default(),
-            healthcheck: None,
-            restart: RestartPolicy::No,
-            limits: Default::default(),
-            volumes: vec![],
-            tmpfs: vec![],
-            read_only: false,
-            stop_signal: "SIGTERM".into(),
-            stop_grace_period: crate::spec::units::Millis(10_000),
-            init: true,
-            cap_add: vec![],
-            cap_drop: vec![],
-            ulimits: Default::default(),
-            network_mode: NetworkMode::None,
-            ports: vec![],
-            labels: Default::default(),
-            profiles: vec![],
-            develop: None,
-            x_stack: Default::default(),
+            ..Service::new(name, Rootfs::Dir("/tmp/r".into()))
         }
     }
 
