@@ -80,7 +80,7 @@ pub fn config_changed(old: &Service, new: &Service) -> bool {
 
 /// Every changed leaf between `old` and `new`, one string each, in field
 /// order: `environment.COLOR "red" → "blue"`,
-/// `limits.memory 83886080 → 125829120`, `environment.DEBUG added: "1"`,
+/// `limits.memory 80M → 120M`, `environment.DEBUG added: "1"`,
 /// `user removed (was "app")`. Empty when nothing that matters changed.
 pub fn changes(old: &Service, new: &Service) -> Vec<String> {
     if !config_changed(old, new) {
@@ -103,6 +103,11 @@ fn join(path: &str, key: &str) -> String {
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let key = if path.is_empty() && key == "x_stack" {
+        "x-stack"
+    } else {
+        key
+    };
     match (path.is_empty(), plain) {
         (true, true) => key.to_string(),
         (false, true) => format!("{path}.{key}"),
@@ -126,8 +131,12 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
                 let p = join(path, k);
                 match (a.get(k), b.get(k)) {
                     (Some(x), Some(y)) => walk(&p, x, y, out),
-                    (Some(x), None) if !is_empty(x) => out.push(format!("{p} removed (was {x})")),
-                    (None, Some(y)) if !is_empty(y) => out.push(format!("{p} added: {y}")),
+                    (Some(x), None) if !is_empty(x) => {
+                        out.push(format!("{p} removed (was {})", leaf(&p, x)))
+                    }
+                    (None, Some(y)) if !is_empty(y) => {
+                        out.push(format!("{p} added: {}", leaf(&p, y)))
+                    }
                     _ => {}
                 }
             }
@@ -137,7 +146,20 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
                 walk(&format!("{path}[{i}]"), x, y, out);
             }
         }
-        _ => out.push(format!("{} {old} → {new}", display_path(path))),
+        _ => {
+            let (o, n) = (leaf(path, old), leaf(path, new));
+            out.push(format!("{} {o} → {n}", display_path(path)));
+        }
+    }
+}
+
+/// A changed value as the user wrote it: sizes in the file's units
+/// (`80M`, not `83886080`).
+fn leaf(path: &str, v: &Value) -> String {
+    const SIZES: [&str; 2] = ["limits.memory", "limits.memory_reservation"];
+    match v.as_u64() {
+        Some(b) if SIZES.contains(&path) => crate::spec::units::Bytes(b).to_string(),
+        _ => v.to_string(),
     }
 }
 
@@ -162,5 +184,27 @@ fn is_empty(v: &Value) -> bool {
         Value::Array(a) => a.is_empty(),
         Value::Object(o) => o.is_empty(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::units::Bytes;
+    use crate::spec::Rootfs;
+
+    #[test]
+    fn reasons_use_the_files_spelling() {
+        let old = Service::new("web", Rootfs::Dir("/r".into()));
+        let mut new = old.clone();
+        new.limits.memory = Some(Bytes(64 << 20));
+        new.x_stack.restart_unhealthy = false;
+        assert_eq!(
+            changes(&old, &new),
+            [
+                "limits.memory added: 64M",
+                "x-stack.restart_unhealthy true → false"
+            ]
+        );
     }
 }

@@ -136,13 +136,13 @@ fn only_the_changed_service_is_recreated_with_field_reasons() {
             reasons: vec![
                 r#"environment.COLOR "red" → "blue""#.into(),
                 r#"environment.DEBUG added: "1""#.into(),
-                "limits.memory 83886080 → 125829120".into(),
+                "limits.memory 80M → 120M".into(),
             ],
         }]
     );
     assert_eq!(
         p.to_string(),
-        r#"recreate web: environment.COLOR "red" → "blue", environment.DEBUG added: "1", limits.memory 83886080 → 125829120"#
+        r#"recreate web: environment.COLOR "red" → "blue", environment.DEBUG added: "1", limits.memory 80M → 120M"#
     );
 }
 
