@@ -10,10 +10,8 @@ use std::time::Duration;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 use stack::plan::{self, Observed, ObservedContainer, PlanOptions};
-use stack::spec::units::{Bytes, Millis};
-use stack::spec::{
-    Condition, Dependency, Limits, NetworkMode, RestartPolicy, Rootfs, Service, Stack,
-};
+use stack::spec::units::Bytes;
+use stack::spec::{Condition, Dependency, Limits, RestartPolicy, Rootfs, Service, Stack};
 
 const NOW: u64 = 1_000_000;
 const SERVICES: usize = 50;
@@ -42,35 +40,16 @@ fn service(i: usize) -> Service {
         ..Default::default()
     };
     Service {
-        name: name.clone(),
-        rootfs: Rootfs::Dir(PathBuf::from("/srv/rootfs")),
-        entrypoint: None,
         command: Some(vec!["sleep".into(), "infinity".into()]),
         environment: (0..8)
             .map(|k| (format!("VAR_{k}"), format!("value-{i}-{k}")))
             .collect(),
         working_dir: Some("/".into()),
-        user: None,
-        hostname: Some(name),
+        hostname: Some(name.clone()),
         depends_on,
-        healthcheck: None,
         restart: RestartPolicy::Always,
         limits,
-        volumes: vec![],
-        tmpfs: vec![],
-        read_only: false,
-        stop_signal: "SIGTERM".into(),
-        stop_grace_period: Millis(10_000),
-        init: true,
-        cap_add: vec![],
-        cap_drop: vec![],
-        ulimits: BTreeMap::new(),
-        network_mode: NetworkMode::None,
-        ports: vec![],
-        labels: BTreeMap::new(),
-        profiles: vec![],
-        develop: None,
-        x_stack: Default::default(),
+        ..Service::new(&name, Rootfs::Dir(PathBuf::from("/srv/rootfs")))
     }
 }
 

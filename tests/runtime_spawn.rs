@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use stack::runtime::spawn::{self, ExecOptions, Spawned};
-use stack::runtime::{CgroupLimits, ContainerConfig, MountSpec, Network};
+use stack::runtime::{ContainerConfig, MountSpec, Network};
 
 fn setup(test: &str) -> bool {
     if !common::root_or_skip(test) {
@@ -35,26 +35,8 @@ impl Box_ {
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).unwrap();
         let cfg = ContainerConfig {
-            id: format!("rt-{name}-1"),
-            rootfs: common::busybox_rootfs(),
-            bundle: base.join("bundle"),
-            argv: argv.iter().map(|s| s.to_string()).collect(),
             env: vec!["BASE=1".into()],
-            cwd: None,
-            user: None,
-            hostname: name.to_string(),
-            mounts: vec![],
-            read_only: false,
-            capabilities: stack::caps::DOCKER_DEFAULT
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            rlimits: vec![],
-            network: Network::None,
-            init: true,
-            cgroup: format!("stack/rt/{name}"),
-            limits: CgroupLimits::default(),
-            log_file: base.join("log"),
+            ..common::container_config("rt", name, &base, argv)
         };
         Box_ {
             base,

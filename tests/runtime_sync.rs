@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use stack::runtime::spawn::{self, ExecOptions, Spawned};
 use stack::runtime::sync::{sync, sync_spawned, SyncError, SyncOp};
-use stack::runtime::{CgroupLimits, ContainerConfig, Network};
+use stack::runtime::ContainerConfig;
 
 fn setup(test: &str) -> bool {
     if !common::root_or_skip(test) {
@@ -35,28 +35,7 @@ impl Box_ {
             .join(name);
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(base.join("src")).unwrap();
-        let cfg = ContainerConfig {
-            id: format!("sync-{name}-1"),
-            rootfs: common::busybox_rootfs(),
-            bundle: base.join("bundle"),
-            argv: vec!["sleep".into(), "600".into()],
-            env: vec![],
-            cwd: None,
-            user: None,
-            hostname: name.to_string(),
-            mounts: vec![],
-            read_only: false,
-            capabilities: stack::caps::DOCKER_DEFAULT
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            rlimits: vec![],
-            network: Network::None,
-            init: true,
-            cgroup: format!("stack/sync/{name}"),
-            limits: CgroupLimits::default(),
-            log_file: base.join("log"),
-        };
+        let cfg = common::container_config("sync", name, &base, &["sleep", "600"]);
         let spawned = spawn::start(&cfg, &[]).unwrap_or_else(|e| panic!("start failed: {e}"));
         Box_ {
             base,

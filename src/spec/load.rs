@@ -479,37 +479,22 @@ impl Cx<'_> {
         normalize(&self.dir.join(expanded))
     }
 
-    fn size(&mut self, n: &Node, path: &str) -> Option<Bytes> {
+    /// A scalar read with one of the `units` parsers; its message on error.
+    fn unit<T>(&mut self, n: &Node, path: &str, parse: fn(&str) -> Result<T, String>) -> Option<T> {
         let s = self.string(n, path)?;
-        match Bytes::parse(&s) {
-            Ok(b) => Some(b),
-            Err(m) => {
-                self.err(n.pos, path, m);
-                None
-            }
-        }
+        parse(&s).map_err(|m| self.err(n.pos, path, m)).ok()
+    }
+
+    fn size(&mut self, n: &Node, path: &str) -> Option<Bytes> {
+        self.unit(n, path, Bytes::parse)
     }
 
     fn duration(&mut self, n: &Node, path: &str) -> Option<Millis> {
-        let s = self.string(n, path)?;
-        match Millis::parse(&s) {
-            Ok(b) => Some(b),
-            Err(m) => {
-                self.err(n.pos, path, m);
-                None
-            }
-        }
+        self.unit(n, path, Millis::parse)
     }
 
     fn cpus(&mut self, n: &Node, path: &str) -> Option<Cpus> {
-        let s = self.string(n, path)?;
-        match Cpus::parse(&s) {
-            Ok(b) => Some(b),
-            Err(m) => {
-                self.err(n.pos, path, m);
-                None
-            }
-        }
+        self.unit(n, path, Cpus::parse)
     }
 
     /// Set a limit given possibly two ways; differing values are an error.

@@ -195,3 +195,36 @@ pub fn assert_nothing_left(p: &Project) {
     assert!(!p.state.join(&p.name).join("logs").exists());
     assert!(!p.run.join(&p.name).join("control.sock").exists());
 }
+
+/// A plain busybox container under `base` (bundle, log) for the runtime
+/// tests that call `stack::runtime` directly: Docker's default caps, no
+/// network, stack's init, cgroup `stack/<group>/<name>`.
+pub fn container_config(
+    group: &str,
+    name: &str,
+    base: &Path,
+    argv: &[&str],
+) -> stack::runtime::ContainerConfig {
+    stack::runtime::ContainerConfig {
+        id: format!("{group}-{name}-1"),
+        rootfs: busybox_rootfs(),
+        bundle: base.join("bundle"),
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        env: vec![],
+        cwd: None,
+        user: None,
+        hostname: name.to_string(),
+        mounts: vec![],
+        read_only: false,
+        capabilities: stack::caps::DOCKER_DEFAULT
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        rlimits: vec![],
+        network: stack::runtime::Network::None,
+        init: true,
+        cgroup: format!("stack/{group}/{name}"),
+        limits: stack::runtime::CgroupLimits::default(),
+        log_file: base.join("log"),
+    }
+}
