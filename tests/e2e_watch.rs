@@ -26,6 +26,13 @@ fn listed(p: &Project, svc: &str) -> bool {
     find(&ps_json(p), svc).is_some()
 }
 
+/// Wait until `name` in the service's container is `value`.
+fn wait_env(p: &Project, svc: &str, name: &str, value: &str, what: &str) {
+    wait_for(what, LONG, || {
+        env_in(p, svc, name).as_deref() == Some(value)
+    });
+}
+
 /// The variable `name` in the service's container, as its processes see
 /// it (`env`: this busybox has no `printenv` applet); `None` while the
 /// container cannot run it or the variable is unset.
@@ -84,9 +91,7 @@ fn env_change_recreates_only_that_service() {
     assert!(p.ok(&["ps"]).contains("watching the file"));
     let (web, db) = (pid_of(&p, "web").unwrap(), pid_of(&p, "db").unwrap());
     p.write(&TWO.replace("COLOR: red", "COLOR: blue"));
-    wait_for("COLOR=blue in web", LONG, || {
-        env_in(&p, "web", "COLOR").as_deref() == Some("blue")
-    });
+    wait_env(&p, "web", "COLOR", "blue", "COLOR=blue in web");
     assert_ne!(pid_of(&p, "web"), Some(web));
     assert_eq!(pid_of(&p, "db"), Some(db), "db must not be touched");
     // One line per action, with its reason.
@@ -193,9 +198,7 @@ fn invalid_saves_touch_nothing() {
     }
     // The next valid save applies against the last valid state: only web.
     p.write(&TWO.replace("COLOR: red", "COLOR: green"));
-    wait_for("COLOR=green", LONG, || {
-        env_in(&p, "web", "COLOR").as_deref() == Some("green")
-    });
+    wait_env(&p, "web", "COLOR", "green", "COLOR=green");
     assert_eq!(pid_of(&p, "db"), Some(db));
 }
 
@@ -223,24 +226,18 @@ fn every_save_style_is_picked_up() {
         std::thread::sleep(Duration::from_millis(20));
         f.write_all(b.as_bytes()).unwrap();
     }
-    wait_for("in-place write", LONG, || {
-        env_in(&p, "web", "COLOR").as_deref() == Some("inplace")
-    });
+    wait_env(&p, "web", "COLOR", "inplace", "in-place write");
     // A temp file renamed over (vim's backupcopy=no, most IDEs).
     let tmp = p.dir.join(".stack.yaml.tmp");
     std::fs::write(&tmp, with("renamed")).unwrap();
     std::fs::rename(&tmp, &file).unwrap();
-    wait_for("rename over", LONG, || {
-        env_in(&p, "web", "COLOR").as_deref() == Some("renamed")
-    });
+    wait_env(&p, "web", "COLOR", "renamed", "rename over");
     // Delete, then create a moment later.
     let db = pid_of(&p, "db").unwrap();
     std::fs::remove_file(&file).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     std::fs::write(&file, with("recreated")).unwrap();
-    wait_for("delete then create", LONG, || {
-        env_in(&p, "web", "COLOR").as_deref() == Some("recreated")
-    });
+    wait_env(&p, "web", "COLOR", "recreated", "delete then create");
     // The file being missing for a while stopped nothing.
     assert_eq!(pid_of(&p, "db"), Some(db));
 }
@@ -320,9 +317,7 @@ services:
     p.ok(&["up", "-d", "--watch"]);
     assert_eq!(env_in(&p, "web", "GREETING").as_deref(), Some("hello"));
     std::fs::write(p.dir.join("conf/web.env"), "GREETING=bonjour\n").unwrap();
-    wait_for("GREETING=bonjour", LONG, || {
-        env_in(&p, "web", "GREETING").as_deref() == Some("bonjour")
-    });
+    wait_env(&p, "web", "GREETING", "bonjour", "GREETING=bonjour");
 }
 
 #[test]
@@ -339,9 +334,7 @@ fn stack_watch_starts_watching_a_running_stack() {
     // Watching twice is fine.
     p.ok(&["watch"]);
     p.write(&TWO.replace("COLOR: red", "COLOR: watched"));
-    wait_for("COLOR=watched", LONG, || {
-        env_in(&p, "web", "COLOR").as_deref() == Some("watched")
-    });
+    wait_env(&p, "web", "COLOR", "watched", "COLOR=watched");
     // `down` stops the watcher with the stack.
     let sup = ps_json(&p)["supervisor_pid"].as_i64().unwrap();
     p.ok(&["down", "-t", "1"]);
@@ -383,9 +376,7 @@ fn foreground_up_watch_prints_each_action() {
             .lines()
             .any(|l| l.starts_with("recreate web:") && l.contains("fg"))
     });
-    wait_for("COLOR=fg", LONG, || {
-        env_in(&p, "web", "COLOR").as_deref() == Some("fg")
-    });
+    wait_env(&p, "web", "COLOR", "fg", "COLOR=fg");
     p.write("services: {");
     wait_for("the error on the terminal", LONG, || {
         output().contains(INVALID)
@@ -497,9 +488,7 @@ services:
         pid_of(&p, "worker").unwrap(),
     );
     p.write(&yaml.replace("VERSION: \"1\"", "VERSION: \"2\""));
-    wait_for("db recreated", LONG, || {
-        env_in(&p, "db", "VERSION").as_deref() == Some("2")
-    });
+    wait_env(&p, "db", "VERSION", "2", "db recreated");
     assert_ne!(pid_of(&p, "db"), Some(db));
     // `restart: true`: api follows db; worker (no restart) keeps running.
     wait_for("api restarted", LONG, || {
