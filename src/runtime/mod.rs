@@ -7,10 +7,12 @@ pub mod rootfs;
 pub mod spawn;
 
 pub mod channel;
+pub mod devices;
 pub mod exec;
 pub mod init;
 pub mod mounts;
 pub mod sealed;
+pub mod seccomp;
 pub mod security;
 pub mod sync;
 pub mod syscall;
