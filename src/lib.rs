@@ -9,7 +9,7 @@ pub mod cli;
 pub mod engine;
 pub mod graph;
 pub mod plan;
-pub mod seccomp;
 pub mod runtime;
+pub mod seccomp;
 pub mod spec;
 pub mod state;

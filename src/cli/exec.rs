@@ -7,6 +7,8 @@ use crate::engine::ops;
 use crate::runtime::spawn::{self, ExecOptions};
 
 pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
+    // Everything that enters a container runs from the sealed copy.
+    crate::runtime::sealed::reexec_sealed().map_err(anyhow::Error::msg)?;
     let (store, _) = super::project(global)?;
     let (rec, damage) = store.load_container(&args.service)?;
     if let Some(d) = damage {

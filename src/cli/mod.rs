@@ -233,6 +233,10 @@ pub struct InternalExecArgs {
 
 impl InternalExecArgs {
     fn run(&self) -> i32 {
+        if let Err(e) = crate::runtime::sealed::reexec_sealed() {
+            eprintln!("stack: {e}");
+            return 126;
+        }
         let opts = crate::runtime::spawn::ExecOptions {
             argv: self.command.clone(),
             env: self.env.clone(),
@@ -344,9 +348,9 @@ pub fn main() -> i32 {
         Command::Events(args) => events::run(&cli.global, args),
         Command::Init => Ok(crate::runtime::spawn::init_main()),
         Command::Watch => watch::run(&cli.global),
-        Command::InternalSync { pid, start_time } => {
-            Ok(crate::runtime::sync::sync_main(*pid, *start_time))
-        }
+        Command::InternalSync { pid, start_time } => crate::runtime::sealed::reexec_sealed()
+            .map_err(anyhow::Error::msg)
+            .map(|()| crate::runtime::sync::sync_main(*pid, *start_time)),
     };
     match result {
         Ok(code) => code,

@@ -18,7 +18,6 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use cgroups_rs::hierarchies;
-use cgroups_rs::Controllers;
 
 use super::CgroupLimits;
 
@@ -75,16 +74,6 @@ pub struct CgroupStats {
     pub pids: u64,
 }
 
-/// The controllers a container's cgroup lives in on v1.
-const V1_CONTROLLERS: &[(Controllers, &str)] = &[
-    (Controllers::Cpu, "cpu"),
-    (Controllers::CpuAcct, "cpuacct"),
-    (Controllers::CpuSet, "cpuset"),
-    (Controllers::Mem, "memory"),
-    (Controllers::Pids, "pids"),
-    (Controllers::Freezer, "freezer"),
-];
-
 /// Environment variable naming a cgroup2 mount to use instead of detecting
 /// the layout (read once per process).
 pub const V2_ROOT_ENV: &str = "STACK_CGROUP2_ROOT";
@@ -95,9 +84,10 @@ const V2_CONTROLLERS: &[&str] = &["cpu", "cpuset", "memory", "pids"];
 /// The mounted hierarchies we use.
 #[derive(Debug, Clone)]
 pub enum Layout {
-    /// One mount per controller (or per group of co-mounted controllers):
-    /// `(controllers, mount point)`.
-    V1(Vec<(Vec<&'static str>, PathBuf)>),
+    /// Every mounted hierarchy (one per controller or group of co-mounted
+    /// controllers, named ones like `name=systemd`, and a hybrid host's
+    /// controller-less cgroup2 as `unified`): `(controllers, mount point)`.
+    V1(Vec<(Vec<String>, PathBuf)>),
     /// The unified tree's root.
     V2(PathBuf),
 }
@@ -118,17 +108,8 @@ impl Layout {
         if hierarchies::is_cgroup2_unified_mode() {
             return Layout::V2(PathBuf::from(hierarchies::UNIFIED_MOUNTPOINT));
         }
-        let v1 = hierarchies::V1::new();
-        let mut mounts: Vec<(Vec<&'static str>, PathBuf)> = Vec::new();
-        for (c, name) in V1_CONTROLLERS {
-            if let Some(mp) = v1.get_mount_point(c.clone()) {
-                match mounts.iter_mut().find(|(_, p)| *p == mp) {
-                    Some((names, _)) => names.push(name),
-                    None => mounts.push((vec![name], mp)),
-                }
-            }
-        }
-        Layout::V1(mounts)
+        let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        Layout::V1(v1_hierarchies(&mountinfo))
     }
 
     /// Whether this is the unified (v2) hierarchy.
@@ -148,11 +129,54 @@ impl Layout {
         match self {
             Layout::V1(m) => m
                 .iter()
-                .find(|(names, _)| names.contains(&controller))
+                .find(|(names, _)| names.iter().any(|n| n == controller))
                 .map(|(_, p)| p.clone()),
             Layout::V2(r) => Some(r.clone()),
         }
     }
+}
+
+/// Every cgroup hierarchy of a v1 (or hybrid) host, from mountinfo. A
+/// container joins all of them, as runc does: a hierarchy it is not in
+/// (`blkio`, `devices`, `name=systemd`) would have the host's root as the
+/// root of its cgroup namespace, which a process inside could mount and
+/// write (the CVE-2022-0492 pattern). Each hierarchy once, at its first
+/// mount point.
+fn v1_hierarchies(mountinfo: &str) -> Vec<(Vec<String>, PathBuf)> {
+    let mut out: Vec<(Vec<String>, PathBuf)> = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let pre: Vec<&str> = pre.split(' ').collect();
+        let post: Vec<&str> = post.split(' ').collect();
+        let (Some(root), Some(mnt), Some(fstype)) = (pre.get(3), pre.get(4), post.first()) else {
+            continue;
+        };
+        if *root != "/" {
+            continue;
+        }
+        let names: Vec<String> = match *fstype {
+            "cgroup" => post
+                .get(2)
+                .unwrap_or(&"")
+                .split(',')
+                .filter(|o| {
+                    !matches!(*o, "rw" | "ro" | "noprefix" | "clone_children" | "xattr")
+                        && !o.starts_with("release_agent=")
+                        && !o.starts_with("cpuset_v2_mode")
+                })
+                .map(str::to_string)
+                .collect(),
+            "cgroup2" => vec!["unified".to_string()],
+            _ => continue,
+        };
+        if names.is_empty() || out.iter().any(|(n, _)| *n == names) {
+            continue;
+        }
+        out.push((names, PathBuf::from(mnt)));
+    }
+    out
 }
 
 fn valid(path: &str) -> Result<(), CgroupError> {
@@ -789,6 +813,29 @@ pub fn list(prefix: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_v1_hierarchy_is_found_once() {
+        let mi = "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n\
+                  32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n\
+                  36 31 0:33 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices\n\
+                  40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd,release_agent=/x\n\
+                  41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n\
+                  42 31 0:33 / /mnt/devices-again rw - cgroup cgroup rw,devices\n\
+                  43 31 0:29 /sub /mnt/sub rw - cgroup cgroup rw,cpu,cpuacct\n";
+        let h = v1_hierarchies(mi);
+        let names: Vec<Vec<String>> = h.iter().map(|(n, _)| n.clone()).collect();
+        assert_eq!(
+            names,
+            vec![
+                vec!["cpu".to_string(), "cpuacct".to_string()],
+                vec!["devices".to_string()],
+                vec!["name=systemd".to_string()],
+                vec!["unified".to_string()],
+            ]
+        );
+        assert_eq!(h[1].1, PathBuf::from("/sys/fs/cgroup/devices"));
+    }
 
     #[test]
     fn paths_are_validated() {

@@ -43,7 +43,7 @@ fn failed(s: impl Into<String>) -> SpawnError {
 /// our own) that runs `exec(pid, opts)` in a fresh single-threaded process:
 /// the way for a multi-threaded caller. Its exit status is the command's.
 pub fn exec_helper_command(pid: i32, opts: &ExecOptions) -> Command {
-    let mut c = Command::new(super::sealed::init_exe_path());
+    let mut c = super::sealed::helper_command();
     c.arg("__exec").arg("--pid").arg(pid.to_string());
     for e in &opts.env {
         c.arg("-e").arg(e);
@@ -74,12 +74,19 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
             "exec must run in a single-threaded process; use exec_helper_command (stack __exec)",
         ));
     }
+    if !super::sealed::running_sealed() {
+        // A `#!/proc/self/exe` script run by our child would otherwise be
+        // the host's binary inside the container (CVE-2019-5736).
+        return Err(failed(
+            "exec must run from the sealed copy of stack; call sealed::reexec_sealed first",
+        ));
+    }
     if opts.argv.is_empty() {
         return Err(failed("no command to run in the container"));
     }
-    // Until its exec, our child runs the host's `stack` binary inside the
+    // Until its exec, our child runs stack (the sealed copy) inside the
     // container's pid namespace: not dumpable, so the container's root
-    // cannot open it through /proc/<pid>/exe (CVE-2019-5736).
+    // cannot read its memory or environment.
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     // Everything read from the host side first: environment, namespaces.
@@ -128,6 +135,8 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
     let ns = Namespaces::open(pid, &["ipc", "uts", "net", "pid", "cgroup", "mnt"])?;
     join_cgroups(pid)?;
     ns.join()?;
+    security::new_session_keyring()
+        .map_err(|e| failed(format!("cannot create a session keyring: {e}")))?;
     // Now inside: paths are the container's.
     let id = security::resolve_user_here(user.as_deref()).map_err(|e| failed(e.to_string()))?;
     if !env.iter().any(|e| e.starts_with("HOME=")) {

@@ -101,6 +101,8 @@ fn prepare(cfg: ContainerConfig) -> Result<Prepared, String> {
         .mode(0o640)
         .open(&cfg.log_file)
         .map_err(|e| format!("cannot open log file {}: {e}", cfg.log_file.display()))?;
+    security::new_session_keyring()
+        .map_err(|e| format!("cannot create the container's session keyring: {e}"))?;
     nix::unistd::sethostname(&cfg.hostname)
         .map_err(|e| format!("cannot set hostname {:?}: {e}", cfg.hostname))?;
     mounts::setup(&Linux, &cfg).map_err(|e| e.to_string())?;

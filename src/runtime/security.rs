@@ -341,6 +341,30 @@ pub fn no_new_privs() -> io::Result<()> {
     Ok(())
 }
 
+/// Join a fresh, anonymous session keyring, so the command cannot reach the
+/// keys of whoever started it through `@s` (as runc does for each
+/// container). The user keyring (`@u`) is per uid and would still be host
+/// root's: the seccomp profile blocks the keyring calls for that.
+pub fn new_session_keyring() -> io::Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl with a NULL name creates and joins an anonymous keyring.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        // A kernel without keyrings has nothing to share either.
+        if e.raw_os_error() != Some(libc::ENOSYS) {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 /// Become `id` (groups, gid, uid), using raw syscalls only.
 pub fn set_identity(id: &Identity) -> io::Result<()> {
     // SAFETY: setgroups reads `len` gids from a live slice.

@@ -107,7 +107,7 @@ struct Reply {
 /// with `spawn::set_init_exe`, else our own). With a start time, the helper
 /// refuses a `pid` that is now another process.
 pub fn sync_helper_command(pid: i32, start_time: Option<u64>) -> Command {
-    let mut c = Command::new(super::sealed::init_exe_path());
+    let mut c = super::sealed::helper_command();
     c.arg("__sync").arg(pid.to_string());
     if let Some(t) = start_time {
         c.arg("--start-time").arg(t.to_string());
@@ -344,9 +344,15 @@ fn enter(pid: i32, start_time: Option<u64>) -> Result<OwnedFd, String> {
     if !single_threaded() {
         return Err("the sync helper must be single-threaded (run it as stack __sync)".into());
     }
-    // We run the host's binary with the host's capabilities in the
-    // container's mount namespace: not dumpable, so nothing can open our
-    // /proc/<pid>/exe or memory (as exec does, CVE-2019-5736).
+    if !super::sealed::running_sealed() {
+        return Err(
+            "the sync helper must run from the sealed copy of stack (run it as stack __sync)"
+                .into(),
+        );
+    }
+    // We run with the host's capabilities in the container's mount
+    // namespace, from the sealed copy: also not dumpable, so nothing can
+    // open our memory (as exec does, CVE-2019-5736).
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     // Opened before joining: /proc is still the host's here.
