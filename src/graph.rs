@@ -283,6 +283,7 @@ mod tests {
             init: true,
             cap_add: vec![],
             cap_drop: vec![],
+            security: Default::default(),
             ulimits: BTreeMap::new(),
             network_mode: NetworkMode::None,
             ports: vec![],

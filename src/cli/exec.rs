@@ -40,10 +40,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
         cwd: args.workdir.clone(),
         user: args.user.clone(),
         tty: !args.no_tty && super::is_tty(0),
-        capabilities: Some(crate::engine::convert::capabilities(
-            &rec.config.cap_add,
-            &rec.config.cap_drop,
-        )),
+        capabilities: Some(crate::engine::convert::service_capabilities(&rec.config)),
     };
     spawn::exec(pid, &opts).map_err(|e| anyhow::anyhow!("service {}: {e}", args.service))
 }

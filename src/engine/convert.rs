@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use crate::runtime::{CgroupLimits, ContainerConfig, MountSpec, Network};
+use crate::runtime::cgroup::Layout;
+use crate::runtime::{CgroupLimits, ContainerConfig, MountSpec, Network, Security};
 use crate::spec::{Mount, NetworkMode, Service};
 use crate::state::{cgroup_path, container_id, Store};
 
@@ -18,13 +19,27 @@ fn norm_cap(c: &str) -> String {
 /// Docker's default set, minus `cap_drop`, plus `cap_add` (`ALL` in either).
 /// As in Docker, an explicit add wins over a drop of `ALL`.
 pub fn capabilities(cap_add: &[String], cap_drop: &[String]) -> Vec<String> {
+    capabilities_from(crate::caps::DOCKER_DEFAULT, cap_add, cap_drop)
+}
+
+/// A service's capabilities: every one when privileged (minus its
+/// `cap_drop`, as Docker since 20.10), else `capabilities`.
+pub fn service_capabilities(svc: &Service) -> Vec<String> {
+    let base = if svc.security.privileged {
+        crate::caps::ALL
+    } else {
+        crate::caps::DOCKER_DEFAULT
+    };
+    capabilities_from(base, &svc.cap_add, &svc.cap_drop)
+}
+
+fn capabilities_from(base: &[&str], cap_add: &[String], cap_drop: &[String]) -> Vec<String> {
     let add: Vec<String> = cap_add.iter().map(|c| norm_cap(c)).collect();
     let drop: Vec<String> = cap_drop.iter().map(|c| norm_cap(c)).collect();
     let mut caps: Vec<String> = if drop.iter().any(|c| c == "ALL") {
         Vec::new()
     } else {
-        crate::caps::DOCKER_DEFAULT
-            .iter()
+        base.iter()
             .map(|c| c.to_string())
             .filter(|c| !drop.contains(c))
             .collect()
@@ -108,16 +123,23 @@ pub fn container_config(
                     read_only: *read_only,
                 }
             }
-            Mount::Tmpfs { target, size } => MountSpec::Tmpfs {
+            Mount::Tmpfs { target, size, mode } => MountSpec::Tmpfs {
                 target: target.clone(),
                 size: size.map(|b| b.0),
+                mode: *mode,
             },
         });
     }
     for t in &svc.tmpfs {
-        // `/path[:options]`; size options are not parsed here.
-        let target = t.split(':').next().unwrap_or(t).to_string();
-        mounts.push(MountSpec::Tmpfs { target, size: None });
+        // Checked by the loader; an entry that no longer parses is skipped
+        // rather than mounted without its options.
+        if let Ok(Mount::Tmpfs { target, size, mode }) = crate::spec::parse_tmpfs(t) {
+            mounts.push(MountSpec::Tmpfs {
+                target,
+                size: size.map(|b| b.0),
+                mode,
+            });
+        }
     }
     Ok(ContainerConfig {
         id: container_id(&store.project, &svc.name),
@@ -130,7 +152,7 @@ pub fn container_config(
         hostname: svc.effective_hostname().to_string(),
         mounts,
         read_only: svc.read_only,
-        capabilities: capabilities(&svc.cap_add, &svc.cap_drop),
+        capabilities: service_capabilities(svc),
         rlimits: svc
             .ulimits
             .iter()
@@ -142,6 +164,15 @@ pub fn container_config(
         },
         init: svc.init,
         cgroup: cgroup_path(&store.project, &svc.name),
+        cgroup_hierarchies: Layout::get().hierarchies(),
+        security: Security {
+            no_new_privs: svc.security.no_new_privileges,
+            privileged: svc.security.privileged,
+            shm_size: svc
+                .security
+                .shm_size
+                .map_or(crate::runtime::DEFAULT_SHM_SIZE, |b| b.0),
+        },
         limits: limits(svc),
         log_file: store.log_file(&svc.name),
     })

@@ -948,7 +948,7 @@ impl Sup {
                     .map_or(hc.timeout.0, |t| t.timeout_ms())
                     .max(100),
             );
-            let caps = convert::capabilities(&c.rec.config.cap_add, &c.rec.config.cap_drop);
+            let caps = convert::service_capabilities(&c.rec.config);
             let _ = std::thread::Builder::new()
                 .name(format!("probe-{name}"))
                 .spawn(move || {

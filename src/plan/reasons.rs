@@ -43,6 +43,7 @@ pub fn config_changed(old: &Service, new: &Service) -> bool {
         init,
         cap_add,
         cap_drop,
+        security,
         ulimits,
         network_mode,
         ports,
@@ -70,6 +71,7 @@ pub fn config_changed(old: &Service, new: &Service) -> bool {
         && *init == new.init
         && *cap_add == new.cap_add
         && *cap_drop == new.cap_drop
+        && *security == new.security
         && *ulimits == new.ulimits
         && *network_mode == new.network_mode
         && *ports == new.ports

@@ -112,6 +112,15 @@ impl Layout {
         Layout::V1(v1_hierarchies(&mountinfo))
     }
 
+    /// The hierarchies a container is in, by their controllers (`unified`
+    /// for cgroup2), for its read-only view under `/sys/fs/cgroup`.
+    pub fn hierarchies(&self) -> Vec<Vec<String>> {
+        match self {
+            Layout::V1(m) => m.iter().map(|(n, _)| n.clone()).collect(),
+            Layout::V2(_) => vec![vec!["unified".to_string()]],
+        }
+    }
+
     /// Whether this is the unified (v2) hierarchy.
     pub fn is_v2(&self) -> bool {
         matches!(self, Layout::V2(_))

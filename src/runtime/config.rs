@@ -35,6 +35,13 @@ pub struct ContainerConfig {
     pub init: bool,
     /// Cgroup path relative to each hierarchy root: `stack/<project>/<service>`.
     pub cgroup: String,
+    /// The hierarchies shown read-only under `/sys/fs/cgroup` (each its
+    /// controllers, `unified` for cgroup2; see `cgroup::Layout::hierarchies`).
+    #[serde(default)]
+    pub cgroup_hierarchies: Vec<Vec<String>>,
+    /// Confinement beyond namespaces and capabilities.
+    #[serde(default)]
+    pub security: Security,
     pub limits: CgroupLimits,
     /// JSON-lines log file the container's output goes to.
     pub log_file: PathBuf,
@@ -50,7 +57,35 @@ pub enum MountSpec {
     Tmpfs {
         target: String,
         size: Option<u64>,
+        /// Permission bits of its root [default: 1777].
+        #[serde(default)]
+        mode: Option<u32>,
     },
+}
+
+/// Docker's default `/dev/shm` size.
+pub const DEFAULT_SHM_SIZE: u64 = 64 << 20;
+
+/// How far a container is confined beyond its namespaces and capabilities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Security {
+    /// Set `no_new_privs` for the command (stack's default).
+    pub no_new_privs: bool,
+    /// Docker's privileged mounts: no masked or read-only kernel paths,
+    /// `/sys` and `/proc/sys` writable.
+    pub privileged: bool,
+    /// Size of `/dev/shm` in bytes.
+    pub shm_size: u64,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            no_new_privs: true,
+            privileged: false,
+            shm_size: DEFAULT_SHM_SIZE,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -116,6 +116,9 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
         _ => None,
     };
     let cap_bnd = field("CapBnd:").and_then(|v| u64::from_str_radix(&v, 16).ok());
+    // The command runs under the container's no_new_privs (on unless the
+    // service turned it off); unknown means on.
+    let no_new_privs = field("NoNewPrivs:").as_deref() != Some("0");
     // O_PATH: we only fchdir into it, inside the container's mount namespace.
     let cwd_dir = match &opts.cwd {
         Some(_) => None,
@@ -171,6 +174,7 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
         id,
         caps,
         last_cap: security::last_cap(),
+        no_new_privs,
         cwd: c(&cwd)?,
         cwd_fd: cwd_dir.as_ref().map(|d| d.as_raw_fd()),
         cmd,

@@ -44,6 +44,8 @@ pub(crate) struct Prepared {
     pub id: Identity,
     pub caps: u64,
     pub last_cap: u32,
+    /// Set `no_new_privs` before the exec.
+    pub no_new_privs: bool,
     pub cwd: CString,
     /// `fchdir` here instead of `chdir(cwd)` (exec: the init's own cwd).
     pub cwd_fd: Option<RawFd>,
@@ -165,6 +167,7 @@ fn prepare(cfg: ContainerConfig) -> Result<Prepared, String> {
         id,
         caps,
         last_cap: security::last_cap(),
+        no_new_privs: cfg.security.no_new_privs,
         cwd: c(&cwd, "working_dir")?,
         cwd_fd: None,
         cmd,
@@ -263,8 +266,10 @@ pub(crate) fn exec_command(
     if let Err(e) = security::set_caps(caps) {
         return (STEP_CAPS, errno(e));
     }
-    if let Err(e) = security::no_new_privs() {
-        return (STEP_NNP, errno(e));
+    if p.no_new_privs {
+        if let Err(e) = security::no_new_privs() {
+            return (STEP_NNP, errno(e));
+        }
     }
     // SAFETY: fchdir on an fd we hold, or chdir with a valid C string.
     let r = unsafe {

@@ -210,11 +210,13 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         overlay_escape(&upper),
         overlay_escape(&work)
     );
+    // nodev: a node made with mknod anywhere but /dev cannot be opened,
+    // whatever the device cgroup says.
     sys.mount(
         Some(Path::new("overlay")),
         &root,
         Some("overlay"),
-        MsFlags::empty(),
+        MsFlags::MS_NODEV,
         Some(&data),
     )
     .map_err(|source| MountError::Overlay {
@@ -230,14 +232,28 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
     // real root we may mount one, and a recursive bind of the host's /sys
     // would bring its submounts (the writable cgroup v1 hierarchies, with
     // their release_agent) along, read-write. runc binds only when rootless.
+    let sys_ro = if cfg.security.privileged {
+        MsFlags::empty()
+    } else {
+        MsFlags::MS_RDONLY
+    };
     special(
         sys,
         "sysfs",
         &root.join("sys"),
         "/sys",
         "sysfs",
-        nsde | MsFlags::MS_RDONLY,
+        nsde | sys_ro,
         None,
+    )?;
+
+    // 4b. The container's own cgroups, read-only (its cgroup namespace
+    // makes its cgroup the root of each hierarchy).
+    cgroup_mounts(
+        sys,
+        &root.join("sys/fs/cgroup"),
+        &cfg.cgroup_hierarchies,
+        sys_ro,
     )?;
 
     // 5. /dev: a small tmpfs holding only the harmless devices.
@@ -277,7 +293,7 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         "/dev/shm",
         "tmpfs",
         nsde,
-        Some("mode=1777,size=65536k"),
+        Some(&format!("mode=1777,size={}", cfg.security.shm_size)),
     )?;
     for (link, target) in [
         ("ptmx", "pts/ptmx"),
@@ -305,7 +321,7 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
             "/tmp",
             "tmpfs",
             nsd,
-            Some("mode=1777"),
+            Some(&format!("mode=1777,size={}", default_tmpfs_size(cfg))),
         )?;
     }
 
@@ -345,28 +361,30 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
                     None,
                 )
                 .map_err(err)?;
+                // A bind keeps the source's flags; the remount adds nodev
+                // (a host device node in a volume cannot be opened) and
+                // must keep what the host's mount had.
+                let mut flags = MsFlags::MS_BIND
+                    | MsFlags::MS_REMOUNT
+                    | MsFlags::MS_NODEV
+                    | sys.mount_flags(source);
                 if *read_only {
-                    sys.mount(
-                        None,
-                        &dst,
-                        None,
-                        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-                        None,
-                    )
-                    .map_err(err)?;
+                    flags |= MsFlags::MS_RDONLY;
                 }
+                sys.mount(None, &dst, None, flags, None).map_err(err)?;
             }
-            MountSpec::Tmpfs { target, size } => {
+            MountSpec::Tmpfs { target, size, mode } => {
                 check_target(target)?;
                 let dst = secure_join(sys, &root, target);
                 sys.mkdir_all(&dst).map_err(|source| MountError::Create {
                     path: dst.clone(),
                     source,
                 })?;
-                let data = match size {
-                    Some(s) => format!("mode=1777,size={s}"),
-                    None => "mode=1777".to_string(),
-                };
+                let data = format!(
+                    "mode={:o},size={}",
+                    mode.unwrap_or(0o1777),
+                    size.unwrap_or_else(|| default_tmpfs_size(cfg))
+                );
                 sys.mount(
                     Some(Path::new("tmpfs")),
                     &dst,
@@ -389,8 +407,14 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
             source,
         })?;
 
-    // 9. Hide and freeze the kernel interfaces a container must not touch.
-    for &path in MASKED_PATHS {
+    // 9. Hide and freeze the kernel interfaces a container must not touch
+    // (all of them open to a privileged one, as in Docker).
+    let (masked, readonly) = if cfg.security.privileged {
+        (&[][..], &[][..])
+    } else {
+        (MASKED_PATHS, READONLY_PATHS)
+    };
+    for &path in masked {
         let p = Path::new(path);
         let r = match sys.kind(p) {
             Kind::Missing | Kind::Symlink => continue,
@@ -398,8 +422,8 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
                 Some(Path::new("tmpfs")),
                 p,
                 Some("tmpfs"),
-                MsFlags::MS_RDONLY,
-                None,
+                MsFlags::MS_RDONLY | nsde,
+                Some("size=0"),
             ),
             Kind::File => sys.mount(
                 Some(Path::new("/dev/null")),
@@ -411,7 +435,7 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         };
         r.map_err(|source| MountError::Mask { path, source })?;
     }
-    for &path in READONLY_PATHS {
+    for &path in readonly {
         let p = Path::new(path);
         if matches!(sys.kind(p), Kind::Missing | Kind::Symlink) {
             continue;
@@ -441,6 +465,100 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         .map_err(MountError::RootReadOnly)?;
     }
     Ok(())
+}
+
+/// The size of a tmpfs the user gave none for (and of stack's own `/tmp`):
+/// the container's memory limit, else 64M, so no tmpfs can take more of
+/// the host's memory than the container may (the kernel's default is half
+/// of the host's memory).
+fn default_tmpfs_size(cfg: &ContainerConfig) -> u64 {
+    match cfg.limits.memory {
+        Some(m) if m > 0 => m as u64,
+        _ => 64 << 20,
+    }
+}
+
+/// Mount the container's cgroup hierarchies read-only at `dir`: on a pure
+/// v2 host the one cgroup2 there; on v1 (and hybrid) a small tmpfs with one
+/// directory per hierarchy, as Docker shows them (`cpu,cpuacct` with `cpu`
+/// and `cpuacct` links, `systemd`, `unified`).
+fn cgroup_mounts(
+    sys: &dyn Syscall,
+    dir: &Path,
+    hierarchies: &[Vec<String>],
+    ro: MsFlags,
+) -> Result<(), MountError> {
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | ro;
+    let cgroup_err = |source| MountError::Special {
+        what: "the cgroup file system",
+        target: "/sys/fs/cgroup".into(),
+        source,
+    };
+    if let [only] = hierarchies {
+        if only.len() == 1 && only[0] == "unified" {
+            return special(
+                sys,
+                "cgroup2",
+                dir,
+                "/sys/fs/cgroup",
+                "cgroup2",
+                flags,
+                None,
+            );
+        }
+    }
+    if hierarchies.is_empty() {
+        return Ok(());
+    }
+    special(
+        sys,
+        "the /sys/fs/cgroup tmpfs",
+        dir,
+        "/sys/fs/cgroup",
+        "tmpfs",
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=755,size=64k"),
+    )?;
+    for names in hierarchies {
+        let (sub, fstype, data) = match names.as_slice() {
+            [u] if u == "unified" => ("unified".to_string(), "cgroup2", None),
+            [n] if n.starts_with("name=") => (
+                n["name=".len()..].to_string(),
+                "cgroup",
+                Some(format!("none,{n}")),
+            ),
+            _ => (names.join(","), "cgroup", Some(names.join(","))),
+        };
+        let target = dir.join(&sub);
+        sys.mkdir_all(&target)
+            .map_err(|source| MountError::Create {
+                path: target.clone(),
+                source,
+            })?;
+        sys.mount(
+            Some(Path::new(fstype)),
+            &target,
+            Some(fstype),
+            flags,
+            data.as_deref(),
+        )
+        .map_err(cgroup_err)?;
+        if names.len() > 1 {
+            for n in names {
+                let link = dir.join(n);
+                sys.symlink(&sub, &link)
+                    .map_err(|source| MountError::Create { path: link, source })?;
+            }
+        }
+    }
+    sys.mount(
+        None,
+        dir,
+        None,
+        MsFlags::MS_REMOUNT | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | ro,
+        Some("mode=755,size=64k"),
+    )
+    .map_err(cgroup_err)
 }
 
 /// overlayfs splits its options on `,` and its layer lists on `:`; escape
@@ -482,6 +600,7 @@ mod tests {
                 MountSpec::Tmpfs {
                     target: "/run".into(),
                     size: Some(1024),
+                    mode: None,
                 },
             ],
             read_only: true,
@@ -490,6 +609,8 @@ mod tests {
             network: Network::None,
             init: true,
             cgroup: "stack/p/web".into(),
+            cgroup_hierarchies: vec![],
+            security: Default::default(),
             limits: CgroupLimits::default(),
             log_file: "/log".into(),
         }
@@ -538,9 +659,11 @@ mod tests {
             root_ro,
         ];
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?} in {l:#?}");
-        // the read-only volume is remounted read-only right after its bind
+        // the read-only volume is remounted read-only and nodev right after its bind
         assert!(
-            l[vol + 1].starts_with("mount - /b/rootfs/srv/data - MS_RDONLY | MS_REMOUNT | MS_BIND")
+            l[vol + 1].starts_with("mount - /b/rootfs/srv/data - MS_RDONLY | MS_NODEV | MS_REMOUNT | MS_BIND"),
+            "{}",
+            l[vol + 1]
         );
         // masked paths that do not exist are skipped
         assert!(!l.iter().any(|x| x.contains("/proc/keys")));

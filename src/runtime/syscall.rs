@@ -38,6 +38,9 @@ pub trait Syscall {
     fn mknod_char(&self, path: &Path, major: u32, minor: u32) -> io::Result<()>;
     fn kind(&self, path: &Path) -> Kind;
     fn read_link(&self, path: &Path) -> Option<PathBuf>;
+    /// The `nosuid`, `nodev`, `noexec` and `rdonly` flags of the mount
+    /// holding `path` (a bind remount must keep them).
+    fn mount_flags(&self, path: &Path) -> MsFlags;
 }
 
 /// The real kernel.
@@ -127,6 +130,26 @@ impl Syscall for Linux {
     fn read_link(&self, path: &Path) -> Option<PathBuf> {
         std::fs::read_link(path).ok()
     }
+
+    fn mount_flags(&self, path: &Path) -> MsFlags {
+        use nix::sys::statvfs::FsFlags;
+        let Ok(st) = nix::sys::statvfs::statvfs(path) else {
+            return MsFlags::empty();
+        };
+        let f = st.flags();
+        let mut out = MsFlags::empty();
+        for (have, flag) in [
+            (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+            (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+            (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+            (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
+        ] {
+            if f.contains(have) {
+                out |= flag;
+            }
+        }
+        out
+    }
 }
 
 /// Records every operation as one line; answers `kind` from a table
@@ -196,5 +219,8 @@ impl Syscall for Recording {
     }
     fn read_link(&self, path: &Path) -> Option<PathBuf> {
         self.links.get(path).cloned()
+    }
+    fn mount_flags(&self, _path: &Path) -> MsFlags {
+        MsFlags::empty()
     }
 }

@@ -53,14 +53,14 @@ fn compose_unsupported(def: &str, key: &str) -> Option<String> {
         }
         (
             "ServiceFile",
-            "networks" | "secrets" | "configs" | "devices" | "privileged" | "pid" | "ipc"
+            "networks" | "secrets" | "configs" | "pid" | "ipc"
             | "extra_hosts" | "dns" | "dns_search" | "dns_opt" | "logging" | "container_name"
-            | "expose" | "links" | "external_links" | "security_opt" | "sysctls" | "shm_size"
+            | "expose" | "links" | "external_links" | "sysctls"
             | "stdin_open" | "tty" | "userns_mode" | "cgroup" | "cgroup_parent" | "domainname"
             | "mac_address" | "platform" | "pull_policy" | "runtime" | "scale" | "storage_opt"
             | "volumes_from" | "group_add" | "oom_kill_disable" | "oom_score_adj"
             | "mem_swappiness" | "cpu_count" | "cpu_percent" | "cpu_period" | "cpu_quota"
-            | "cpu_rt_runtime" | "cpu_rt_period" | "blkio_config" | "device_cgroup_rules"
+            | "cpu_rt_runtime" | "cpu_rt_period" | "blkio_config"
             | "isolation" | "annotations" | "attach" | "credential_spec" | "extends" | "gpus"
             | "post_start" | "pre_stop" | "uts" | "label_file" | "models" | "provider"
             | "use_api_socket" | "lifecycle_hooks" | "develop_watch",
@@ -79,7 +79,6 @@ fn compose_unsupported(def: &str, key: &str) -> Option<String> {
         | ("VolumeFile", "driver" | "driver_opts" | "external" | "name")
         | ("BindOptsFile", "propagation" | "selinux" | "recursive")
         | ("VolumeOptsFile", "subpath")
-        | ("TmpfsOptsFile", "mode")
         | ("VolumeLongFile", "consistency" | "image") => {
             format!("`{key}` is a Compose key stack does not support yet; remove it")
         }
@@ -686,6 +685,7 @@ impl Cx<'_> {
         let mut stop_grace_period = Millis(10_000);
         let mut init = true;
         let (mut cap_add, mut cap_drop) = (Vec::new(), Vec::new());
+        let mut security = Security::default();
         let mut ulimits = BTreeMap::new();
         let mut network_mode = NetworkMode::None;
         let mut ports = Vec::new();
@@ -801,17 +801,19 @@ impl Cx<'_> {
                 "volumes" => volumes = self.volumes(v, p),
                 "tmpfs" => {
                     for (s, pos, ip) in self.one_or_list(v, p).unwrap_or_default() {
-                        if !s.starts_with('/') {
-                            self.err(
-                                pos,
-                                &ip,
-                                format!("tmpfs target {s:?} must be an absolute path"),
-                            );
-                        } else {
-                            tmpfs.push(s);
+                        match super::security::parse_tmpfs(&s) {
+                            Ok(_) => tmpfs.push(s),
+                            Err(m) => self.err(pos, &ip, m),
                         }
                     }
                 }
+                "privileged" => security.privileged = self.boolean(v, p).unwrap_or(false),
+                "security_opt" => self.security_opt(v, p, &mut security),
+                "devices" => security.devices = self.devices(v, p),
+                "device_cgroup_rules" => {
+                    security.device_cgroup_rules = self.device_cgroup_rules(v, p)
+                }
+                "shm_size" => security.shm_size = super::security::shm_size(self, v, p),
                 "read_only" => read_only = self.boolean(v, p).unwrap_or(false),
                 "stop_signal" => {
                     if let Some(s) = self.string(v, p) {
@@ -969,6 +971,7 @@ impl Cx<'_> {
             init,
             cap_add,
             cap_drop,
+            security,
             ulimits,
             network_mode,
             ports,
@@ -1415,6 +1418,7 @@ impl Cx<'_> {
 
     fn long_volume(&mut self, m: &[(Key, Node)], pos: Pos, path: &str) -> Option<Mount> {
         let (mut kind, mut source, mut target, mut ro, mut size) = (None, None, None, false, None);
+        let mut mode = None;
         let mut kind_pos = pos;
         for (k, v) in m {
             let p = child(path, &k.name);
@@ -1440,6 +1444,13 @@ impl Cx<'_> {
                                 self.boolean(ov, &op);
                             }
                             ("TmpfsOptsFile", "size") => size = self.size(ov, &op),
+                            ("TmpfsOptsFile", "mode") => {
+                                mode = self.string(ov, &op).and_then(|m| {
+                                    super::security::parse_mode(&m)
+                                        .map_err(|e| self.err(ov.pos, &op, e))
+                                        .ok()
+                                })
+                            }
                             _ => self.unknown(ok, &p, def),
                         }
                     }
@@ -1461,7 +1472,7 @@ impl Cx<'_> {
                     );
                     return None;
                 }
-                Some(Mount::Tmpfs { target, size })
+                Some(Mount::Tmpfs { target, size, mode })
             }
             Some(t @ ("bind" | "volume")) => {
                 let Some(src) = source else {

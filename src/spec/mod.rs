@@ -10,10 +10,12 @@ pub mod file;
 pub mod interp;
 mod load;
 pub mod model;
+mod security;
 pub mod units;
 pub mod yaml;
 
 pub use model::*;
+pub use security::parse_tmpfs;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -85,6 +85,10 @@ pub struct Service {
     pub cap_add: Vec<String>,
     #[serde(default)]
     pub cap_drop: Vec<String>,
+    /// `privileged`, `security_opt`, `devices`, `device_cgroup_rules`,
+    /// `shm_size`: how far the container is confined.
+    #[serde(default)]
+    pub security: Security,
     /// By resource name without `RLIMIT_`, lower case (`nofile`, `nproc`).
     #[serde(default)]
     pub ulimits: BTreeMap<String, Ulimit>,
@@ -205,7 +209,73 @@ pub enum Mount {
         target: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         size: Option<Bytes>,
+        /// Permission bits of the mount's root [default: 1777].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<u32>,
     },
+}
+
+/// How far a container is confined, beyond its capabilities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Security {
+    /// Docker's `--privileged`: every capability, no seccomp, every host
+    /// device, no masked or read-only kernel paths, writable `/sys`.
+    #[serde(default)]
+    pub privileged: bool,
+    /// `security_opt: [seccomp=…]`.
+    #[serde(default)]
+    pub seccomp: Seccomp,
+    /// `security_opt: [no-new-privileges:…]`. stack's default is `true`
+    /// (Docker's is `false`): no exec may gain privileges.
+    pub no_new_privileges: bool,
+    /// Host devices passed through (`devices:`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceMapping>,
+    /// Extra device cgroup rules (`c 1:3 rwm`), normalized.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<String>,
+    /// Size of `/dev/shm` [default: 64M, as Docker].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<Bytes>,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            privileged: false,
+            seccomp: Seccomp::Default,
+            no_new_privileges: true,
+            devices: vec![],
+            device_cgroup_rules: vec![],
+            shm_size: None,
+        }
+    }
+}
+
+/// The seccomp filter of a container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seccomp {
+    /// Docker's default profile (`crate::seccomp::default_profile`).
+    #[default]
+    Default,
+    /// No filter (`seccomp=unconfined`).
+    Unconfined,
+    /// A profile file in Docker's JSON format (`seccomp=PATH`), read and
+    /// checked at load; its content is part of the service's config.
+    Profile {
+        path: PathBuf,
+        profile: crate::seccomp::Profile,
+    },
+}
+
+/// One `devices:` entry: `HOST[:CONTAINER[:PERMISSIONS]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceMapping {
+    pub host: PathBuf,
+    pub container: String,
+    /// A subset of `rwm`.
+    pub permissions: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -302,6 +372,7 @@ impl Service {
             init: true,
             cap_add: vec![],
             cap_drop: vec![],
+            security: Security::default(),
             ulimits: BTreeMap::new(),
             network_mode: NetworkMode::None,
             ports: vec![],

@@ -160,8 +160,8 @@ fn compose_keys_refused_with_advice() {
         "{e}"
     );
     assert_eq!(
-        one_err(&format!("services:\n  a:\n    {HOST}\n    privileged: true\n")),
-        "4:5: services.a.privileged: `privileged` is a Compose key stack does not support yet; remove it"
+        one_err(&format!("services:\n  a:\n    {HOST}\n    pid: host\n")),
+        "4:5: services.a.pid: `pid` is a Compose key stack does not support yet; remove it"
     );
     assert_eq!(
         one_err(&format!("services:\n  a:\n    {HOST}\nnetworks: {{}}\n")),
@@ -544,7 +544,8 @@ fn volumes_tmpfs_ports_caps_ulimits_labels() {
             },
             Mount::Tmpfs {
                 target: "/cache".into(),
-                size: Some(Bytes(64 << 20))
+                size: Some(Bytes(64 << 20)),
+                mode: None,
             },
             Mount::Bind {
                 source: base.clone(),

@@ -224,6 +224,8 @@ pub fn container_config(
         network: stack::runtime::Network::None,
         init: true,
         cgroup: format!("stack/{group}/{name}"),
+        cgroup_hierarchies: vec![],
+        security: Default::default(),
         limits: stack::runtime::CgroupLimits::default(),
         log_file: base.join("log"),
     }
