@@ -399,6 +399,7 @@ fn user_volumes_tmpfs_read_only_and_ulimits() {
         MountSpec::Tmpfs {
             target: "/scratch".into(),
             size: Some(1 << 20),
+            mode: None,
         },
     ];
     std::fs::set_permissions(&vol, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
