@@ -23,6 +23,8 @@ pub struct Row {
     pub memory_bytes: Option<u64>,
     /// Whether a supervisor watches this container.
     pub supervised: bool,
+    /// `privileged: true`: not confined beyond its namespaces.
+    pub privileged: bool,
 }
 
 /// Everything `ps` shows.
@@ -98,6 +100,7 @@ pub fn listing(store: &Store) -> anyhow::Result<Listing> {
                 cpu_ns: stats.map(|s| s.cpu_usage_ns),
                 memory_bytes: stats.map(|s| s.memory_bytes),
                 supervised: sup.is_some(),
+                privileged: rec.config.security.privileged,
                 rec,
             }
         })
