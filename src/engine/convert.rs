@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::runtime::cgroup::Layout;
+use crate::runtime::devices::{self, DeviceAccess};
 use crate::runtime::{CgroupLimits, ContainerConfig, MountSpec, Network, Security};
 use crate::spec::{Mount, NetworkMode, Service};
 use crate::state::{cgroup_path, container_id, Store};
@@ -72,7 +73,34 @@ pub fn limits(svc: &Service) -> CgroupLimits {
         memory_reservation: l.memory_reservation.map(|b| b.0 as i64),
         memswap: l.memswap,
         pids: l.pids,
+        devices: device_access(svc),
     }
+}
+
+/// What devices a service may use, before `devices:` passthrough is added:
+/// everything when privileged, else runc's defaults and its
+/// `device_cgroup_rules` (checked by the loader).
+fn device_access(svc: &Service) -> DeviceAccess {
+    if svc.security.privileged {
+        return DeviceAccess::All;
+    }
+    let mut rules = devices::default_rules();
+    rules.extend(
+        svc.security
+            .device_cgroup_rules
+            .iter()
+            .filter_map(|r| devices::DeviceRule::parse(r).ok()),
+    );
+    DeviceAccess::Rules(rules)
+}
+
+/// Why a service's container config cannot be built; each a sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("cannot create its volumes: {0}")]
+    Volume(#[source] std::io::Error),
+    #[error("devices: {0}")]
+    Device(#[from] devices::DeviceError),
 }
 
 /// The environment: the service's, plus `PATH` and `HOSTNAME` when absent.
@@ -97,7 +125,7 @@ pub fn container_config(
     store: &Store,
     svc: &Service,
     rootfs: &Path,
-) -> Result<ContainerConfig, std::io::Error> {
+) -> Result<ContainerConfig, ConvertError> {
     let mut mounts = Vec::new();
     for m in &svc.volumes {
         mounts.push(match m {
@@ -116,7 +144,7 @@ pub fn container_config(
                 read_only,
             } => {
                 let dir = store.volume_dir(source);
-                std::fs::create_dir_all(&dir)?;
+                std::fs::create_dir_all(&dir).map_err(ConvertError::Volume)?;
                 MountSpec::Bind {
                     source: dir,
                     target: target.clone(),
@@ -141,6 +169,20 @@ pub fn container_config(
             });
         }
     }
+    let mut limits = limits(svc);
+    let device_nodes = if svc.security.privileged {
+        devices::host_devices()?
+    } else {
+        let mut nodes = Vec::new();
+        for d in &svc.security.devices {
+            let node = devices::host_device(&d.host, &d.container)?;
+            if let DeviceAccess::Rules(rules) = &mut limits.devices {
+                rules.push(node.rule(&d.permissions));
+            }
+            nodes.push(node);
+        }
+        nodes
+    };
     Ok(ContainerConfig {
         id: container_id(&store.project, &svc.name),
         rootfs: rootfs.to_path_buf(),
@@ -168,12 +210,13 @@ pub fn container_config(
         security: Security {
             no_new_privs: svc.security.no_new_privileges,
             privileged: svc.security.privileged,
+            devices: device_nodes,
             shm_size: svc
                 .security
                 .shm_size
                 .map_or(crate::runtime::DEFAULT_SHM_SIZE, |b| b.0),
         },
-        limits: limits(svc),
+        limits,
         log_file: store.log_file(&svc.name),
     })
 }

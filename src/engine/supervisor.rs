@@ -1593,8 +1593,7 @@ fn start_container(store: &Store, svc: &Service) -> Result<Spawned, String> {
         .map_err(|e| format!("{}: {e}", store.bundle_dir(&svc.name).display()))?;
     std::fs::create_dir_all(store.logs_dir())
         .map_err(|e| format!("{}: {e}", store.logs_dir().display()))?;
-    let cfg = convert::container_config(store, svc, &lower)
-        .map_err(|e| format!("cannot create its volumes: {e}"))?;
+    let cfg = convert::container_config(store, svc, &lower).map_err(|e| e.to_string())?;
     let cg = Cgroup::create(&cfg.cgroup, &cfg.limits).map_err(|e| e.to_string())?;
     spawn::start(&cfg, &cg.procs_files()).map_err(|e| e.to_string())
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use cgroups_rs::hierarchies;
 
+use super::devices;
 use super::CgroupLimits;
 
 /// Why a cgroup operation failed: the path, the cause and what to do.
@@ -419,6 +420,17 @@ impl Cgroup {
                 } else if l.pids.is_some() {
                     need("pids", "pids")?;
                 }
+                // Always: a fresh cgroup inherits its parent's "a *:* rwm".
+                // Only a privileged container may go without the controller.
+                match self.dir_of("devices") {
+                    Some(dir) => {
+                        devices::apply_v1(&dir, &l.devices).map_err(|e| self.device_error(e))?
+                    }
+                    None if l.devices == devices::DeviceAccess::All => {}
+                    None => {
+                        need("devices", "device access")?;
+                    }
+                }
             }
             Layout::V2(_) => {
                 // A limit file exists only when its controller is enabled
@@ -471,9 +483,18 @@ impl Cgroup {
                 } else if l.pids.is_some() {
                     need("pids", "pids")?;
                 }
+                // v2's only device control: a program on the cgroup.
+                devices::apply_v2(dir, &l.devices).map_err(|e| self.device_error(e))?;
             }
         }
         Ok(warnings)
+    }
+
+    fn device_error(&self, e: devices::DeviceError) -> CgroupError {
+        CgroupError::Failed {
+            path: self.path.clone(),
+            message: format!("cannot restrict device access: {e}"),
+        }
     }
 
     /// Send `signal` to every process in the cgroup. With SIGKILL, returns

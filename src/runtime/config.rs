@@ -74,6 +74,10 @@ pub struct Security {
     /// Docker's privileged mounts: no masked or read-only kernel paths,
     /// `/sys` and `/proc/sys` writable.
     pub privileged: bool,
+    /// Device nodes made in the container's `/dev` (`devices:`, or every
+    /// host device when privileged); the device cgroup lets it use them.
+    #[serde(default)]
+    pub devices: Vec<super::devices::DeviceNode>,
     /// Size of `/dev/shm` in bytes.
     pub shm_size: u64,
 }
@@ -83,6 +87,7 @@ impl Default for Security {
         Security {
             no_new_privs: true,
             privileged: false,
+            devices: Vec::new(),
             shm_size: DEFAULT_SHM_SIZE,
         }
     }
@@ -107,4 +112,8 @@ pub struct CgroupLimits {
     pub memory_reservation: Option<i64>,
     pub memswap: Option<i64>,
     pub pids: Option<i64>,
+    /// Which device nodes the container may create and open [default:
+    /// runc's list for Docker containers].
+    #[serde(default)]
+    pub devices: super::devices::DeviceAccess,
 }

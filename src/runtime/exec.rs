@@ -153,17 +153,19 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
             "working directory {cwd:?} is not a directory in the container"
         )));
     }
-    let caps = match (&opts.capabilities, cap_bnd) {
-        (Some(c), _) => security::cap_mask(c).map_err(|e| failed(e.to_string()))?,
-        (None, Some(bnd)) => bnd,
-        (None, None) => security::cap_mask(
-            &crate::caps::DOCKER_DEFAULT
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>(),
-        )
-        .map_err(|e| failed(e.to_string()))?,
-    };
+    // As the init: no more than stack holds.
+    let caps = security::own_permitted()
+        & match (&opts.capabilities, cap_bnd) {
+            (Some(c), _) => security::cap_mask(c).map_err(|e| failed(e.to_string()))?,
+            (None, Some(bnd)) => bnd,
+            (None, None) => security::cap_mask(
+                &crate::caps::DOCKER_DEFAULT
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|e| failed(e.to_string()))?,
+        };
     let c = |s: &str| CString::new(s).map_err(|_| failed(format!("{s:?} contains a NUL byte")));
     let p = Prepared {
         init: true,

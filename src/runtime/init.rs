@@ -113,7 +113,11 @@ fn prepare(cfg: ContainerConfig) -> Result<Prepared, String> {
     }
     security::apply_rlimits(&cfg.rlimits).map_err(|e| e.to_string())?;
     let id = security::resolve_user_here(cfg.user.as_deref()).map_err(|e| e.to_string())?;
-    let caps = security::cap_mask(&cfg.capabilities).map_err(|e| e.to_string())?;
+    // `ALL` (privileged, `cap_add: [ALL]`) means all that stack itself
+    // holds: capset refuses more (a kernel's unknown bits, or what the
+    // host withheld from its root).
+    let caps = security::cap_mask(&cfg.capabilities).map_err(|e| e.to_string())?
+        & security::own_permitted();
 
     let mut env = super::spawn::container_env(&cfg);
     if !env.iter().any(|e| e.starts_with("HOME=")) {

@@ -277,6 +277,28 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
                 source,
             })?;
     }
+    // Passed-through host devices, before any symlink exists in /dev that
+    // a path could lead through.
+    for node in &cfg.security.devices {
+        let rel = node.path.trim_start_matches("/dev/");
+        if rel.is_empty() || rel.split('/').any(|c| c == ".." || c.is_empty()) {
+            return Err(MountError::BadTarget(node.path.clone()));
+        }
+        // The container's own devpts, shm and links win over the host's.
+        let first = rel.split('/').next().unwrap_or(rel);
+        if matches!(
+            first,
+            "pts" | "shm" | "ptmx" | "fd" | "stdin" | "stdout" | "stderr"
+        ) {
+            continue;
+        }
+        let target = dev.join(rel);
+        sys.mknod_node(&target, node)
+            .map_err(|source| MountError::Create {
+                path: target.clone(),
+                source,
+            })?;
+    }
     special(
         sys,
         "devpts",
@@ -661,7 +683,9 @@ mod tests {
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?} in {l:#?}");
         // the read-only volume is remounted read-only and nodev right after its bind
         assert!(
-            l[vol + 1].starts_with("mount - /b/rootfs/srv/data - MS_RDONLY | MS_NODEV | MS_REMOUNT | MS_BIND"),
+            l[vol + 1].starts_with(
+                "mount - /b/rootfs/srv/data - MS_RDONLY | MS_NODEV | MS_REMOUNT | MS_BIND"
+            ),
             "{}",
             l[vol + 1]
         );

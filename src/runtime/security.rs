@@ -332,6 +332,27 @@ pub fn set_caps(keep: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// This process's permitted capabilities.
+pub fn own_permitted() -> u64 {
+    let hdr = CapHeader {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: capget writes a v3 header's two data structs into our array.
+    if unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &hdr as *const CapHeader,
+            data.as_mut_ptr(),
+        )
+    } != 0
+    {
+        return 0;
+    }
+    u64::from(data[0].permitted) | (u64::from(data[1].permitted) << 32)
+}
+
 /// Set `no_new_privs`: no exec can gain privileges (setuid bits, file caps).
 pub fn no_new_privs() -> io::Result<()> {
     // SAFETY: prctl with integer arguments.

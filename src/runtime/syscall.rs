@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::{MntFlags, MsFlags};
 
+use super::devices::{DeviceKind, DeviceNode};
+
 /// What is at a path (without following a final symlink).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -36,6 +38,9 @@ pub trait Syscall {
     fn symlink(&self, target: &str, link: &Path) -> io::Result<()>;
     /// A character device node, mode 0666 whatever the umask.
     fn mknod_char(&self, path: &Path, major: u32, minor: u32) -> io::Result<()>;
+    /// A host device node (`devices:`, privileged), parents made, owner
+    /// and mode as given; an existing node is kept.
+    fn mknod_node(&self, path: &Path, node: &DeviceNode) -> io::Result<()>;
     fn kind(&self, path: &Path) -> Kind;
     fn read_link(&self, path: &Path) -> Option<PathBuf>;
     /// The `nosuid`, `nodev`, `noexec` and `rdonly` flags of the mount
@@ -112,6 +117,40 @@ impl Syscall for Linux {
                 }
             }
             if libc::chmod(c.as_ptr(), 0o666) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
+
+    fn mknod_node(&self, path: &Path, node: &DeviceNode) -> io::Result<()> {
+        use std::os::unix::ffi::OsStrExt;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let kind = match node.kind {
+            DeviceKind::Block => libc::S_IFBLK,
+            _ => libc::S_IFCHR,
+        };
+        // SAFETY: mknod, chmod and chown with a valid C string and integers.
+        unsafe {
+            if libc::mknod(
+                c.as_ptr(),
+                kind | (node.mode & 0o7777),
+                libc::makedev(node.major, node.minor),
+            ) != 0
+            {
+                let e = io::Error::last_os_error();
+                return match e.raw_os_error() {
+                    Some(libc::EEXIST) => Ok(()),
+                    _ => Err(e),
+                };
+            }
+            if libc::chmod(c.as_ptr(), node.mode & 0o7777) != 0
+                || libc::chown(c.as_ptr(), node.uid, node.gid) != 0
+            {
                 return Err(io::Error::last_os_error());
             }
         }
@@ -213,6 +252,16 @@ impl Syscall for Recording {
     }
     fn mknod_char(&self, path: &Path, major: u32, minor: u32) -> io::Result<()> {
         self.record(format!("mknod {} {major}:{minor}", path.display()))
+    }
+    fn mknod_node(&self, path: &Path, node: &DeviceNode) -> io::Result<()> {
+        self.record(format!(
+            "mknod {} {:?} {}:{} {:o}",
+            path.display(),
+            node.kind,
+            node.major,
+            node.minor,
+            node.mode
+        ))
     }
     fn kind(&self, path: &Path) -> Kind {
         self.kinds.get(path).copied().unwrap_or(Kind::Missing)

@@ -23,9 +23,11 @@ pub fn parse_tmpfs(s: &str) -> Result<Mount, String> {
             Some(("mode", v)) => mode = Some(parse_mode(v)?),
             // Every tmpfs stack mounts is already nosuid and nodev.
             None if matches!(o, "nosuid" | "nodev" | "rw") => {}
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "tmpfs option {o:?} is not supported yet (use size=, mode=, nosuid, nodev or rw)"
-            )),
+            ))
+            }
         }
     }
     Ok(Mount::Tmpfs {

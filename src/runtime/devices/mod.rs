@@ -287,6 +287,13 @@ pub enum DeviceAccess {
     Rules(Vec<DeviceRule>),
 }
 
+impl Default for DeviceAccess {
+    /// What a container gets unless told otherwise: `default_rules()`.
+    fn default() -> Self {
+        DeviceAccess::Rules(default_rules())
+    }
+}
+
 /// One exception of the reduced policy: never `All`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Exception {
