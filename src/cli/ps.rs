@@ -268,6 +268,7 @@ mod tests {
                 cpu_ns: None,
                 memory_bytes: None,
                 supervised: false,
+                privileged: false,
             }],
             pending: [(
                 "api".to_string(),
