@@ -69,6 +69,7 @@ fn cgroup_limits_join_stats_kill_delete() {
         memory_reservation: Some(32 << 20),
         memswap: Some(128 << 20),
         pids: Some(32),
+        ..Default::default()
     };
     let cg = Cgroup::create(&path, &limits).expect("create");
     let mut g = Guard {
