@@ -293,7 +293,12 @@ services:
     let sup = ps["supervisor_pid"].as_i64().unwrap();
     // SAFETY: our supervisor.
     unsafe { libc::kill(sup as i32, libc::SIGKILL) };
-    wait_for("supervisor gone", Duration::from_secs(5), || !alive(sup));
+    // The leader thread turns zombie before the other threads have closed
+    // the control socket: wait until it refuses connections too.
+    let sock = p.run.join(&p.name).join("control.sock");
+    wait_for("supervisor gone", Duration::from_secs(5), || {
+        !alive(sup) && std::os::unix::net::UnixStream::connect(&sock).is_err()
+    });
     // `early` ends while nothing supervises it: ps reads the code its init
     // recorded, and the record line never shows in the logs.
     wait_for("early to end", Duration::from_secs(10), || {
