@@ -41,6 +41,8 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
         user: args.user.clone(),
         tty: !args.no_tty && super::is_tty(0),
         capabilities: Some(crate::engine::convert::service_capabilities(&rec.config)),
+        seccomp: crate::engine::convert::seccomp(&rec.config)
+            .map_err(|e| anyhow::anyhow!("service {}: seccomp: {e}", args.service))?,
     };
     spawn::exec(pid, &opts).map_err(|e| anyhow::anyhow!("service {}: {e}", args.service))
 }

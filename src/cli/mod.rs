@@ -227,6 +227,9 @@ pub struct InternalExecArgs {
     /// Capabilities to keep, comma-separated
     #[arg(long, value_delimiter = ',')]
     pub caps: Option<Vec<String>>,
+    /// The container's seccomp filter (hex, as `SeccompProgram::to_hex`)
+    #[arg(long)]
+    pub seccomp: Option<String>,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     pub command: Vec<String>,
 }
@@ -237,7 +240,20 @@ impl InternalExecArgs {
             eprintln!("stack: {e}");
             return 126;
         }
+        let seccomp = match self
+            .seccomp
+            .as_deref()
+            .map(crate::runtime::seccomp::SeccompProgram::from_hex)
+        {
+            Some(Err(e)) => {
+                eprintln!("stack: --seccomp: {e}");
+                return 126;
+            }
+            Some(Ok(p)) => Some(p),
+            None => None,
+        };
         let opts = crate::runtime::spawn::ExecOptions {
+            seccomp,
             argv: self.command.clone(),
             env: self.env.clone(),
             cwd: self.workdir.clone(),

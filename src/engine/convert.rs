@@ -4,8 +4,9 @@ use std::path::Path;
 
 use crate::runtime::cgroup::Layout;
 use crate::runtime::devices::{self, DeviceAccess};
+use crate::runtime::seccomp::{SeccompError, SeccompProgram};
 use crate::runtime::{CgroupLimits, ContainerConfig, MountSpec, Network, Security};
-use crate::spec::{Mount, NetworkMode, Service};
+use crate::spec::{Mount, NetworkMode, Seccomp, Service};
 use crate::state::{cgroup_path, container_id, Store};
 
 fn norm_cap(c: &str) -> String {
@@ -101,6 +102,22 @@ pub enum ConvertError {
     Volume(#[source] std::io::Error),
     #[error("devices: {0}")]
     Device(#[from] devices::DeviceError),
+    #[error("seccomp: {0}")]
+    Seccomp(#[from] SeccompError),
+}
+
+/// The seccomp filter of a service's containers, and of everything `exec`
+/// and probes run in them: none when privileged or `seccomp=unconfined`.
+/// Compiled once per profile and capability set (`compile_cached`).
+pub fn seccomp(svc: &Service) -> Result<Option<SeccompProgram>, SeccompError> {
+    let profile = match &svc.security.seccomp {
+        _ if svc.security.privileged => return Ok(None),
+        Seccomp::Unconfined => return Ok(None),
+        Seccomp::Default => crate::seccomp::default_profile(),
+        Seccomp::Profile { profile, .. } => profile,
+    };
+    let prog = crate::runtime::seccomp::compile_cached(profile, &service_capabilities(svc))?;
+    Ok(Some((*prog).clone()))
 }
 
 /// The environment: the service's, plus `PATH` and `HOSTNAME` when absent.
@@ -208,6 +225,7 @@ pub fn container_config(
         cgroup: cgroup_path(&store.project, &svc.name),
         cgroup_hierarchies: Layout::get().hierarchies(),
         security: Security {
+            seccomp: seccomp(svc)?,
             no_new_privs: svc.security.no_new_privileges,
             privileged: svc.security.privileged,
             devices: device_nodes,

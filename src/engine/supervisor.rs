@@ -391,10 +391,16 @@ fn handle_conn(conn: UnixStream, tx: Sender<Ev>) {
 
 /// Run a health probe through `stack __exec` (exec needs a
 /// single-threaded process), with a timeout.
-fn probe(pid: i32, argv: &[String], caps: Vec<String>, timeout: Duration) -> (bool, String) {
+fn probe(pid: i32, argv: &[String], svc: &Service, timeout: Duration) -> (bool, String) {
+    // The probe runs under the container's own filter, never without one.
+    let seccomp = match convert::seccomp(svc) {
+        Ok(s) => s,
+        Err(e) => return (false, format!("cannot run the probe: seccomp: {e}")),
+    };
     let opts = spawn::ExecOptions {
         argv: argv.to_vec(),
-        capabilities: Some(caps),
+        capabilities: Some(convert::service_capabilities(svc)),
+        seccomp,
         ..Default::default()
     };
     let mut cmd = spawn::exec_helper_command(pid, &opts);
@@ -948,11 +954,11 @@ impl Sup {
                     .map_or(hc.timeout.0, |t| t.timeout_ms())
                     .max(100),
             );
-            let caps = convert::service_capabilities(&c.rec.config);
+            let svc = c.rec.config.clone();
             let _ = std::thread::Builder::new()
                 .name(format!("probe-{name}"))
                 .spawn(move || {
-                    let (ok, output) = probe(pid, &hc.test, caps, timeout);
+                    let (ok, output) = probe(pid, &hc.test, &svc, timeout);
                     let _ = tx.send(Ev::Health {
                         service,
                         gen,

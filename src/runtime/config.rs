@@ -69,6 +69,10 @@ pub const DEFAULT_SHM_SIZE: u64 = 64 << 20;
 /// How far a container is confined beyond its namespaces and capabilities.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Security {
+    /// The seccomp filter installed right before the command's `execve`;
+    /// `None`: unconfined (`seccomp=unconfined`, privileged).
+    #[serde(default)]
+    pub seccomp: Option<super::seccomp::SeccompProgram>,
     /// Set `no_new_privs` for the command (stack's default).
     pub no_new_privs: bool,
     /// Docker's privileged mounts: no masked or read-only kernel paths,
@@ -85,6 +89,7 @@ pub struct Security {
 impl Default for Security {
     fn default() -> Self {
         Security {
+            seccomp: None,
             no_new_privs: true,
             privileged: false,
             devices: Vec::new(),

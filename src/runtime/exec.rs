@@ -33,6 +33,9 @@ pub struct ExecOptions {
     /// Capabilities to keep [default: the bounding set of the container's
     /// command, i.e. the container's capabilities].
     pub capabilities: Option<Vec<String>>,
+    /// The container's seccomp filter, installed before the command's exec
+    /// (`None`: unconfined, as the container is).
+    pub seccomp: Option<super::seccomp::SeccompProgram>,
 }
 
 fn failed(s: impl Into<String>) -> SpawnError {
@@ -59,6 +62,9 @@ pub fn exec_helper_command(pid: i32, opts: &ExecOptions) -> Command {
     }
     if let Some(caps) = &opts.capabilities {
         c.arg("--caps").arg(caps.join(","));
+    }
+    if let Some(prog) = &opts.seccomp {
+        c.arg("--seccomp").arg(prog.to_hex());
     }
     c.arg("--").args(&opts.argv);
     c
@@ -177,6 +183,7 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
         caps,
         last_cap: security::last_cap(),
         no_new_privs,
+        seccomp: opts.seccomp.as_ref().map(|s| s.load()),
         cwd: c(&cwd)?,
         cwd_fd: cwd_dir.as_ref().map(|d| d.as_raw_fd()),
         cmd,

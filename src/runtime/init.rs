@@ -46,6 +46,8 @@ pub(crate) struct Prepared {
     pub last_cap: u32,
     /// Set `no_new_privs` before the exec.
     pub no_new_privs: bool,
+    /// The seccomp filter, ready to install with raw syscalls.
+    pub seccomp: Option<super::seccomp::Loaded>,
     pub cwd: CString,
     /// `fchdir` here instead of `chdir(cwd)` (exec: the init's own cwd).
     pub cwd_fd: Option<RawFd>,
@@ -172,6 +174,7 @@ fn prepare(cfg: ContainerConfig) -> Result<Prepared, String> {
         caps,
         last_cap: security::last_cap(),
         no_new_privs: cfg.security.no_new_privs,
+        seccomp: cfg.security.seccomp.as_ref().map(|p| p.load()),
         cwd: c(&cwd, "working_dir")?,
         cwd_fd: None,
         cmd,
@@ -238,6 +241,7 @@ const STEP_NNP: u8 = 4;
 const STEP_CWD: u8 = 5;
 const STEP_FDS: u8 = 6;
 const STEP_EXEC: u8 = 7;
+const STEP_SECCOMP: u8 = 8;
 
 /// Become the command: capabilities, user, no_new_privs, cwd, fds, exec.
 /// Returns only on failure, with the step and errno. Raw syscalls only.
@@ -261,6 +265,14 @@ pub(crate) fn exec_command(
     }
     if let Err(e) = security::drop_bounding(p.caps, p.last_cap) {
         return (STEP_BOUNDING, errno(e));
+    }
+    // Without no_new_privs only CAP_SYS_ADMIN may install a filter: do it
+    // while we still hold it (the profile must then allow the few calls
+    // left before execve, as Docker's does).
+    if !p.no_new_privs {
+        if let Some(Err(e)) = p.seccomp.as_ref().map(|f| f.install()) {
+            return (STEP_SECCOMP, e);
+        }
     }
     if let Err(e) = security::set_identity(&p.id) {
         return (STEP_USER, errno(e));
@@ -299,6 +311,12 @@ pub(crate) fn exec_command(
     {
         return (STEP_FDS, errno(io::Error::last_os_error()));
     }
+    // Last, so the filter judges the command alone, not our set-up.
+    if p.no_new_privs {
+        if let Some(Err(e)) = p.seccomp.as_ref().map(|f| f.install()) {
+            return (STEP_SECCOMP, e);
+        }
+    }
     // SAFETY: NULL-terminated arrays of pointers into live CStrings.
     unsafe { libc::execve(p.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
     (STEP_EXEC, errno(io::Error::last_os_error()))
@@ -315,6 +333,7 @@ pub(crate) fn step_sentence(p: &Prepared, step: u8, errno: i32) -> String {
         STEP_NNP => format!("cannot set no_new_privs: {e}"),
         STEP_CWD => format!("cannot change to working_dir {:?}: {e}", p.cwd.to_string_lossy()),
         STEP_FDS => format!("cannot close inherited file descriptors: {e}"),
+        STEP_SECCOMP => format!("cannot install the seccomp filter: {e}"),
         _ => match errno {
             libc::ENOENT => format!(
                 "cannot run {cmd:?}: {path} exists but its interpreter or a shared library it needs is missing in {}",
