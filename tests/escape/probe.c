@@ -14,6 +14,9 @@
  *        probe reopen FD PID LOG          reopen an O_PATH fd for writing
  *                                         once PID has exited
  *        probe exec-self                  readlink and write-open own exe
+ *        probe host-key-add DESC SECRET   (on the host) add a user key to
+ *                                         @u, print its id
+ *        probe host-key-remove ID         (on the host) revoke and unlink it
  *
  * Raw syscalls (syscall(2)) throughout, so no glibc wrapper hides or
  * emulates anything. Each attempt runs in its own forked child (with a
@@ -1931,6 +1934,22 @@ int main(int argc, char **argv)
 		return reopen(atoi(argv[2]), atoi(argv[3]), argv[4]);
 	if (argc >= 2 && strcmp(argv[1], "exec-self") == 0)
 		return exec_self();
+	if (argc >= 4 && strcmp(argv[1], "host-key-add") == 0) {
+		long id = syscall(SYS_add_key, "user", argv[2], argv[3], strlen(argv[3]),
+				  KEY_SPEC_USER_KEYRING);
+		if (id < 0) {
+			fprintf(stderr, "probe: add_key: %s\n", strerror(errno));
+			return 1;
+		}
+		printf("%ld\n", id);
+		return 0;
+	}
+	if (argc >= 3 && strcmp(argv[1], "host-key-remove") == 0) {
+		long id = atol(argv[2]);
+		sys_keyctl(KEYCTL_REVOKE, id, 0, 0, 0);
+		sys_keyctl(KEYCTL_UNLINK, id, KEY_SPEC_USER_KEYRING, 0, 0);
+		return 0;
+	}
 	if (argc >= 2 && strcmp(argv[1], "list") == 0) {
 		for (const struct attempt *a = ATTEMPTS; a->name; a++)
 			printf("%s %s\n", a->name, a->group);
