@@ -7,7 +7,8 @@
 #
 # Needs root, gcc with static glibc (libc6-dev), busybox-static, a running
 # Docker engine, and a built stack (STACK=path, default target/debug/stack,
-# built when missing). Nothing is pulled: the image is `docker import`ed
+# built when missing; STACK_REV=commit labels a binary built elsewhere).
+# Nothing is pulled: the image is `docker import`ed
 # from a local tarball. The image, every container, the stack project and
 # the host key and process it makes are removed at the end, by id.
 #
@@ -138,7 +139,7 @@ stack_exec_path() { # out-file service
 }
 stack_exec_path "$work/stack.exec.root" root
 stack_exec_path "$work/stack.exec.nobody" nobody
-st down -v -t 1 >/dev/null
+st down -v -t 1 >/dev/null 2>&1
 
 # The host's bait afterwards.
 state=$(awk '{print $3}' "/proc/$sleeper/stat" 2>/dev/null || echo gone)
@@ -185,8 +186,13 @@ cell() { # rows-file name
     END { if (!found) print "-" }
   ' "$1"
 }
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-echo "Measured $(date -u +%Y-%m-%d) on $(uname -r); Docker $(docker version --format '{{.Server.Version}}' 2>/dev/null), runc ${RUNC:+$("$RUNC" --version | head -1 | awk '{print $3}')}; stack at $rev$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (+ uncommitted src changes)')."
+if [ -n "${STACK_REV:-}" ]; then
+  rev=$STACK_REV
+else
+  rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git diff --quiet HEAD -- src 2>/dev/null || rev="$rev (+ uncommitted src changes)"
+fi
+echo "Measured $(date -u +%Y-%m-%d) on $(uname -r); Docker $(docker version --format '{{.Server.Version}}' 2>/dev/null), runc ${RUNC:+$("$RUNC" --version | head -1 | awk '{print $3}')}; stack at $rev."
 echo "Host's stopped sleep after both runs: state $state (T = still stopped)."
 echo
 echo "| attempt | docker | stack | docker --user nobody | stack user: nobody |"

@@ -148,7 +148,7 @@ fn cc(args: &[&str], what: &str) {
 fn built() -> &'static (PathBuf, PathBuf) {
     static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let dir = tmp().join(format!("bin{}", std::process::id()));
+        let dir = tmp().join("bin");
         std::fs::create_dir_all(&dir).unwrap();
         let probe = dir.join("probe");
         let evil = dir.join("evil.so");
