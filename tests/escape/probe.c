@@ -8,6 +8,9 @@
  *   NAME BROKEN <detail>              a positive check that failed
  *   NAME SKIP <why>                   not applicable here
  *
+ * (exec-self also prints `exec-self-exe IS <target>`, and SEALED for a
+ * write-open that succeeded on a memfd sealed against writes.)
+ *
  * Usage: probe [--host-pid=N] [--key=DESC] [--key-id=N] all|GROUP|NAME...
  *        probe list                       every attempt with its group
  *        probe watch LOG SECONDS          the CVE-2019-5736 watcher
