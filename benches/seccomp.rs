@@ -36,6 +36,45 @@ fn install_in_child(loaded: &stack::runtime::seccomp::Loaded) -> bool {
     libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
 }
 
+/// The `seccomp(2)` call alone, timed inside a fresh child (what a
+/// container start pays), in nanoseconds.
+fn timed_install_in_child(loaded: &stack::runtime::seccomp::Loaded) -> Duration {
+    let mut fds = [0; 2];
+    // SAFETY: pipe writes two fds into a local array.
+    unsafe { libc::pipe(fds.as_mut_ptr()) };
+    // SAFETY: the child makes only raw syscalls and leaves by _exit.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: raw syscalls on local data, then _exit.
+        unsafe {
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            let mut t0: libc::timespec = std::mem::zeroed();
+            let mut t1: libc::timespec = std::mem::zeroed();
+            libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t0);
+            let ok = loaded.install().is_ok();
+            libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t1);
+            let ns: u64 = if ok {
+                ((t1.tv_sec - t0.tv_sec) * 1_000_000_000 + (t1.tv_nsec - t0.tv_nsec)) as u64
+            } else {
+                u64::MAX
+            };
+            libc::write(fds[1], (&ns as *const u64).cast(), 8);
+            libc::_exit(0);
+        }
+    }
+    let mut ns = 0u64;
+    // SAFETY: read 8 bytes into a local u64, reap the child, close the pipe.
+    unsafe {
+        libc::read(fds[0], (&mut ns as *mut u64).cast(), 8);
+        let mut status = 0;
+        libc::waitpid(pid, &mut status, 0);
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+    }
+    assert!(ns != u64::MAX, "install fails in a child");
+    Duration::from_nanos(ns)
+}
+
 fn bench_seccomp(c: &mut Criterion) {
     let caps = docker_caps();
     let program = match compile(default_profile(), &caps) {
@@ -71,6 +110,9 @@ fn bench_seccomp(c: &mut Criterion) {
     });
     g.bench_function("fork + install + exit + wait", |b| {
         b.iter(|| install_in_child(black_box(&loaded)))
+    });
+    g.bench_function("install alone, timed in the child", |b| {
+        b.iter_custom(|n| (0..n).map(|_| timed_install_in_child(&loaded)).sum())
     });
     g.bench_function("fork + exit + wait (baseline)", |b| {
         b.iter(|| {
