@@ -166,8 +166,9 @@ pub struct ServiceFile {
     /// Example: `volumes: [./html:/srv:ro, data:/var/lib/data]`
     #[serde(default)]
     pub volumes: Option<Vec<VolumeMountFile>>,
-    /// tmpfs mounts: a path or a list of paths (`/run:size=64m` allowed).
-    /// Example: `tmpfs: /run`
+    /// tmpfs mounts: a path or a list of paths, with `size=` and `mode=`
+    /// options [default size: the container's memory limit, else 64M].
+    /// Example: `tmpfs: ["/run:size=64m,mode=1777"]`
     #[serde(default)]
     pub tmpfs: Option<StringOrList>,
     /// Mount the root filesystem read-only. Default: `false`.
@@ -195,6 +196,31 @@ pub struct ServiceFile {
     /// Example: `cap_drop: [ALL]`
     #[serde(default)]
     pub cap_drop: Option<Vec<String>>,
+    /// Docker's `--privileged`: every capability (minus `cap_drop`), no
+    /// seccomp filter, every host device, no masked or read-only kernel
+    /// paths, writable `/sys`. Default: `false`.
+    /// Example: `privileged: true`
+    #[serde(default)]
+    pub privileged: Option<bool>,
+    /// `seccomp=unconfined`, `seccomp=PATH` (a profile in Docker's JSON
+    /// format), `no-new-privileges[:true|false]` (stack's default is `true`).
+    /// Compose: `apparmor=` and `label=` are not supported.
+    /// Example: `security_opt: ["seccomp=./profile.json"]`
+    #[serde(default)]
+    pub security_opt: Option<StringOrList>,
+    /// Host devices to pass through: `HOST[:CONTAINER[:PERMISSIONS]]`,
+    /// PERMISSIONS a subset of `rwm` [default: rwm].
+    /// Example: `devices: ["/dev/fuse"]`
+    #[serde(default)]
+    pub devices: Option<StringOrList>,
+    /// Extra device cgroup rules: `TYPE MAJOR:MINOR ACCESS` (`c 1:3 rwm`, `b 8:* r`).
+    /// Example: `device_cgroup_rules: ["c 10:200 rwm"]`
+    #[serde(default)]
+    pub device_cgroup_rules: Option<StringOrList>,
+    /// Size of `/dev/shm`. Default: `64M`.
+    /// Example: `shm_size: 256M`
+    #[serde(default)]
+    pub shm_size: Option<Scalar>,
     /// Resource limits (`setrlimit`): a number (soft = hard) or `{soft, hard}`.
     /// Example: `ulimits: { nofile: { soft: 1024, hard: 4096 }, nproc: 512 }`
     #[serde(default)]
@@ -461,9 +487,14 @@ pub struct VolumeOptsFile {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TmpfsOptsFile {
-    /// Size limit of the tmpfs. Example: `size: 64M`
+    /// Size limit of the tmpfs [default: the container's memory limit, else 64M].
+    /// Example: `size: 64M`
     #[serde(default)]
     pub size: Option<Scalar>,
+    /// Permission bits of the mount's root, octal [default: 1777].
+    /// Example: `mode: 0755`
+    #[serde(default)]
+    pub mode: Option<Scalar>,
 }
 
 /// A ulimit: one number, or soft and hard.

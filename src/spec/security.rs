@@ -125,11 +125,18 @@ impl Cx<'_> {
         };
         match crate::seccomp::parse(&text) {
             Ok(profile) => Some(Seccomp::Profile { path: abs, profile }),
-            Err(e) => {
+            Err(crate::seccomp::ProfileError::Invalid {
+                line,
+                column,
+                message,
+            }) => {
                 self.err(
                     pos,
                     path,
-                    format!("invalid seccomp profile {}:{e}", abs.display()),
+                    format!(
+                        "invalid seccomp profile {}:{line}:{column}: {message}",
+                        abs.display()
+                    ),
                 );
                 None
             }

@@ -949,3 +949,74 @@ fn inputs_list_every_file_the_stack_came_from() {
     let s = super::load(&o).unwrap();
     assert_eq!(s.inputs[1], p("vars.env"));
 }
+
+#[test]
+fn security_keys_load_and_bad_ones_say_where() {
+    let d = Dir::new();
+    d.write(
+        "ok.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    d.write("bad.json", "{\n  \"defaultAction\": \"SCMP_ACT_NOPE\"\n}\n");
+    let yaml = format!(
+        "services:\n  a:\n    {HOST}\n    privileged: true\n    cap_drop: [NET_RAW]\n    security_opt: [\"seccomp=./ok.json\", \"no-new-privileges:false\"]\n    devices: [\"/dev/fuse\", \"/dev/sdb:/dev/xvdb:r\"]\n    device_cgroup_rules: [\"c  10:200   rwm\"]\n    shm_size: 128M\n    tmpfs: [\"/run:size=1m,mode=0755\"]\n"
+    );
+    let (s, _) = load_in(&d, &yaml, &[], &opts()).unwrap();
+    let sec = &s.services["a"].security;
+    assert!(sec.privileged);
+    assert!(!sec.no_new_privileges);
+    assert!(matches!(&sec.seccomp, Seccomp::Profile { path, .. } if path.ends_with("ok.json")));
+    assert_eq!(sec.devices.len(), 2);
+    assert_eq!(sec.devices[1].container, "/dev/xvdb");
+    assert_eq!(sec.devices[1].permissions, "r");
+    assert_eq!(sec.device_cgroup_rules, vec!["c 10:200 rwm"]);
+    assert_eq!(sec.shm_size, Some(Bytes(128 << 20)));
+    assert_eq!(
+        s.services["a"].tmpfs,
+        vec!["/run:size=1m,mode=0755".to_string()]
+    );
+    // The profile file is watched with the stack file.
+    assert!(s.inputs.iter().any(|p| p.ends_with("ok.json")));
+    // Defaults: Docker's profile, no_new_privs on, nothing passed through.
+    let plain = ok(&format!("services:\n  a:\n    {HOST}\n"));
+    assert_eq!(plain.services["a"].security, Security::default());
+    assert!(Security::default().no_new_privileges);
+
+    let e = errs_in(
+        &d,
+        &format!("services:\n  a:\n    {HOST}\n    security_opt: [seccomp=./bad.json]\n"),
+        &[],
+        &opts(),
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("4:20: services.a.security_opt[0]: invalid seccomp profile ")
+            && e[0].contains("bad.json:")
+            && e[0].contains("unknown action \"SCMP_ACT_NOPE\""),
+        "{e:?}"
+    );
+    let e = errs_in(
+        &d,
+        &format!("services:\n  a:\n    {HOST}\n    security_opt: [seccomp=./missing.json]\n"),
+        &[],
+        &opts(),
+    );
+    assert!(
+        e[0].contains("cannot read seccomp profile") && e[0].contains("missing.json"),
+        "{e:?}"
+    );
+    for (line, want) in [
+        ("security_opt: [apparmor=unconfined]", "4:20: services.a.security_opt[0]: `apparmor` is not supported"),
+        ("security_opt: [label=disable]", "4:20: services.a.security_opt[0]: `label` is not supported"),
+        ("security_opt: [seccomp]", "4:20: services.a.security_opt[0]: unknown security option \"seccomp\""),
+        ("devices: [dev/fuse]", "4:15: services.a.devices[0]: invalid device \"dev/fuse\": the host path must be absolute"),
+        ("devices: [\"/dev/a:/etc/b\"]", "4:15: services.a.devices[0]: invalid device \"/dev/a:/etc/b\": the container path must be under /dev/"),
+        ("device_cgroup_rules: [\"c 1:3 rwx\"]", "4:27: services.a.device_cgroup_rules[0]: invalid device cgroup rule \"c 1:3 rwx\""),
+        ("shm_size: 1k", "4:15: services.a.shm_size: shm_size \"1k\" is too small"),
+        ("tmpfs: [\"/run:uid=1\"]", "4:13: services.a.tmpfs[0]: tmpfs option \"uid=1\" is not supported yet"),
+        ("privileged: maybe", "4:17: services.a.privileged: expected true or false"),
+    ] {
+        let e = one_err(&format!("services:\n  a:\n    {HOST}\n    {line}\n"));
+        assert!(e.starts_with(want), "{line}: {e}");
+    }
+}
