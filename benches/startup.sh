@@ -40,6 +40,9 @@ stackfile() { # name count command
   echo "$f"
 }
 true1=$(stackfile true1 1 /bin/true)
+# The same job without the seccomp filter: the filter's cost is the gap.
+true1u=$(stackfile true1u 1 /bin/true)
+echo '    security_opt: [seccomp=unconfined]' >> "$true1u"
 for n in 1 10 50; do stackfile sleep$n "$n" "sleep 3600" >/dev/null; done
 
 # One OCI bundle for crun and runc.
@@ -83,16 +86,19 @@ echo "## one container running /bin/true"
 cmds=(
   "unshare --mount --uts --ipc --net --pid --fork --root=$rootfs --mount-proc /bin/true"
   "$STACK -f $true1 -p benchtrue up"
+  "$STACK -f $true1u -p benchtrueu up"
   "crun run -b $work/oci bench-crun"
   "runc run -b $work/oci bench-runc"
 )
 [ -n "$compose" ] && cmds+=("cd $work/composetrue && $compose up --quiet-pull >/dev/null 2>&1; $compose down >/dev/null 2>&1")
 # A finished job is not run again by the next \`up\`: \`down\` before each stack run.
 hyperfine -N --warmup 3 --runs $runs --export-markdown $work/true.md \\
-  --prepare true --prepare "$STACK -f $true1 -p benchtrue down -t 0" --prepare true --prepare true \\
-  "\${cmds[@]:0:4}" 2>&1
+  --prepare true --prepare "$STACK -f $true1 -p benchtrue down -t 0" \\
+  --prepare "$STACK -f $true1u -p benchtrueu down -t 0" --prepare true --prepare true \\
+  "\${cmds[@]:0:5}" 2>&1
 $STACK -f $true1 -p benchtrue down -t 0 >/dev/null 2>&1
-[ -n "$compose" ] && hyperfine --runs 5 --export-markdown $work/compose-true.md "\${cmds[4]}" 2>&1
+$STACK -f $true1u -p benchtrueu down -t 0 >/dev/null 2>&1
+[ -n "$compose" ] && hyperfine --runs 5 --export-markdown $work/compose-true.md "\${cmds[5]}" 2>&1
 for n in 1 10 50; do
   echo "## \$n busybox containers: up -d"
   # --prepare, not --cleanup (which runs once, after all runs): every
