@@ -1,3 +1,4 @@
+use super::layout::v1_hierarchies;
 use super::*;
 
 #[test]
