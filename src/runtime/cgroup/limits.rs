@@ -138,8 +138,9 @@ impl Cgroup {
                     need("cpu", "cpus")?;
                 }
                 if has("cpuset.cpus") {
-                    // Empty means "the parent's".
-                    write(&dir.join("cpuset.cpus"), l.cpuset.as_deref().unwrap_or(""))?;
+                    // Empty means "the parent's"; a newline, because an
+                    // empty write(2) is never made and would reset nothing.
+                    write(&dir.join("cpuset.cpus"), l.cpuset.as_deref().unwrap_or("\n"))?;
                 } else if l.cpuset.is_some() {
                     need("cpuset", "cpuset")?;
                 }

@@ -428,8 +428,11 @@ fn make_dirs(layout: &Layout, roots: &[PathBuf], path: &str) -> Result<bool, Cgr
 /// Whether an error came from a directory removed under our feet.
 fn vanished(e: &CgroupError) -> bool {
     match e {
+        // ENODEV: a write into a directory another container's delete has
+        // just removed (its `cgroup.subtree_control` on v2).
         CgroupError::Create { source, .. } | CgroupError::Write { source, .. } => {
             source.kind() == io::ErrorKind::NotFound
+                || source.raw_os_error() == Some(libc::ENODEV)
         }
         _ => false,
     }
