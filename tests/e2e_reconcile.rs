@@ -449,8 +449,10 @@ services:
     );
     p.run(&["up", "-d"]);
     let mut seen_backoff = false;
-    let deadline = std::time::Instant::now() + Duration::from_secs(4);
-    while std::time::Instant::now() < deadline {
+    // Back-offs double from 100 ms; a slow machine (the v2 guest under
+    // TCG) needs a few rounds before one outlasts a `ps`.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline && !seen_backoff {
         let ps = ps_json(&p);
         let listed =
             find(&ps, "web").is_some() as usize + ps["pending"].get("web").is_some() as usize;

@@ -284,7 +284,7 @@ services:
     command: ["sh", "-c", "echo hi; sleep 1; exit 3"]
   late:
     rootfs: {busybox}
-    command: ["sh", "-c", "sleep 3; exit 4"]
+    command: ["sh", "-c", "sleep 8; exit 4"]
 "#,
     );
     p.ok(&["up", "-d"]);
@@ -310,7 +310,7 @@ services:
     // A new supervisor adopts `late` (same pid) and learns its code too.
     p.ok(&["up", "-d"]);
     assert_eq!(container(&ps_json(&p), "late")["pid"].as_i64(), Some(late));
-    wait_for("late to end", Duration::from_secs(10), || {
+    wait_for("late to end", Duration::from_secs(20), || {
         container(&ps_json(&p), "late")["status"] == "exited"
     });
     assert_eq!(container(&ps_json(&p), "late")["exit_code"], 4);
