@@ -131,7 +131,8 @@ if [ ! -e "$kdir/.ok" ]; then
     dl=$(mktemp -d "$cache/dl.XXXXXX")
     # shellcheck disable=SC2064
     trap "rm -rf '$dl'" EXIT
-    chmod 755 "$dl" # lets apt's _apt sandbox user write there
+    # apt downloads as its _apt user where that user may write.
+    chown _apt "$dl" 2>/dev/null || true
     (cd "$dl" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) || true
     deb=$(ls "$dl"/*.deb 2>/dev/null | head -n1)
     [ -n "$deb" ] || { say "apt-get download $pkg failed"; exit 125; }
@@ -182,6 +183,7 @@ if [ ! -e "$initrd" ]; then
     ls -t "$cache"/initramfs-*.cpio | tail -n +6 | xargs -r rm -f
 fi
 flock -u 9
+exec 9>&-
 
 # --- the run -----------------------------------------------------------------
 run=$(mktemp -d "${TMPDIR:-/tmp}/stack-v2-guest.XXXXXX")
@@ -225,7 +227,7 @@ if [ -z "$accel" ]; then
 fi
 case "$accel" in
     kvm) accel_args=(-accel kvm -cpu host) ;;
-    tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+    tcg) accel_args=(-accel "tcg,thread=multi" -cpu max) ;;
     *) say "V2_GUEST_ACCEL must be kvm or tcg"; exit 2 ;;
 esac
 
@@ -264,20 +266,20 @@ console_tail() {
     fi
 }
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }
+# Seconds since $t0 (bash's clock: no fork while the guest needs the CPUs).
+elapsed() { awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
 
 kinds=(bzimage)
 [ -s "$kdir/vmlinux" ] && kinds=(pvh bzimage)
 [ -n "${V2_GUEST_BOOT:-}" ] && kinds=("$V2_GUEST_BOOT")
 boot_limit=${V2_GUEST_BOOT_TIMEOUT:-90}
-t0=$(now)
 for kind in "${kinds[@]}"; do
-    t0=$(now)
+    t0=$EPOCHREALTIME
+    start=$SECONDS
     boot "$kind"
     # Until the guest's init has mounted the control dir.
     while kill -0 "$qpid" 2>/dev/null && [ ! -e "$run/ctl/booted" ]; do
-        if awk -v a="$t0" -v b="$(now)" -v l="$boot_limit" 'BEGIN {exit !(b - a > l)}'; then
+        if [ $((SECONDS - start)) -gt "$boot_limit" ]; then
             say "$kind boot: no init after ${boot_limit}s"
             kill "$qpid" 2>/dev/null || true
             break
@@ -294,12 +296,11 @@ for kind in "${kinds[@]}"; do
 done
 [ -e "$run/ctl/booted" ] || exit 125
 
-deadline=$(awk -v a="$t0" -v t="$timeout" 'BEGIN {printf "%d", a + t}')
 reported=
 while kill -0 "$qpid" 2>/dev/null; do
     if [ -z "$reported" ] && [ -e "$run/ctl/started" ]; then
         reported=1
-        say "command started $(elapsed "$t0")s after launch, guest uptime $(cat "$run/ctl/started")s ($kind, $accel, $(basename "$kdir" | sed 's/^kernel-//'))"
+        say "command started $(elapsed)s after launch, guest uptime $(cat "$run/ctl/started")s ($kind, $accel, $(basename "$kdir" | sed 's/^kernel-//'))"
     fi
     if [ -e "$run/ctl/status" ] || [ -e "$run/ctl/failed" ]; then
         # poweroff -f follows at once; do not wait for a hung one.
@@ -309,7 +310,7 @@ while kill -0 "$qpid" 2>/dev/null; do
         done
         break
     fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then
+    if [ $((SECONDS - start)) -ge "$timeout" ]; then
         say "timeout: ${timeout}s (V2_GUEST_TIMEOUT) passed; killing the guest"
         console_tail
         exit 124
@@ -319,7 +320,7 @@ done
 
 if [ -e "$run/ctl/status" ]; then
     status=$(cat "$run/ctl/status")
-    say "exit status $status, $(elapsed "$t0")s after launch"
+    say "exit status $status, $(elapsed)s after launch"
     exit "$status"
 fi
 [ -e "$run/ctl/failed" ] && say "guest setup failed: $(cat "$run/ctl/failed")"

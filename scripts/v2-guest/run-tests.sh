@@ -9,7 +9,7 @@
 #   V2_TEST_TIMEOUT  seconds per binary (default 600)
 #   V2_TEST_THREADS  --test-threads (default 2)
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 125
 
 logdir=$1
 shift
