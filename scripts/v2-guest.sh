@@ -26,6 +26,7 @@
 #                      ${XDG_CACHE_HOME:-/var/cache}/stack-v2-guest
 #   V2_GUEST_KEEP_LOG  a file to copy the guest's kernel console log to
 #   V2_GUEST_BOOT      pvh or bzimage: only that (default pvh, then bzimage)
+#   V2_GUEST_BOOT_TIMEOUT  seconds for the guest to reach its init; default 90
 #   V2_GUEST_MACHINE   QEMU machine; default q35 (its MSI-X devices come up
 #                      ~2 s sooner under TCG than pc's ACPI-routed INTx)
 #
