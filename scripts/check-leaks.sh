@@ -1,25 +1,41 @@
 #!/usr/bin/env bash
 # Fails when anything stack made outlived `stack down` / the test suite: a
-# cgroup under stack/, a process inside one, an overlay mount of ours.
+# cgroup (under stack/, or any new one a test made), a process inside one,
+# an overlay mount of ours.
 #
 #   check-leaks.sh --snapshot FILE   record what exists now (before the tests)
 #   check-leaks.sh [FILE]            fail on anything not in FILE
 # Without a snapshot every stack cgroup and overlay mount counts: on a CI
-# machine nothing of stack's may exist before or after the suite.
+# machine nothing of stack's may exist before or after the suite. With one,
+# every cgroup that is new counts too, whatever its name (a test may make
+# its own, like stack-rt-test-<pid>), except in the trees other managers on
+# the machine create and remove as they go.
 set -uo pipefail
 
-current() {
+ours() {
   find /sys/fs/cgroup -type d \( -path '*/stack' -o -path '*/stack/*' \) 2>/dev/null \
     | sed 's/^/cgroup /'
   awk '$9=="overlay" && $5 ~ /(stack|busybox|it\/)/ {print "mount " $5}' /proc/self/mountinfo
 }
 
+any_cgroup() {
+  find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null \
+    | grep -v -E '/(process_api|docker|system\.slice|user\.slice|init\.scope|machine\.slice)(/|$)' \
+    | grep -v -E '/stack(/|$)' | sed 's/^/cgroup /'
+}
+
 if [ "${1:-}" = "--snapshot" ]; then
-  current | sort > "$2"
+  { ours; any_cgroup; } | sort > "$2"
   exit 0
 fi
-base=${1:-/dev/null}
-left=$(comm -13 "$base" <(current | sort))
+if [ -n "${1:-}" ]; then
+  base=$1
+  now=$({ ours; any_cgroup; } | sort)
+else
+  base=/dev/null
+  now=$(ours | sort)
+fi
+left=$(comm -13 "$base" <(echo "$now" | sed '/^$/d'))
 if [ -n "$left" ]; then
   echo "$left" | sed 's/^/leak: /'
   # Processes still inside a leaked cgroup.

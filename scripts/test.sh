@@ -22,3 +22,9 @@ trap 'rm -f "$before"' EXIT
 scripts/check-leaks.sh --snapshot "$before"
 cargo test --locked "$@"
 scripts/check-leaks.sh "$before"
+
+# The same suite again on a pure cgroup v2 kernel: the test binaries just
+# built, run in a throwaway QEMU guest (scripts/test-v2.sh). TEST_V2=0 skips it.
+if [ "${TEST_V2:-1}" != 0 ]; then
+  scripts/test-v2.sh "$@"
+fi

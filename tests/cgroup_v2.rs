@@ -1,6 +1,6 @@
 //! The cgroup v2 code paths (`cgroup.kill`, `cgroup.freeze`, `cgroup.events`)
-//! on a hybrid host's controller-less `/sys/fs/cgroup/unified` mount. On a
-//! pure v2 host `cgroup_lifecycle` already runs on v2, so this skips.
+//! on a hybrid host's controller-less `/sys/fs/cgroup/unified` mount, and on
+//! a pure v2 host's own tree.
 
 mod common;
 
@@ -17,45 +17,50 @@ fn cgroup_v2_join_kill_freeze_delete() {
     if !common::root_or_skip("cgroup_v2_join_kill_freeze_delete") {
         return;
     }
-    if Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
-        || !Path::new(UNIFIED).join("cgroup.procs").exists()
-    {
-        eprintln!(
-            "skipping cgroup_v2_join_kill_freeze_delete: no hybrid cgroup2 mount at {UNIFIED}"
-        );
-        return;
+    // A pure v2 host: its own tree. A hybrid one: the controller-less
+    // cgroup2 beside the v1 hierarchies, which also shows a missing
+    // controller failing cleanly.
+    let pure = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let root = if pure { "/sys/fs/cgroup" } else { UNIFIED };
+    assert!(
+        Path::new(root).join("cgroup.procs").exists(),
+        "no cgroup2 mount at {root}"
+    );
+    if !pure {
+        // The only test in this binary: set before the layout is first read.
+        std::env::set_var(V2_ROOT_ENV, UNIFIED);
     }
-    // The only test in this binary: set before the layout is first read.
-    std::env::set_var(V2_ROOT_ENV, UNIFIED);
     assert!(Layout::get().is_v2());
     let project = format!("stack/test-v2-{}", std::process::id());
     let path = format!("{project}/svc");
 
-    // Asking for a limit whose controller is absent fails clearly and leaves nothing.
-    let err = Cgroup::create(
-        &path,
-        &CgroupLimits {
-            memory: Some(1 << 24),
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CgroupError::MissingController {
-                controller: "memory",
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert!(Cgroup::open(&path).is_none());
+    if !pure {
+        // Asking for a limit whose controller is absent fails clearly and leaves nothing.
+        let err = Cgroup::create(
+            &path,
+            &CgroupLimits {
+                memory: Some(1 << 24),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CgroupError::MissingController {
+                    controller: "memory",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(Cgroup::open(&path).is_none());
+    }
 
     let cg = Cgroup::create(&path, &CgroupLimits::default()).expect("create");
     assert_eq!(
         cg.procs_files(),
-        vec![Path::new(UNIFIED).join(&path).join("cgroup.procs")]
+        vec![Path::new(root).join(&path).join("cgroup.procs")]
     );
     let mut a = Command::new("sleep").arg("100").spawn().unwrap();
     let mut b = Command::new("sleep").arg("100").spawn().unwrap();
@@ -78,7 +83,7 @@ fn cgroup_v2_join_kill_freeze_delete() {
         Some(libc::SIGTERM)
     );
     let frozen =
-        std::fs::read_to_string(Path::new(UNIFIED).join(&path).join("cgroup.events")).unwrap();
+        std::fs::read_to_string(Path::new(root).join(&path).join("cgroup.events")).unwrap();
     assert!(frozen.contains("frozen 0"), "left frozen: {frozen}");
 
     // SIGKILL through cgroup.kill.
@@ -93,6 +98,6 @@ fn cgroup_v2_join_kill_freeze_delete() {
     );
 
     cg.delete().unwrap();
-    assert!(!Path::new(UNIFIED).join(&project).exists());
+    assert!(!Path::new(root).join(&project).exists());
     assert!(list(&project).is_empty());
 }

@@ -427,11 +427,15 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
     if !setup("exec_runs_inside_with_exit_code_env_user_and_cgroup") {
         return;
     }
-    // a throwaway v1 cgroup, to check that both the container and exec join it
-    let cg = PathBuf::from(format!(
-        "/sys/fs/cgroup/pids/stack-rt-test-{}",
-        std::process::id()
-    ));
+    // a throwaway cgroup, to check that both the container and exec join
+    // it: in the v1 pids hierarchy, or on a pure v2 host the unified tree
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let (hierarchy, member_line) = if v2 {
+        ("/sys/fs/cgroup", "0::/")
+    } else {
+        ("/sys/fs/cgroup/pids", ":pids:/")
+    };
+    let cg = PathBuf::from(format!("{hierarchy}/stack-rt-test-{}", std::process::id()));
     std::fs::create_dir_all(&cg).unwrap();
     let mut b = Box_::new("exec", &["sleep", "30"]);
     b.cfg.env.push("FROM_CFG=yes".into());
@@ -454,7 +458,7 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
         3
     );
     let (code, out, err) = run(ExecOptions {
-        argv: sh("echo $FROM_CFG $EXTRA $(id -u) $(hostname) $(pwd); cat /proc/self/cgroup | grep pids; ps -o pid,comm | wc -l"),
+        argv: sh(&format!("echo $FROM_CFG $EXTRA $(id -u) $(hostname) $(pwd); grep -F '{member_line}' /proc/self/cgroup | head -1; ps -o pid,comm | wc -l")),
         env: vec!["EXTRA=e".into()],
         user: Some("nobody".into()),
         cwd: Some("/tmp".into()),
@@ -464,7 +468,7 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "yes e 65534 exec /tmp");
     // inside its cgroup namespace, the container's cgroup is the root
-    assert!(lines[1].ends_with(":pids:/"), "{out}");
+    assert!(lines[1].ends_with(member_line), "{out}");
     // init, sleep, sh, ps (+ header) — nothing of the host
     assert!(lines[2].trim().parse::<u32>().unwrap() <= 6, "{out}");
     let (code, _, err) = run(ExecOptions {

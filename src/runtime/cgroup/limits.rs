@@ -140,7 +140,10 @@ impl Cgroup {
                 if has("cpuset.cpus") {
                     // Empty means "the parent's"; a newline, because an
                     // empty write(2) is never made and would reset nothing.
-                    write(&dir.join("cpuset.cpus"), l.cpuset.as_deref().unwrap_or("\n"))?;
+                    write(
+                        &dir.join("cpuset.cpus"),
+                        l.cpuset.as_deref().unwrap_or("\n"),
+                    )?;
                 } else if l.cpuset.is_some() {
                     need("cpuset", "cpuset")?;
                 }

@@ -431,8 +431,7 @@ fn vanished(e: &CgroupError) -> bool {
         // ENODEV: a write into a directory another container's delete has
         // just removed (its `cgroup.subtree_control` on v2).
         CgroupError::Create { source, .. } | CgroupError::Write { source, .. } => {
-            source.kind() == io::ErrorKind::NotFound
-                || source.raw_os_error() == Some(libc::ENODEV)
+            source.kind() == io::ErrorKind::NotFound || source.raw_os_error() == Some(libc::ENODEV)
         }
         _ => false,
     }
