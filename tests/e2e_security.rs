@@ -254,3 +254,36 @@ services:
     );
     assert_eq!(st.matches("Seccomp:\t2").count(), 2, "{st}");
 }
+
+#[test]
+fn ps_shows_pressure_stall_information_on_v2_only() {
+    if !root_or_skip("ps_shows_pressure_stall_information_on_v2_only") {
+        return;
+    }
+    let p = Project::new(
+        "sec-psi",
+        r#"
+services:
+  box:
+    rootfs: {busybox}
+    command: ["sleep", "1000"]
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    let ps = ps_json(&p);
+    let c = container(&ps, "box");
+    let pure_v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let psi = std::path::Path::new("/proc/pressure/cpu").exists();
+    if pure_v2 && psi {
+        for r in ["cpu", "memory", "io"] {
+            assert!(c["pressure"][r]["some"]["avg10"].is_number(), "{r}: {c:#}");
+        }
+        assert!(
+            c["pressure"]["memory"]["full"]["total_us"].is_u64(),
+            "{c:#}"
+        );
+    } else {
+        // v1 has no pressure files per cgroup.
+        assert!(c.get("pressure").is_none(), "{c:#}");
+    }
+}

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Format, GlobalArgs, PsArgs};
 use crate::engine::control::{Client, Op};
-use crate::runtime::cgroup::Cgroup;
+use crate::runtime::cgroup::{Cgroup, Pressure};
 use crate::state::{unix_now, ContainerRecord, Status, Store};
 
 /// One row of `ps`, also its JSON form.
@@ -25,6 +25,10 @@ pub struct Row {
     pub supervised: bool,
     /// `privileged: true`: not confined beyond its namespaces.
     pub privileged: bool,
+    /// Pressure stall information (cgroup v2): how much of the time its
+    /// tasks waited for CPU, memory or I/O.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<Pressure>,
 }
 
 /// Everything `ps` shows.
@@ -62,11 +66,9 @@ pub fn listing(store: &Store) -> anyhow::Result<Listing> {
         .into_iter()
         .map(|rec| {
             let running = rec.status == Status::Running;
-            let stats = if running {
-                Cgroup::open(&rec.cgroup).map(|c| c.stats())
-            } else {
-                None
-            };
+            let cg = running.then(|| Cgroup::open(&rec.cgroup)).flatten();
+            let stats = cg.as_ref().map(|c| c.stats());
+            let pressure = cg.as_ref().and_then(|c| c.pressure());
             let mut state = rec.state_text();
             if running && sup.is_none() {
                 state.push_str(" (unsupervised)");
@@ -101,6 +103,7 @@ pub fn listing(store: &Store) -> anyhow::Result<Listing> {
                 memory_bytes: stats.map(|s| s.memory_bytes),
                 supervised: sup.is_some(),
                 privileged: rec.config.security.privileged,
+                pressure,
                 rec,
             }
         })
@@ -269,6 +272,7 @@ mod tests {
                 memory_bytes: None,
                 supervised: false,
                 privileged: false,
+                pressure: None,
             }],
             pending: [(
                 "api".to_string(),

@@ -58,6 +58,8 @@ pub enum CgroupError {
         count: usize,
         pids: Vec<i32>,
     },
+    #[error("cannot enable controllers for stack's cgroups in {dir}: it holds processes, which cgroup v2 forbids for a cgroup with controlled children (as at the root of a container's cgroup namespace); move them into a leaf first, e.g. `mkdir {dir}/init && for p in $(cat {dir}/cgroup.procs); do echo $p > {dir}/init/cgroup.procs; done`, as Docker-in-Docker does, then run stack again")]
+    Busy { dir: PathBuf },
     #[error("cannot remove cgroup {dir}: {source}")]
     Remove {
         dir: PathBuf,
@@ -75,6 +77,59 @@ pub struct CgroupStats {
     pub memory_bytes: u64,
     /// Number of tasks.
     pub pids: u64,
+}
+
+/// Pressure stall information of a cgroup (cgroup v2's `cpu.pressure`,
+/// `memory.pressure`, `io.pressure`): the share of time some (or all) of
+/// its tasks were stalled waiting for the resource.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Pressure {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Stall>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Stall>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub io: Option<Stall>,
+}
+
+/// One pressure file: the `some` line, and `full` where the kernel has one.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stall {
+    pub some: StallLine,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full: Option<StallLine>,
+}
+
+/// Percent of the last 10, 60 and 300 seconds, and the total in µs.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StallLine {
+    pub avg10: f64,
+    pub avg60: f64,
+    pub avg300: f64,
+    pub total_us: u64,
+}
+
+/// `some avg10=0.12 avg60=0.05 avg300=0.01 total=1234` lines.
+fn parse_stall(text: &str) -> Option<Stall> {
+    let line = |kind: &str| -> Option<StallLine> {
+        let l = text.lines().find(|l| l.starts_with(kind))?;
+        let mut out = StallLine::default();
+        for kv in l.split_whitespace().skip(1) {
+            let (k, v) = kv.split_once('=')?;
+            match k {
+                "avg10" => out.avg10 = v.parse().ok()?,
+                "avg60" => out.avg60 = v.parse().ok()?,
+                "avg300" => out.avg300 = v.parse().ok()?,
+                "total" => out.total_us = v.parse().ok()?,
+                _ => {}
+            }
+        }
+        Some(out)
+    };
+    Some(Stall {
+        some: line("some ")?,
+        full: line("full "),
+    })
 }
 
 fn valid(path: &str) -> Result<(), CgroupError> {
@@ -340,6 +395,25 @@ impl Cgroup {
         s
     }
 
+    /// Pressure stall information; `None` on v1 or a kernel without PSI.
+    pub fn pressure(&self) -> Option<Pressure> {
+        if !Layout::get().is_v2() {
+            return None;
+        }
+        let d = &self.dirs()[0];
+        let read = |f: &str| {
+            fs::read_to_string(d.join(f))
+                .ok()
+                .and_then(|t| parse_stall(&t))
+        };
+        let p = Pressure {
+            cpu: read("cpu.pressure"),
+            memory: read("memory.pressure"),
+            io: read("io.pressure"),
+        };
+        (p != Pressure::default()).then_some(p)
+    }
+
     /// Whether the kernel OOM-killed a process in this cgroup.
     pub fn oom_killed(&self) -> bool {
         let Some(d) = self.dir_of("memory") else {
@@ -478,7 +552,24 @@ fn enable_v2_controllers(root: &Path, path: &str) -> Result<(), CgroupError> {
             .map(|c| format!("+{c}"))
             .collect();
         if !want.is_empty() {
-            write(&dir.join("cgroup.subtree_control"), &want.join(" "))?;
+            let file = dir.join("cgroup.subtree_control");
+            match fs::write(&file, want.join(" ")) {
+                Ok(()) => {}
+                // cgroup v2's no-internal-processes rule: a cgroup that holds
+                // processes cannot hand controllers to children. Seen at the
+                // root of a private cgroup namespace (a privileged container,
+                // a CI job, systemd-nspawn).
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                    return Err(CgroupError::Busy { dir: dir.clone() })
+                }
+                Err(source) => {
+                    return Err(CgroupError::Write {
+                        file,
+                        value: want.join(" "),
+                        source,
+                    })
+                }
+            }
         }
         dir.push(comp);
         if i + 1 < comps.len() {

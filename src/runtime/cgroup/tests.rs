@@ -1,4 +1,5 @@
 use super::layout::v1_hierarchies;
+use super::parse_stall;
 use super::*;
 
 #[test]
@@ -61,4 +62,18 @@ fn keyed_file_parsing() {
     fs::write(&f, "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n").unwrap();
     assert_eq!(keyed(&f, "oom_kill"), Some(3));
     assert_eq!(keyed(&f, "missing"), None);
+}
+
+#[test]
+fn pressure_lines() {
+    let s = parse_stall(
+        "some avg10=1.50 avg60=0.25 avg300=0.00 total=12345\nfull avg10=0.50 avg60=0.00 avg300=0.00 total=99\n",
+    )
+    .unwrap();
+    assert_eq!(s.some.avg10, 1.5);
+    assert_eq!(s.some.total_us, 12345);
+    assert_eq!(s.full.unwrap().total_us, 99);
+    let cpu_only = parse_stall("some avg10=0.00 avg60=0.00 avg300=0.00 total=7\n").unwrap();
+    assert!(cpu_only.full.is_none());
+    assert!(parse_stall("").is_none());
 }
