@@ -4,6 +4,8 @@
 #
 #   sudo benches/startup.sh            # needs: hyperfine crun runc busybox-static
 #   STACK=target/release/stack benches/startup.sh
+#   ONLY=clone3 benches/startup.sh     # only clone3(CLONE_INTO_CGROUP) vs clone
+#   scripts/v2-guest.sh env ONLY=clone3 COMPOSE=0 benches/startup.sh   # on pure v2
 #
 # Docker Compose is included (unless COMPOSE=0) when `docker` and `docker-compose` (or
 # `docker compose`) work; the image is a `docker import` of the same busybox
@@ -82,6 +84,22 @@ set -eu
 umount /sys/fs/cgroup/unified 2>/dev/null || true
 cd "$work"
 export STACK_STATE_DIR=$STACK_STATE_DIR STACK_RUN_DIR=$STACK_RUN_DIR
+# The same starts with the kernel placing each container in its cgroup at
+# clone (the default where it can) and with clone + a cgroup.procs write.
+echo "## clone3(CLONE_INTO_CGROUP) against clone + cgroup.procs write"
+hyperfine -N --warmup 3 --runs $runs --export-markdown $work/clone3.md \
+  --prepare "$STACK -f $true1 -p benchc3 down -t 0" \
+  --prepare "$STACK -f $true1 -p benchc3 down -t 0" \
+  -n "up, /bin/true, clone3" "env STACK_CLONE_INTO_CGROUP=1 $STACK -f $true1 -p benchc3 up" \
+  -n "up, /bin/true, clone" "env STACK_CLONE_INTO_CGROUP=0 $STACK -f $true1 -p benchc3 up" 2>&1
+$STACK -f $true1 -p benchc3 down -t 0 >/dev/null 2>&1
+hyperfine -N --runs $runs --export-markdown $work/clone3-10.md \
+  --prepare "$STACK -f $work/sleep10.yaml -p benchc3 down -t 0" \
+  --prepare "$STACK -f $work/sleep10.yaml -p benchc3 down -t 0" \
+  --cleanup "$STACK -f $work/sleep10.yaml -p benchc3 down -t 0" \
+  -n "up -d, 10 containers, clone3" "env STACK_CLONE_INTO_CGROUP=1 $STACK -f $work/sleep10.yaml -p benchc3 up -d" \
+  -n "up -d, 10 containers, clone" "env STACK_CLONE_INTO_CGROUP=0 $STACK -f $work/sleep10.yaml -p benchc3 up -d" 2>&1
+[ "${ONLY:-}" = clone3 ] && exit 0
 echo "## one container running /bin/true"
 cmds=(
   "unshare --mount --uts --ipc --net --pid --fork --root=$rootfs --mount-proc /bin/true"

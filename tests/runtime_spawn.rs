@@ -543,6 +543,69 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
     assert!(!cg.exists());
 }
 
+#[test]
+fn clone_into_cgroup_places_the_init_at_birth_and_the_fallback_joins_after() {
+    if !setup("clone_into_cgroup_places_the_init_at_birth_and_the_fallback_joins_after") {
+        return;
+    }
+    // The cgroup2 hierarchy (a pure v2 host's tree, or a hybrid host's
+    // controller-less mount) takes the child at clone; a v1 one (pids, on
+    // a hybrid host) is still joined by a write from the child.
+    let pure = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let unified = if pure {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/unified"
+    };
+    let mut dirs = vec![PathBuf::from(format!(
+        "{unified}/stack-rt-clone3-{}",
+        std::process::id()
+    ))];
+    if !pure {
+        dirs.push(PathBuf::from(format!(
+            "/sys/fs/cgroup/pids/stack-rt-clone3-{}",
+            std::process::id()
+        )));
+    }
+    for d in &dirs {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let procs: Vec<PathBuf> = dirs.iter().map(|d| d.join("cgroup.procs")).collect();
+    let member = |pid: i32| {
+        dirs.iter().all(|d| {
+            std::fs::read_to_string(d.join("cgroup.procs"))
+                .unwrap()
+                .lines()
+                .any(|l| l == pid.to_string())
+        })
+    };
+    // Both kernels the suite runs on (host and v2 guest) are ≥ 5.7.
+    let mut b = Box_::new("clone3", &["sleep", "30"]);
+    let s = b.start_in(&procs).unwrap();
+    assert!(s.into_cgroup, "clone3(CLONE_INTO_CGROUP) was not used");
+    assert!(member(s.pid));
+    drop(b);
+    spawn::set_clone_into_cgroup(false);
+    let mut b = Box_::new("clone3-off", &["sleep", "30"]);
+    let s = b.start_in(&procs);
+    spawn::set_clone_into_cgroup(true);
+    let s = s.unwrap();
+    assert!(!s.into_cgroup);
+    assert!(member(s.pid));
+    drop(b);
+    // Without a cgroup2 directory there is nothing to clone into.
+    let mut b = Box_::new("clone3-none", &["true"]);
+    assert!(!b.start().unwrap().into_cgroup);
+    assert_eq!(b.wait(), 0);
+    let t = Instant::now();
+    for d in &dirs {
+        while std::fs::remove_dir(d).is_err() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+}
+
 /// Not a check: prints how long `start` of a `/bin/true` container takes and
 /// the init's PSS. Run with
 /// `cargo build --release && STACK_INIT_EXE=target/release/stack cargo test

@@ -6,13 +6,22 @@
 //! sealed copy of `stack` as `stack __init`, which is pid 1 of the new pid
 //! namespace and does the rest (see `init`). The parent sends it the config
 //! over a socketpair and waits for `Started` or a sentence saying why not.
+//!
+//! On cgroup v2 (and a hybrid host's unified mount) the kernel puts the
+//! child into its cgroup at birth with `clone3(CLONE_INTO_CGROUP)`, Linux
+//! 5.7+: no `cgroup.procs` write, and no instant where the child runs
+//! outside its limits. Where clone3 is missing or refused (an older kernel,
+//! a seccomp filter that answers ENOSYS as Docker's does) it falls back to
+//! clone and a write from the child.
 
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::channel::{self, FromInit, ToInitRef, INIT_CHANNEL_FD};
@@ -35,6 +44,46 @@ pub struct Spawned {
     pub pid: i32,
     /// Field 22 of `/proc/<pid>/stat`, to recognise the same process later.
     pub start_time: u64,
+    /// Whether the kernel placed it in its cgroup v2 at clone
+    /// (`CLONE_INTO_CGROUP`) rather than it joining after.
+    pub into_cgroup: bool,
+}
+
+/// Set to `0` to start containers with clone and a `cgroup.procs` write even
+/// where clone3 could place them (to compare, or to work around a kernel).
+/// Read once per process.
+pub const CLONE_INTO_CGROUP_ENV: &str = "STACK_CLONE_INTO_CGROUP";
+
+/// Set once clone3 has been refused as unknown, so later starts skip it.
+static CLONE3_MISSING: AtomicBool = AtomicBool::new(false);
+/// `set_clone_into_cgroup(false)` or the environment turned it off.
+static CLONE3_OFF: AtomicBool = AtomicBool::new(false);
+static CLONE3_ENV: std::sync::Once = std::sync::Once::new();
+
+/// Use `clone3(CLONE_INTO_CGROUP)` where the kernel has it (the default), or
+/// always clone and write `cgroup.procs`.
+pub fn set_clone_into_cgroup(on: bool) {
+    CLONE3_ENV.call_once(|| {});
+    CLONE3_OFF.store(!on, Ordering::Relaxed);
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `struct clone_args` up to `cgroup` (`CLONE_ARGS_SIZE_VER2`).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
 }
 
 /// How long the init may take to set up the container before `start` gives
@@ -96,14 +145,27 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     let exe = sealed::sealed_exe().map_err(failed)?;
     let exe =
         high_fd(exe).map_err(|e| failed(format!("cannot duplicate the init binary fd: {e}")))?;
+    // The v1 hierarchies are joined by a write from the child; the cgroup2
+    // one (at most one) at clone where the kernel can, else by a write too.
     let mut procs = Vec::with_capacity(cgroup_procs.len());
+    let mut v2: Option<(OwnedFd, OwnedFd)> = None;
     for p in cgroup_procs {
         let f = File::options()
             .write(true)
             .open(p)
             .map_err(|e| failed(format!("cannot open {}: {e}", p.display())))?;
-        procs
-            .push(high_fd(f.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?);
+        let f = high_fd(f.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?;
+        match p.parent().filter(|d| v2.is_none() && is_cgroup2(d)) {
+            Some(dir) => {
+                let d = File::options()
+                    .read(true)
+                    .custom_flags(libc::O_DIRECTORY)
+                    .open(dir)
+                    .map_err(|e| failed(format!("cannot open {}: {e}", dir.display())))?;
+                v2 = Some((OwnedFd::from(d), f));
+            }
+            None => procs.push(f),
+        }
     }
     let (mut parent, child_low) =
         UnixStream::pair().map_err(|e| failed(format!("cannot create the init channel: {e}")))?;
@@ -123,7 +185,7 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     let env = cstrings(&container_env(cfg), "environment entry")?;
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
     envp.push(std::ptr::null());
-    let procs_raw: Vec<RawFd> = procs.iter().map(|f| f.as_raw_fd()).collect();
+    let mut procs_raw: Vec<RawFd> = procs.iter().map(|f| f.as_raw_fd()).collect();
     let config_msg = channel::encode(&ToInitRef::Config(cfg))
         .map_err(|e| failed(format!("cannot encode the container config: {e}")))?;
 
@@ -135,23 +197,64 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     let exe_fd = exe.as_raw_fd();
     let child_fd = child.as_raw_fd();
     let null_fd = devnull.as_raw_fd();
-    // SAFETY: a raw clone without CLONE_VM and with a null stack behaves as
-    // fork (the child gets a copy of our memory and stack). In the child we
-    // call only async-signal-safe raw syscalls on data prepared above, then
-    // exec or _exit; no allocation, no locks.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (flags | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    if pid == 0 {
-        // SAFETY: we are the clone child; see child_after_clone.
-        unsafe { child_after_clone(&procs_raw, child_fd, null_fd, exe_fd, &argv, &envp) }
+    let mut into_cgroup = false;
+    let mut pid = -1;
+    if let Some((dir, _)) = &v2 {
+        if clone3_wanted() {
+            let args = CloneArgs {
+                flags: flags as u64 | CLONE_INTO_CGROUP,
+                exit_signal: libc::SIGCHLD as u64,
+                cgroup: dir.as_raw_fd() as u64,
+                ..CloneArgs::default()
+            };
+            // SAFETY: clone3 without CLONE_VM and with no stack behaves as
+            // fork; `args` lives across the call and its size is passed. The
+            // child runs only async-signal-safe raw syscalls, as below.
+            pid = unsafe {
+                libc::syscall(
+                    libc::SYS_clone3,
+                    &args as *const CloneArgs,
+                    std::mem::size_of::<CloneArgs>(),
+                )
+            };
+            if pid == 0 {
+                // SAFETY: we are the clone child; see child_after_clone.
+                unsafe { child_after_clone(&procs_raw, child_fd, null_fd, exe_fd, &argv, &envp) }
+            }
+            if pid > 0 {
+                into_cgroup = true;
+            } else if matches!(
+                io::Error::last_os_error().raw_os_error(),
+                Some(libc::ENOSYS | libc::E2BIG)
+            ) {
+                CLONE3_MISSING.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+    if pid <= 0 {
+        // Fallback (or v1 only): the child joins the cgroup2 hierarchy by a
+        // write too; any other clone3 error is met again here and reported.
+        if let Some((_, procs_v2)) = &v2 {
+            procs_raw.push(procs_v2.as_raw_fd());
+        }
+        // SAFETY: a raw clone without CLONE_VM and with a null stack behaves
+        // as fork (the child gets a copy of our memory and stack). In the
+        // child we call only async-signal-safe raw syscalls on data prepared
+        // above, then exec or _exit; no allocation, no locks.
+        pid = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                (flags | libc::SIGCHLD) as libc::c_ulong,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
+        };
+        if pid == 0 {
+            // SAFETY: we are the clone child; see child_after_clone.
+            unsafe { child_after_clone(&procs_raw, child_fd, null_fd, exe_fd, &argv, &envp) }
+        }
     }
     if pid < 0 {
         let e = io::Error::last_os_error();
@@ -162,6 +265,7 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     let pid = pid as i32;
     drop(child);
     drop(procs);
+    drop(v2);
     drop(devnull);
     drop(exe);
 
@@ -181,7 +285,28 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
         }
     }
     let start_time = proc_start_time(pid).unwrap_or(0);
-    Ok(Spawned { pid, start_time })
+    Ok(Spawned {
+        pid,
+        start_time,
+        into_cgroup,
+    })
+}
+
+/// Whether to try `clone3(CLONE_INTO_CGROUP)`: not refused before, and not
+/// turned off by the environment.
+fn clone3_wanted() -> bool {
+    CLONE3_ENV.call_once(|| {
+        if std::env::var_os(CLONE_INTO_CGROUP_ENV).is_some_and(|v| v == "0") {
+            CLONE3_OFF.store(true, Ordering::Relaxed);
+        }
+    });
+    !CLONE3_MISSING.load(Ordering::Relaxed) && !CLONE3_OFF.load(Ordering::Relaxed)
+}
+
+/// Whether `dir` is on a cgroup2 file system.
+fn is_cgroup2(dir: &Path) -> bool {
+    nix::sys::statfs::statfs(dir)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
 }
 
 /// Send the config and wait for the outcome. `Err(None)`: the init died

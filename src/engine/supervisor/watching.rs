@@ -418,6 +418,7 @@ impl Sup {
         let sp = Spawned {
             pid,
             start_time: c.rec.start_time.unwrap_or(0),
+            into_cgroup: false,
         };
         let gen = c.gen;
         let tx = self.tx.clone();
