@@ -32,7 +32,10 @@ fn bench(c: &mut Criterion) {
     let procs = cg.procs_files();
     let mut g = c.benchmark_group("start a /bin/true container in its cgroup");
     g.measurement_time(Duration::from_secs(10));
-    for (name, on) in [("clone3 CLONE_INTO_CGROUP", true), ("clone + cgroup.procs", false)] {
+    for (name, on) in [
+        ("clone3 CLONE_INTO_CGROUP", true),
+        ("clone + cgroup.procs", false),
+    ] {
         spawn::set_clone_into_cgroup(on);
         g.bench_function(name, |b| {
             b.iter(|| {

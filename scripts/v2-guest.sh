@@ -12,7 +12,8 @@
 # The host's /usr and /etc are shared read-only (9p), the checkout (the git
 # toplevel of the current directory) read-write at the same path, tmpfs on
 # /tmp /run /var /root and on <checkout>/target/tmp (CARGO_TARGET_TMPDIR:
-# overlayfs refuses 9p as an upper dir). Network: loopback only. The command
+# overlayfs refuses 9p as an upper dir), an empty 64 MiB disk as /dev/vda
+# (virtio-blk, for block I/O limits). Network: loopback only. The command
 # starts in the current directory when that is inside the checkout (else the
 # checkout), with PATH, HOME=/root and the host's CI, RUST_BACKTRACE and
 # STACK_* variables; its stdout and stderr stream to this script's stdout.
@@ -108,7 +109,11 @@ else
 fi
 
 modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-netfs fscache 9pnet 9pnet_virtio 9p overlay"
+virtio_blk netfs fscache 9pnet 9pnet_virtio 9p overlay"
+# A cache from before a module was added is fetched again.
+for m in $modules; do
+    [ -e "$kdir/modules/$m.ko" ] || rm -f "$kdir/.ok"
+done
 
 # The uncompressed kernel out of a bzImage, as the kernel's extract-vmlinux
 # does: at each xz magic (\xfd 7zXZ \0), try to decompress an ELF.
@@ -188,6 +193,9 @@ exec 9>&-
 
 # --- the run -----------------------------------------------------------------
 run=$(mktemp -d "${TMPDIR:-/tmp}/stack-v2-guest.XXXXXX")
+# An empty disk (sparse), so the guest has a block device for the block
+# I/O limit tests (/dev/vda).
+truncate -s 64M "$run/disk.img"
 qpid=
 cleanup() {
     if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
@@ -249,6 +257,7 @@ boot() {
         -no-reboot "${accel_args[@]}" -smp "${V2_GUEST_CPUS:-2}" -m "${V2_GUEST_MEM:-2G}" \
         "${kernel_args[@]}" -initrd "$initrd" -append "$cmdline" \
         -nic none \
+        -drive "file=$run/disk.img,if=virtio,format=raw,cache=unsafe" \
         -serial "file:$run/console.log" \
         -chardev stdio,id=out,signal=off -serial chardev:out \
         -virtfs "local,path=/usr,mount_tag=usr,$p9,readonly=on" \

@@ -5,8 +5,10 @@ use std::path::Path;
 use crate::runtime::cgroup::Layout;
 use crate::runtime::devices::{self, DeviceAccess};
 use crate::runtime::seccomp::{SeccompError, SeccompProgram};
-use crate::runtime::{CgroupLimits, ContainerConfig, MountSpec, Network, Security};
-use crate::spec::{Mount, NetworkMode, Seccomp, Service};
+use crate::runtime::{
+    CgroupLimits, ContainerConfig, DevNum, IoLimits, MountSpec, Network, Security,
+};
+use crate::spec::{Blkio, DeviceRate, Mount, NetworkMode, Seccomp, Service};
 use crate::state::{cgroup_path, container_id, Store};
 
 fn norm_cap(c: &str) -> String {
@@ -61,10 +63,11 @@ fn capabilities_from(base: &[&str], cap_add: &[String], cap_drop: &[String]) -> 
 /// The default `PATH` inside a container, as Docker sets it.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Cgroup limits from a service's `limits`.
-pub fn limits(svc: &Service) -> CgroupLimits {
+/// Cgroup limits from a service's `limits`; `blkio_config` devices are
+/// looked up on the host (each must be a block device).
+pub fn limits(svc: &Service) -> Result<CgroupLimits, ConvertError> {
     let l = &svc.limits;
-    CgroupLimits {
+    Ok(CgroupLimits {
         // cpus × 100000 µs per 100000 µs period; Cpus is thousandths.
         cpu_quota_us: l.cpus.map(|c| (c.0 as i64) * 100),
         cpu_period_us: l.cpus.map(|_| 100_000),
@@ -75,7 +78,46 @@ pub fn limits(svc: &Service) -> CgroupLimits {
         memswap: l.memswap,
         pids: l.pids,
         devices: device_access(svc),
+        io: io_limits(&l.blkio)?,
+    })
+}
+
+fn io_limits(b: &Blkio) -> Result<IoLimits, ConvertError> {
+    let rates = |list: &[DeviceRate]| -> Result<Vec<(DevNum, u64)>, ConvertError> {
+        list.iter()
+            .map(|d| Ok((block_device(&d.path)?, d.rate)))
+            .collect()
+    };
+    Ok(IoLimits {
+        weight: b.weight,
+        weight_device: b
+            .weight_device
+            .iter()
+            .map(|d| Ok((block_device(&d.path)?, d.weight)))
+            .collect::<Result<_, ConvertError>>()?,
+        read_bps: rates(&b.device_read_bps)?,
+        write_bps: rates(&b.device_write_bps)?,
+        read_iops: rates(&b.device_read_iops)?,
+        write_iops: rates(&b.device_write_iops)?,
+    })
+}
+
+/// The number of the host's block device at `path`.
+fn block_device(path: &Path) -> Result<DevNum, ConvertError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let bad = |why: String| ConvertError::Blkio {
+        path: path.to_path_buf(),
+        why,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+    if !meta.file_type().is_block_device() {
+        return Err(bad("not a block device".into()));
     }
+    let rdev = meta.rdev();
+    Ok(DevNum {
+        major: libc::major(rdev),
+        minor: libc::minor(rdev),
+    })
 }
 
 /// What devices a service may use, before `devices:` passthrough is added:
@@ -104,6 +146,11 @@ pub enum ConvertError {
     Device(#[from] devices::DeviceError),
     #[error("seccomp: {0}")]
     Seccomp(#[from] SeccompError),
+    #[error("blkio_config: {path}: {why} (give the host's block device, e.g. /dev/sda; `lsblk` lists them)")]
+    Blkio {
+        path: std::path::PathBuf,
+        why: String,
+    },
 }
 
 /// The seccomp filter of a service's containers, and of everything `exec`
@@ -186,7 +233,7 @@ pub fn container_config(
             });
         }
     }
-    let mut limits = limits(svc);
+    let mut limits = limits(svc)?;
     let device_nodes = if svc.security.privileged {
         devices::host_devices()?
     } else {

@@ -121,4 +121,54 @@ pub struct CgroupLimits {
     /// runc's list for Docker containers].
     #[serde(default)]
     pub devices: super::devices::DeviceAccess,
+    /// Block I/O weight and per-device limits.
+    #[serde(default)]
+    pub io: IoLimits,
+}
+
+/// A block device by number, as the cgroup files name it (`8:0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DevNum {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl std::fmt::Display for DevNum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.major, self.minor)
+    }
+}
+
+/// Block I/O (`blkio_config`): Docker's weight (10–1000) and per-device
+/// weights and limits per second.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IoLimits {
+    pub weight: Option<u16>,
+    pub weight_device: Vec<(DevNum, u16)>,
+    pub read_bps: Vec<(DevNum, u64)>,
+    pub write_bps: Vec<(DevNum, u64)>,
+    pub read_iops: Vec<(DevNum, u64)>,
+    pub write_iops: Vec<(DevNum, u64)>,
+}
+
+impl IoLimits {
+    pub fn is_empty(&self) -> bool {
+        *self == IoLimits::default()
+    }
+
+    /// Every device with a rate limit, once, in order.
+    pub fn throttled(&self) -> Vec<DevNum> {
+        let mut v: Vec<DevNum> = [
+            &self.read_bps,
+            &self.write_bps,
+            &self.read_iops,
+            &self.write_iops,
+        ]
+        .iter()
+        .flat_map(|l| l.iter().map(|(d, _)| *d))
+        .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
 }

@@ -221,6 +221,12 @@ pub struct ServiceFile {
     /// Example: `shm_size: 256M`
     #[serde(default)]
     pub shm_size: Option<Scalar>,
+    /// Block I/O: a relative `weight` (10–1000), per-device weights, and
+    /// per-device read/write limits in bytes or operations per second
+    /// (cgroup v1 `blkio`, v2 `io.weight`/`io.max`).
+    /// Example: `blkio_config: { weight: 300, device_read_bps: [{ path: /dev/sda, rate: 12mb }] }`
+    #[serde(default)]
+    pub blkio_config: Option<BlkioFile>,
     /// Resource limits (`setrlimit`): a number (soft = hard) or `{soft, hard}`.
     /// Example: `ulimits: { nofile: { soft: 1024, hard: 4096 }, nproc: 512 }`
     #[serde(default)]
@@ -381,6 +387,51 @@ pub struct HealthcheckFile {
     /// Remove the health check (like `test: ["NONE"]`). Example: `disable: true`
     #[serde(default)]
     pub disable: Option<bool>,
+}
+
+/// `blkio_config`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlkioFile {
+    /// Relative weight, 10 to 1000. Example: `weight: 300`
+    #[serde(default)]
+    pub weight: Option<u64>,
+    /// Weight on one device. Example: `weight_device: [{ path: /dev/sda, weight: 400 }]`
+    #[serde(default)]
+    pub weight_device: Option<Vec<WeightDeviceFile>>,
+    /// Bytes per second read from a device (a size: `12mb`, `1048576`).
+    /// Example: `device_read_bps: [{ path: /dev/sda, rate: 12mb }]`
+    #[serde(default)]
+    pub device_read_bps: Option<Vec<ThrottleDeviceFile>>,
+    /// Bytes per second written to a device.
+    #[serde(default)]
+    pub device_write_bps: Option<Vec<ThrottleDeviceFile>>,
+    /// Read operations per second on a device. Example: `device_read_iops: [{ path: /dev/sda, rate: 120 }]`
+    #[serde(default)]
+    pub device_read_iops: Option<Vec<ThrottleDeviceFile>>,
+    /// Write operations per second on a device.
+    #[serde(default)]
+    pub device_write_iops: Option<Vec<ThrottleDeviceFile>>,
+}
+
+/// A device's weight.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightDeviceFile {
+    /// The host's block device. Example: `path: /dev/sda`
+    pub path: String,
+    /// 10 to 1000.
+    pub weight: u64,
+}
+
+/// A device's rate limit.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleDeviceFile {
+    /// The host's block device. Example: `path: /dev/sda`
+    pub path: String,
+    /// Per second: a size for `_bps` (`12mb`), a number for `_iops`.
+    pub rate: Scalar,
 }
 
 /// `deploy`: only resources.
@@ -634,6 +685,15 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "services.NAME.depends_on.SERVICE (long form)",
     ),
     ("HealthcheckFile", "services.NAME.healthcheck"),
+    ("BlkioFile", "services.NAME.blkio_config"),
+    (
+        "WeightDeviceFile",
+        "services.NAME.blkio_config.weight_device[]",
+    ),
+    (
+        "ThrottleDeviceFile",
+        "services.NAME.blkio_config.device_{read,write}_{bps,iops}[]",
+    ),
     ("DeployFile", "services.NAME.deploy"),
     ("ResourcesFile", "services.NAME.deploy.resources"),
     ("LimitsFile", "services.NAME.deploy.resources.limits"),

@@ -60,7 +60,7 @@ fn compose_unsupported(def: &str, key: &str) -> Option<String> {
             | "mac_address" | "platform" | "pull_policy" | "runtime" | "scale" | "storage_opt"
             | "volumes_from" | "group_add" | "oom_kill_disable" | "oom_score_adj"
             | "mem_swappiness" | "cpu_count" | "cpu_percent" | "cpu_period" | "cpu_quota"
-            | "cpu_rt_runtime" | "cpu_rt_period" | "blkio_config"
+            | "cpu_rt_runtime" | "cpu_rt_period"
             | "isolation" | "annotations" | "attach" | "credential_spec" | "extends" | "gpus"
             | "post_start" | "pre_stop" | "uts" | "label_file" | "models" | "provider"
             | "use_api_socket" | "lifecycle_hooks" | "develop_watch",
@@ -814,6 +814,7 @@ impl Cx<'_> {
                     security.device_cgroup_rules = self.device_cgroup_rules(v, p)
                 }
                 "shm_size" => security.shm_size = super::security::shm_size(self, v, p),
+                "blkio_config" => limits.blkio = self.blkio(v, p),
                 "read_only" => read_only = self.boolean(v, p).unwrap_or(false),
                 "stop_signal" => {
                     if let Some(s) = self.string(v, p) {

@@ -6,6 +6,7 @@
 //! normalized [`model`], collecting every problem → profiles and
 //! dependency checks (with [`crate::graph`]).
 
+mod blkio;
 pub mod file;
 pub mod interp;
 mod load;

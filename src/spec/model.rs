@@ -188,6 +188,46 @@ pub struct Limits {
     pub memswap: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids: Option<i64>,
+    #[serde(default, skip_serializing_if = "Blkio::is_empty")]
+    pub blkio: Blkio,
+}
+
+/// `blkio_config`: block I/O weight and per-device limits. Devices are host
+/// paths, resolved to major:minor when the container is created.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blkio {
+    /// 10 to 1000 (Docker's blkio weight; mapped to 1–10000 for v2's `io.weight`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weight_device: Vec<DeviceWeight>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_read_bps: Vec<DeviceRate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_write_bps: Vec<DeviceRate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_read_iops: Vec<DeviceRate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_write_iops: Vec<DeviceRate>,
+}
+
+impl Blkio {
+    pub fn is_empty(&self) -> bool {
+        *self == Blkio::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceWeight {
+    pub path: PathBuf,
+    pub weight: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRate {
+    pub path: PathBuf,
+    /// Bytes or operations per second.
+    pub rate: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1020,3 +1020,42 @@ fn security_keys_load_and_bad_ones_say_where() {
         assert!(e.starts_with(want), "{line}: {e}");
     }
 }
+
+#[test]
+fn blkio_config_loads_and_bad_entries_say_where() {
+    let s = ok(&format!(
+        "services:\n  a:\n    {HOST}\n    blkio_config:\n      weight: 300\n      weight_device: [{{ path: /dev/sda, weight: 400 }}]\n      device_read_bps: [{{ path: /dev/sda, rate: 12mb }}, {{ path: /dev/sdb, rate: 1024 }}]\n      device_write_iops: [{{ path: /dev/sda, rate: 30 }}]\n"
+    ));
+    let b = &s.services["a"].limits.blkio;
+    assert_eq!(b.weight, Some(300));
+    assert_eq!(
+        b.weight_device,
+        vec![DeviceWeight {
+            path: "/dev/sda".into(),
+            weight: 400
+        }]
+    );
+    assert_eq!(b.device_read_bps[0].rate, 12 << 20);
+    assert_eq!(b.device_read_bps[1].rate, 1024);
+    assert_eq!(b.device_write_iops[0].rate, 30);
+    assert!(b.device_write_bps.is_empty() && b.device_read_iops.is_empty());
+    // Without it nothing is limited, and `stack config` shows nothing.
+    let plain = ok(&format!("services:\n  a:\n    {HOST}\n"));
+    assert!(plain.services["a"].limits.blkio.is_empty());
+
+    for (body, want) in [
+        ("weight: 5", "5:15: services.a.blkio_config.weight: blkio weight 5 out of range (10 to 1000)"),
+        ("weight_device: [{ path: /dev/sda, weight: 2000 }]", "5:49: services.a.blkio_config.weight_device[0].weight: blkio weight 2000 out of range"),
+        ("device_read_bps: [{ path: sda, rate: 1mb }]", "5:33: services.a.blkio_config.device_read_bps[0].path: device path \"sda\" must be absolute"),
+        ("device_read_bps: [{ path: /dev/sda, rate: fast }]", "5:49: services.a.blkio_config.device_read_bps[0].rate: invalid size \"fast\""),
+        ("device_write_iops: [{ path: /dev/sda, rate: 0 }]", "5:51: services.a.blkio_config.device_write_iops[0].rate: a rate of 0 is not a limit"),
+        ("device_read_iops: [{ path: /dev/sda }]", "5:26: services.a.blkio_config.device_read_iops[0]: `rate` is required"),
+        ("device_read_iops: [{ path: /dev/sda, rate: 1, speed: 2 }]", "5:53: services.a.blkio_config.device_read_iops[0].speed: unknown key `speed` (expected one of: path, rate)"),
+        ("device_read_bps: [{ path: /dev/sda, rate: 1 }, { path: /dev/sda, rate: 2 }]", "5:54: services.a.blkio_config.device_read_bps[1]: /dev/sda is listed twice"),
+        ("wieght: 300", "5:7: services.a.blkio_config.wieght: unknown key `wieght` (did you mean `weight`?)"),
+    ] {
+        let e = errs(&format!("services:\n  a:\n    {HOST}\n    blkio_config:\n      {body}\n"));
+        assert_eq!(e.len(), 1, "{body}: {e:#?}");
+        assert!(e[0].contains(want), "{body}: {e:?}");
+    }
+}

@@ -13,7 +13,7 @@ use cgroups_rs::hierarchies;
 pub const V2_ROOT_ENV: &str = "STACK_CGROUP2_ROOT";
 
 /// The controllers enabled for our subtree on v2.
-pub(super) const V2_CONTROLLERS: &[&str] = &["cpu", "cpuset", "memory", "pids"];
+pub(super) const V2_CONTROLLERS: &[&str] = &["cpu", "cpuset", "io", "memory", "pids"];
 
 /// The mounted hierarchies we use.
 #[derive(Debug, Clone)]

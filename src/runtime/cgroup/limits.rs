@@ -107,6 +107,13 @@ impl Cgroup {
                 } else if l.pids.is_some() {
                     need("pids", "pids")?;
                 }
+                match self.dir_of("blkio") {
+                    Some(dir) => super::blkio::apply_v1(&dir, &self.path, &l.io, reset)?,
+                    None if !l.io.is_empty() => {
+                        need("blkio", "blkio_config")?;
+                    }
+                    None => {}
+                }
                 // Always: a fresh cgroup inherits its parent's "a *:* rwm".
                 // Only a privileged container may go without the controller.
                 match self.dir_of("devices") {
@@ -174,6 +181,7 @@ impl Cgroup {
                 } else if l.pids.is_some() {
                     need("pids", "pids")?;
                 }
+                super::blkio::apply_v2(dir, &self.path, &l.io, reset)?;
                 // v2's only device control: a program on the cgroup.
                 devices::apply_v2(dir, &l.devices).map_err(|e| self.device_error(e))?;
             }

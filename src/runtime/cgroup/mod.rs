@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::CgroupLimits;
 
+mod blkio;
 mod layout;
 mod limits;
 
