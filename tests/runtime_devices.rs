@@ -224,12 +224,12 @@ fn assert_probe(leaf: &Path, want: i32) {
 }
 
 #[test]
-fn v1_devices_controller_enforces_the_default_rules() {
-    if !common::root_or_skip("v1_devices_controller_enforces_the_default_rules") {
+fn devices_controller_enforces_the_default_rules_v1_only() {
+    if !common::root_or_skip("devices_controller_enforces_the_default_rules_v1_only") {
         return;
     }
     let Some(root) = mount_of("cgroup", Some("devices")) else {
-        eprintln!("skipping v1_devices_controller_enforces_the_default_rules: no v1 devices controller mounted");
+        eprintln!("skipping devices_controller_enforces_the_default_rules_v1_only: no v1 devices controller mounted");
         return;
     };
     let (mut guard, leaf) =
