@@ -25,8 +25,8 @@ use crate::spec::WatchRule;
 /// The default quiet time after the last change before an event is sent.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(100);
 
-/// How long a changed file may stay missing (delete then create, or an
-/// editor's rename dance) before the change is reported anyway.
+/// How long a changed file may stay missing or empty (delete then create,
+/// or an editor's rename dance) before the change is reported anyway.
 pub const MISSING_GRACE: Duration = Duration::from_secs(2);
 
 /// Errors setting up a watch.
@@ -200,6 +200,8 @@ fn file_debounce_loop(
     let mut pending: BTreeSet<PathBuf> = BTreeSet::new();
     let mut last_change = Instant::now();
     let mut first_change = Instant::now();
+    // The last trailing edge found a changed file missing.
+    let mut held = false;
     loop {
         let msg = if pending.is_empty() {
             raw.recv().map_err(|_| RecvTimeoutError::Disconnected)
@@ -238,9 +240,21 @@ fn file_debounce_loop(
             }
             Err(RecvTimeoutError::Timeout) => {
                 // Trailing edge. Hold the event while a changed file is
-                // missing (delete-then-create, rename dance), up to a grace.
-                let missing = pending.iter().any(|p| !p.exists());
+                // missing (delete-then-create, rename dance) or still empty
+                // (created, its content not yet written: on a busy machine
+                // the two may be more than a debounce apart), up to a grace.
+                let missing = pending
+                    .iter()
+                    .any(|p| std::fs::metadata(p).map_or(true, |m| m.len() == 0));
                 if missing && first_change.elapsed() < MISSING_GRACE {
+                    last_change = Instant::now();
+                    held = true;
+                    continue;
+                }
+                // Back since the last look: this timeout may have fired the
+                // instant it was created, before the events of its creation
+                // came in. Let them settle for one more debounce.
+                if std::mem::take(&mut held) && !missing {
                     last_change = Instant::now();
                     continue;
                 }
