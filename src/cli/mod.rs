@@ -10,6 +10,7 @@ pub mod down;
 pub mod events;
 pub mod exec;
 pub mod lifecycle;
+pub mod log;
 pub mod logs;
 pub mod ps;
 pub mod up;
@@ -40,6 +41,10 @@ pub struct GlobalArgs {
     /// Read variables from this file instead of `.env`
     #[arg(long = "env-file", global = true)]
     pub env_file: Option<PathBuf>,
+    /// More diagnostics on stderr, repeatable: info, then debug, then trace
+    /// (or set STACK_LOG to an env-filter) [default: warnings only]
+    #[arg(long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
 }
 
 impl GlobalArgs {
@@ -348,6 +353,7 @@ pub fn main() -> i32 {
         return crate::runtime::spawn::init_main();
     }
     let cli = Cli::parse_from(compose_args(std::env::args_os().collect()));
+    log::init(cli.global.verbose);
     let result = match &cli.command {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Up(args) => up::run(&cli.global, args, false),

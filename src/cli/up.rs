@@ -161,6 +161,9 @@ pub fn spawn_detached(
         cmd.arg("--env-file")
             .arg(std::path::absolute(e).unwrap_or_else(|_| e.clone()));
     }
+    for _ in 0..global.verbose {
+        cmd.arg("--verbose");
+    }
     cmd.arg("__supervise");
     if args.remove_orphans {
         cmd.arg("--remove-orphans");
