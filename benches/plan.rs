@@ -2,6 +2,7 @@
 //! runs on every event, so it must stay far below a millisecond.
 //!
 //! `cargo bench --bench plan`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

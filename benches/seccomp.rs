@@ -3,6 +3,7 @@
 //! (once per container start, between fork and exec).
 //!
 //! `cargo bench --bench seccomp`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 use std::time::Duration;
 

@@ -6,6 +6,7 @@
 //! As root: `cargo bench --bench spawn`; on pure cgroup v2:
 //! `cargo bench --bench spawn --no-run` then run the printed binary with
 //! `--bench` in `scripts/v2-guest.sh`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -2,6 +2,7 @@
 //! every `stack` command does before it acts.
 //!
 //! `cargo bench --bench spec`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! The container cgroup on the real hierarchy: limits written, a process
 //! joined through `procs_files`, stats, kill, OOM detection, delete.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The cgroup v2 code paths (`cgroup.kill`, `cgroup.freeze`, `cgroup.events`)
 //! on a hybrid host's controller-less `/sys/fs/cgroup/unified` mount, and on
 //! a pure v2 host's own tree.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! says what to do instead of "Device or resource busy". Only a pure v2
 //! host has controllers to hand down; on a hybrid host it checks nothing
 //! and says so in its name.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

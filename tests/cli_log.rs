@@ -1,6 +1,7 @@
 //! Diagnostics reach the user: `tracing` events go to stderr as
 //! `stack: LEVEL: …` — warnings always, debug with `--verbose --verbose` or
 //! `STACK_LOG=debug` — and a bad `STACK_LOG` is said, not ignored.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

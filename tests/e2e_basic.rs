@@ -1,5 +1,6 @@
 //! End-to-end: `up -d`, `ps`, `logs`, `exec`, `stop`/`start`, `down`, and
 //! nothing left behind. Real binary, real containers, as root.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

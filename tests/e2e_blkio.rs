@@ -2,6 +2,7 @@
 //! kernel (v1 `blkio`, v2 `io.weight`/`io.max`), a read limit really slows
 //! reads, a changed file changes the limits, and a path that is not a block
 //! device is refused with the service and path named.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

@@ -8,6 +8,7 @@
 //! The probe is compiled here with the machine's `cc -static` (gcc and
 //! static glibc: Debian's `gcc` and `libc6-dev`) into a copy of the busybox
 //! rootfs. It prints `NAME BLOCKED|OPEN|WORKS|BROKEN|SKIP detail` per line.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! End-to-end isolation, limits and root filesystem sources, through the
 //! real binary (issue 3's test list): what one container can see and do to
 //! another, the memory/pids/cpu limits, and tarball and host-binary roots.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! End-to-end reconcile: idempotent `up`, recreate of what changed, dry-run
 //! reasons, orphans, health-gated order, failed jobs, `--wait`, restart
 //! policies, crash recovery, concurrent `up`s. Real binary, as root.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! `privileged`, `security_opt` (a seccomp profile file, `unconfined`,
 //! `no-new-privileges`), and that `stack exec` and health probes run under
 //! the container's own filter. The attacks themselves are in e2e_escape.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

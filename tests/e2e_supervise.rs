@@ -2,6 +2,7 @@
 //! the stack), events, a corrupt record rebuilt from the cgroup, an
 //! unhealthy container restarted, `down` after a SIGKILLed supervisor with
 //! nothing left. Real binary, as root.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

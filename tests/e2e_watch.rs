@@ -3,6 +3,7 @@
 //! nothing, every editor save style and `env_file`s are picked up, bursts
 //! coalesce, `develop.watch` restarts and syncs. Real binary, as root.
 //! Outcomes are waited for by polling with generous timeouts.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

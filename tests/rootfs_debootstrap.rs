@@ -1,6 +1,7 @@
 //! `debootstrap:` sources: a failing run errors cleanly and leaves no cache
 //! entry. A real bootstrap needs a reachable mirror and minutes, so that one
 //! is ignored by default (`cargo test --test rootfs_debootstrap -- --ignored`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `host: [binaries]`: the host's own /bin/sh and /bin/ls with their shared
 //! libraries, usable with `chroot`, cached by content.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

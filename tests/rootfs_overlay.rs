@@ -1,5 +1,6 @@
 //! The per-container overlay: writes land in the container's upper layer,
 //! the shared source is never changed, and two containers share one source.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! `docker export`-like `.tar` unpack into the cache (once), and archives
 //! whose entries would escape the root are refused, naming the entry, with
 //! nothing written outside and nothing left in the cache.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! /dev/null and create device nodes, but not open what it created (a char
 //! 1:1, a block 8:0) — on v1 through the devices controller, on v2 through
 //! the eBPF program. Needs root.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

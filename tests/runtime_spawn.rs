@@ -1,5 +1,6 @@
 //! The container process, driven through the library (`runtime::spawn`) as
 //! root on the busybox rootfs: isolation, init, logs, errors, exec.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! `runtime::sync`, as root on the busybox rootfs: files and trees copied
 //! into a running container through its mount namespace, removed again, and
 //! symlinks planted by the container never leading a write out of it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
 

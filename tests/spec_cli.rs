@@ -1,5 +1,6 @@
 //! `stack config` on good and bad files, through the real binary: every
 //! bad input ends with exit code 1 and a clear message, never a panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,6 +1,7 @@
 //! The committed schema and reference tables match the code; every example
 //! loads and validates against the schema. `STACK_BLESS=1 cargo test --test
 //! spec_schema` rewrites the generated files.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 use std::path::{Path, PathBuf};
 

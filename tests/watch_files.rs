@@ -5,6 +5,7 @@
 //! Timing: we wait generously for the first event (up to 2 s) and count
 //! events only after a quiet period, so a slow machine makes the test slower,
 //! not flaky.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 use std::fs;
 use std::io::Write;
