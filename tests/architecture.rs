@@ -1,0 +1,185 @@
+//! The house rules, checked mechanically (issue 10): which room may use
+//! which (`use crate::…` and inline `crate::…` paths under src/), and how
+//! big a room may grow. Data flows one way: file → spec → graph → plan →
+//! engine → runtime; the CLI talks only to spec and engine.
+//!
+//! Arrows and oversized files that exist today and are still being removed
+//! are listed below; each listed one must still exist (delete its line when
+//! you remove it), and nothing new may join them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// `(room, rooms it must not use)`.
+const FORBIDDEN: &[(&str, &[&str])] = &[
+    (
+        "cli",
+        &["runtime", "state", "plan", "graph", "caps", "seccomp"],
+    ),
+    (
+        "runtime",
+        &["spec", "engine", "plan", "state", "cli", "graph"],
+    ),
+    ("plan", &["runtime", "state", "engine", "cli"]),
+    ("graph", &["engine", "runtime", "state", "plan", "cli"]),
+    (
+        "spec",
+        &["engine", "runtime", "plan", "state", "cli", "graph"],
+    ),
+];
+
+/// Arrows still to remove (issue 10, steps 3–5).
+const STILL_TO_REMOVE: &[(&str, &str)] = &[
+    ("cli", "graph"),
+    ("cli", "plan"),
+    ("cli", "runtime"),
+    ("cli", "state"),
+    ("runtime", "spec"),
+    ("spec", "graph"),
+];
+
+/// A room's size limit, in lines before its unit tests.
+const MAX_LINES: usize = 700;
+
+/// Files still over it, with the most they may have until they are split.
+const STILL_TOO_BIG: &[(&str, usize)] = &[
+    ("src/engine/supervisor.rs", 1605),
+    ("src/spec/load.rs", 1855),
+    ("src/spec/file.rs", 868),
+    ("src/runtime/sync.rs", 719),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// The top-level room of a file under src/: `src/engine/ops.rs` → engine.
+fn room(file: &Path) -> String {
+    let rel = file.strip_prefix(src()).unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// Lines that are code (not comments), before a trailing `#[cfg(test)]`
+/// module, with their numbers.
+fn code_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let t = l.trim_start();
+        if t.starts_with("#[cfg(test)]") {
+            break;
+        }
+        if t.starts_with("//") {
+            continue;
+        }
+        out.push((i + 1, l));
+    }
+    out
+}
+
+#[test]
+fn rooms_use_only_what_they_may() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    files.sort();
+    let mut found: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut new_arrows = Vec::new();
+    for f in &files {
+        let from = room(f);
+        let Some((_, forbidden)) = FORBIDDEN.iter().find(|(r, _)| *r == from) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(f).unwrap();
+        for (n, line) in code_lines(&text) {
+            // `crate::x` anywhere in the line (a `use`, or an inline path).
+            for (at, _) in line.match_indices("crate::") {
+                let to: String = line[at + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if forbidden.contains(&to.as_str()) {
+                    found.insert((from.clone(), to.clone()));
+                    if !STILL_TO_REMOVE.contains(&(from.as_str(), to.as_str())) {
+                        new_arrows.push(format!(
+                            "{}:{n}: {from} must not use {to}: {}",
+                            f.strip_prefix(src().parent().unwrap()).unwrap().display(),
+                            line.trim()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        new_arrows.is_empty(),
+        "forbidden arrows (see the table in book/src/architecture.md):\n{}",
+        new_arrows.join("\n")
+    );
+    let gone: Vec<_> = STILL_TO_REMOVE
+        .iter()
+        .filter(|(a, b)| !found.contains(&(a.to_string(), b.to_string())))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "these arrows are gone: delete them from STILL_TO_REMOVE in tests/architecture.rs: {gone:?}"
+    );
+}
+
+#[test]
+fn rooms_stay_small() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    files.sort();
+    let root = src().parent().unwrap().to_path_buf();
+    let mut problems = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&root).unwrap().display().to_string();
+        if rel.ends_with("/tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        let n = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("#[cfg(test)]"))
+            .unwrap_or(text.lines().count());
+        let allowed = STILL_TOO_BIG
+            .iter()
+            .find(|(p, _)| *p == rel)
+            .map_or(MAX_LINES, |(_, m)| *m);
+        if n > allowed {
+            problems.push(format!(
+                "{rel}: {n} lines (at most {allowed}): split it by concept"
+            ));
+        }
+    }
+    for (p, _) in STILL_TOO_BIG {
+        let text = std::fs::read_to_string(root.join(p)).unwrap_or_default();
+        let n = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("#[cfg(test)]"))
+            .unwrap_or(text.lines().count());
+        if n <= MAX_LINES {
+            problems.push(format!(
+                "{p} is {n} lines now: delete it from STILL_TOO_BIG"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
