@@ -35,7 +35,6 @@ const STILL_TO_REMOVE: &[(&str, &str)] = &[
     ("cli", "plan"),
     ("cli", "runtime"),
     ("cli", "state"),
-    ("runtime", "spec"),
     ("spec", "graph"),
 ];
 

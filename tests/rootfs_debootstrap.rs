@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use stack::runtime::rootfs::{debootstrap, prepare};
-use stack::spec::{Debootstrap, Rootfs};
+use stack::runtime::rootfs::{Debootstrap, Source};
 
 fn scratch(name: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -44,11 +44,11 @@ fn rootfs_debootstrap_failure_leaves_no_cache_entry() {
     };
     let lines = std::cell::RefCell::new(Vec::<String>::new());
     let res = match debootstrap::find_binary() {
-        Some(_) => prepare(&Rootfs::Debootstrap(src.clone()), &cache, &|l| {
+        Some(_) => prepare(&Source::Debootstrap(src.clone()), &cache, &|l| {
             lines.borrow_mut().push(l.into())
         }),
         // Without debootstrap installed, the missing-binary path is the one to check.
-        None => prepare(&Rootfs::Debootstrap(src.clone()), &cache, &|_| {}),
+        None => prepare(&Source::Debootstrap(src.clone()), &cache, &|_| {}),
     };
     let e = res.unwrap_err().to_string();
     if debootstrap::find_binary().is_some() {
@@ -81,7 +81,7 @@ fn rootfs_debootstrap_bookworm_minbase() {
     }
     let dir = scratch("real");
     let cache = dir.join("cache");
-    let src = Rootfs::Debootstrap(Debootstrap {
+    let src = Source::Debootstrap(Debootstrap {
         suite: "bookworm".into(),
         variant: Some("minbase".into()),
         mirror: Some("http://deb.debian.org/debian".into()),

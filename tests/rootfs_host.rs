@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use stack::runtime::rootfs::prepare;
-use stack::spec::Rootfs;
+use stack::runtime::rootfs::Source;
 
 struct Scratch(PathBuf);
 
@@ -34,7 +34,7 @@ fn rootfs_host_binaries_run_in_chroot() {
     }
     let s = scratch("chroot");
     let cache = s.0.join("cache");
-    let src = Rootfs::Host(vec![PathBuf::from("/bin/sh"), PathBuf::from("/bin/ls")]);
+    let src = Source::Host(vec![PathBuf::from("/bin/sh"), PathBuf::from("/bin/ls")]);
     let root = prepare(&src, &cache, &|_| {}).expect("prepare");
     for d in ["proc", "sys", "dev", "tmp", "etc", "root"] {
         assert!(root.join(d).is_dir(), "missing /{d}");
@@ -66,7 +66,7 @@ fn rootfs_host_binaries_run_in_chroot() {
     // Same inputs, same cache entry; a different set, another one.
     assert_eq!(prepare(&src, &cache, &|_| {}).unwrap(), root);
     let other = prepare(
-        &Rootfs::Host(vec![PathBuf::from("/bin/sh")]),
+        &Source::Host(vec![PathBuf::from("/bin/sh")]),
         &cache,
         &|_| {},
     )
@@ -80,12 +80,12 @@ fn rootfs_host_script_and_missing_are_named() {
     let cache = s.0.join("cache");
     let script = s.0.join("run.sh");
     fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
-    let e = prepare(&Rootfs::Host(vec![script]), &cache, &|_| {})
+    let e = prepare(&Source::Host(vec![script]), &cache, &|_| {})
         .unwrap_err()
         .to_string();
     assert!(e.contains("run.sh") && e.contains("not an ELF"), "{e}");
     let e = prepare(
-        &Rootfs::Host(vec![PathBuf::from("/bin/no-such-binary-here")]),
+        &Source::Host(vec![PathBuf::from("/bin/no-such-binary-here")]),
         &cache,
         &|_| {},
     )

@@ -7,8 +7,8 @@ mod common;
 use std::fs;
 use std::path::PathBuf;
 
+use stack::runtime::rootfs::Source;
 use stack::runtime::rootfs::{overlay, prepare};
-use stack::spec::Rootfs;
 
 struct Cleanup(Vec<PathBuf>, PathBuf);
 
@@ -33,7 +33,7 @@ fn rootfs_overlay_keeps_source_untouched() {
     let (a, b) = (base.join("a"), base.join("b"));
     let _c = Cleanup(vec![a.clone(), b.clone()], base.clone());
     let lower = prepare(
-        &Rootfs::Dir(common::busybox_rootfs()),
+        &Source::Dir(common::busybox_rootfs()),
         &base.join("cache"),
         &|_| {},
     )

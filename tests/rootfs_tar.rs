@@ -10,8 +10,8 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use stack::runtime::rootfs::Source;
 use stack::runtime::rootfs::{prepare, RootfsError};
-use stack::spec::Rootfs;
 use tar::{EntryType, Header};
 
 /// A scratch dir under the target dir, removed on drop.
@@ -143,7 +143,7 @@ fn rootfs_tar_minirootfs_unpacks_once() {
     )
     .unwrap();
     let cache = s.0.join("cache");
-    let root = prepare(&Rootfs::Tar(tgz.clone()), &cache, &|_| {}).expect("prepare");
+    let root = prepare(&Source::Tar(tgz.clone()), &cache, &|_| {}).expect("prepare");
     assert!(root.starts_with(&cache));
     assert_eq!(fs::read(root.join("bin/busybox")).unwrap(), busybox);
     assert_eq!(
@@ -169,7 +169,7 @@ fn rootfs_tar_minirootfs_unpacks_once() {
 
     // Second prepare hits the cache: the same entry, not rebuilt.
     fs::write(root.join("sentinel"), "kept").unwrap();
-    let again = prepare(&Rootfs::Tar(tgz.clone()), &cache, &|_| {}).unwrap();
+    let again = prepare(&Source::Tar(tgz.clone()), &cache, &|_| {}).unwrap();
     assert_eq!(again, root);
     assert!(again.join("sentinel").exists());
     assert_eq!(
@@ -184,7 +184,7 @@ fn rootfs_tar_minirootfs_unpacks_once() {
     let f = fs::File::options().write(true).open(&tgz).unwrap();
     f.set_modified(meta.modified().unwrap()).unwrap();
     drop(f);
-    let v2 = prepare(&Rootfs::Tar(tgz), &cache, &|_| {}).unwrap();
+    let v2 = prepare(&Source::Tar(tgz), &cache, &|_| {}).unwrap();
     assert_ne!(v2, root);
     assert!(v2.join("marker").is_file());
     fs::remove_dir_all(&v2).unwrap();
@@ -219,7 +219,7 @@ fn rootfs_tar_docker_export_layout() {
     )
     .unwrap();
     let cache = s.0.join("cache");
-    let root = prepare(&Rootfs::Tar(tar), &cache, &|_| {}).expect("prepare");
+    let root = prepare(&Source::Tar(tar), &cache, &|_| {}).expect("prepare");
     assert_eq!(
         fs::read_to_string(root.join("etc/hostname")).unwrap(),
         "abc\n"
@@ -292,7 +292,7 @@ fn rootfs_tar_escapes_are_refused() {
         let path = s.0.join(format!("{name}.tar.gz"));
         fs::write(&path, gzip(&archive(&entries))).unwrap();
         let cache = s.0.join(format!("cache-{name}"));
-        let err = prepare(&Rootfs::Tar(path), &cache, &|_| {})
+        let err = prepare(&Source::Tar(path), &cache, &|_| {})
             .err()
             .unwrap_or_else(|| panic!("{name}: archive was accepted"));
         assert!(
@@ -336,19 +336,19 @@ fn rootfs_tar_bad_input_errors() {
     let s = Scratch::new("bad");
     let cache = s.0.join("cache");
     let missing = s.0.join("missing.tar");
-    let e = prepare(&Rootfs::Tar(missing), &cache, &|_| {})
+    let e = prepare(&Source::Tar(missing), &cache, &|_| {})
         .unwrap_err()
         .to_string();
     assert!(e.contains("missing.tar"), "{e}");
     let junk = s.0.join("junk.tar.gz");
     fs::write(&junk, b"\x1f\x8bnot really gzip").unwrap();
-    let e = prepare(&Rootfs::Tar(junk), &cache, &|_| {})
+    let e = prepare(&Source::Tar(junk), &cache, &|_| {})
         .unwrap_err()
         .to_string();
     assert!(e.contains("junk.tar.gz"), "{e}");
     let xz = s.0.join("r.tar.xz");
     fs::write(&xz, b"\xfd7zXZ\x00rest").unwrap();
-    let e = prepare(&Rootfs::Tar(xz), &cache, &|_| {})
+    let e = prepare(&Source::Tar(xz), &cache, &|_| {})
         .unwrap_err()
         .to_string();
     assert!(e.contains("xz") && e.contains("gzip"), "{e}");
@@ -372,7 +372,7 @@ fn rootfs_tar_gnu_tar_of_busybox_runs() {
         .unwrap();
     assert!(st.success());
     let cache = s.0.join("cache");
-    let root = prepare(&Rootfs::Tar(tgz), &cache, &|_| {}).expect("prepare");
+    let root = prepare(&Source::Tar(tgz), &cache, &|_| {}).expect("prepare");
     let out = std::process::Command::new("chroot")
         .arg(&root)
         .args([

@@ -4,11 +4,12 @@ use std::path::Path;
 
 use crate::runtime::cgroup::Layout;
 use crate::runtime::devices::{self, DeviceAccess};
+use crate::runtime::rootfs;
 use crate::runtime::seccomp::{SeccompError, SeccompProgram};
 use crate::runtime::{
     CgroupLimits, ContainerConfig, DevNum, IoLimits, MountSpec, Network, Security,
 };
-use crate::spec::{Blkio, DeviceRate, Mount, NetworkMode, Seccomp, Service};
+use crate::spec::{Blkio, DeviceRate, Mount, NetworkMode, Rootfs, Seccomp, Service};
 use crate::state::{cgroup_path, container_id, Store};
 
 fn norm_cap(c: &str) -> String {
@@ -62,6 +63,20 @@ fn capabilities_from(base: &[&str], cap_add: &[String], cap_drop: &[String]) -> 
 
 /// The default `PATH` inside a container, as Docker sets it.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The runtime's rootfs source for a service's `rootfs`.
+pub fn rootfs_source(r: &Rootfs) -> rootfs::Source {
+    match r {
+        Rootfs::Dir(p) => rootfs::Source::Dir(p.clone()),
+        Rootfs::Tar(p) => rootfs::Source::Tar(p.clone()),
+        Rootfs::Host(bins) => rootfs::Source::Host(bins.clone()),
+        Rootfs::Debootstrap(d) => rootfs::Source::Debootstrap(rootfs::Debootstrap {
+            suite: d.suite.clone(),
+            variant: d.variant.clone(),
+            mirror: d.mirror.clone(),
+        }),
+    }
+}
 
 /// Cgroup limits from a service's `limits`; `blkio_config` devices are
 /// looked up on the host (each must be a block device).

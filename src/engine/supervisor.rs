@@ -1591,9 +1591,9 @@ fn health_status(h: Option<Health>) -> HealthStatus {
 
 /// Prepare the rootfs and start one container (on a worker thread).
 fn start_container(store: &Store, svc: &Service) -> Result<Spawned, String> {
-    let name = svc.name.clone();
+    let (name, source) = (svc.name.clone(), convert::rootfs_source(&svc.rootfs));
     let lower =
-        crate::runtime::rootfs::prepare(&svc.rootfs, &store.cache, &|m| eprintln!("{name}: {m}"))
+        crate::runtime::rootfs::prepare(&source, &store.cache, &|m| eprintln!("{name}: {m}"))
             .map_err(|e| e.to_string())?;
     std::fs::create_dir_all(store.bundle_dir(&svc.name))
         .map_err(|e| format!("{}: {e}", store.bundle_dir(&svc.name).display()))?;

@@ -10,8 +10,8 @@ use std::sync::mpsc;
 use sha2::{Digest, Sha256};
 
 use super::cache;
+use super::Debootstrap;
 use super::RootfsError;
-use crate::spec::Debootstrap;
 
 /// Lines of output kept to explain a failure.
 const TAIL: usize = 12;

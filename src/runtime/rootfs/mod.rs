@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::spec::Rootfs;
-
 pub mod cache;
 pub mod debootstrap;
 pub mod dir;
@@ -52,18 +50,40 @@ pub enum RootfsError {
     Debootstrap { suite: String, message: String },
 }
 
+/// Where a container's root filesystem comes from: the runtime's own plain
+/// type (the engine converts the file model's `rootfs` into it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// A directory, used read-only as the lower layer.
+    Dir(PathBuf),
+    /// A `.tar`, `.tar.gz` or `.tgz`, unpacked once into the cache.
+    Tar(PathBuf),
+    /// Host binaries copied with their shared libraries.
+    Host(Vec<PathBuf>),
+    /// A Debian root built by `debootstrap`.
+    Debootstrap(Debootstrap),
+}
+
+/// What `debootstrap` builds: `debootstrap [--variant V] SUITE DIR [MIRROR]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Debootstrap {
+    pub suite: String,
+    pub variant: Option<String>,
+    pub mirror: Option<String>,
+}
+
 /// Make `src` available as a directory usable as an overlay lower layer and
 /// return it. `cache` is `<state dir>/cache`. `progress` receives short
 /// human lines for slow steps (unpacking, debootstrap).
 pub fn prepare(
-    src: &Rootfs,
+    src: &Source,
     cache: &Path,
     progress: &dyn Fn(&str),
 ) -> Result<PathBuf, RootfsError> {
     match src {
-        Rootfs::Dir(p) => dir::prepare(p),
-        Rootfs::Tar(p) => tar::prepare(p, cache, progress),
-        Rootfs::Host(bins) => host::prepare(bins, cache, progress),
-        Rootfs::Debootstrap(d) => debootstrap::prepare(d, cache, progress),
+        Source::Dir(p) => dir::prepare(p),
+        Source::Tar(p) => tar::prepare(p, cache, progress),
+        Source::Host(bins) => host::prepare(bins, cache, progress),
+        Source::Debootstrap(d) => debootstrap::prepare(d, cache, progress),
     }
 }
