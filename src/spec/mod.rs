@@ -7,12 +7,21 @@
 //! dependency checks (with [`crate::graph`]).
 
 mod blkio;
+mod depends;
+mod deploy;
+mod develop;
+mod environment;
 pub mod file;
+mod health;
 pub mod interp;
 mod load;
 pub mod model;
+mod ports;
+mod rootfs;
 mod security;
+mod ulimits;
 pub mod units;
+mod volumes;
 pub mod yaml;
 
 pub use model::*;
