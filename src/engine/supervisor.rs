@@ -567,14 +567,7 @@ impl Sup {
                 .iter()
                 .copied()
                 .filter(|p| {
-                    let ppid = std::fs::read_to_string(format!("/proc/{p}/stat"))
-                        .ok()
-                        .and_then(|s| {
-                            s.rsplit(')')
-                                .next()
-                                .and_then(|r| r.split_whitespace().nth(1))
-                                .and_then(|v| v.parse::<i32>().ok())
-                        });
+                    let ppid = crate::runtime::proc::stat(*p).map(|s| s.ppid);
                     ppid.is_none_or(|pp| !pids.contains(&pp))
                 })
                 .min();

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod exec;
 pub mod init;
 pub mod mounts;
+pub mod proc;
 pub mod sealed;
 pub mod seccomp;
 pub mod security;

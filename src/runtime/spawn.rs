@@ -444,25 +444,13 @@ pub fn init_main() -> i32 {
     super::init::main()
 }
 
-/// Field 22 of `/proc/<pid>/stat`; `None` if the process is gone.
-pub fn proc_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(22 - 3)?.parse().ok()
-}
+/// Field 22 of `/proc/<pid>/stat`, zombies included; `None` if the
+/// process is gone.
+pub use super::proc::start_time as proc_start_time;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn start_time_of_self() {
-        let me = std::process::id() as i32;
-        assert!(proc_start_time(me).is_some());
-        assert_eq!(proc_start_time(me), proc_start_time(me));
-        assert_eq!(proc_start_time(-5), None);
-    }
 
     #[test]
     fn statuses() {

@@ -666,17 +666,7 @@ pub struct ProjectLock {
 
 /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks); `None` when
 /// the process is gone or a zombie.
-pub fn proc_start_time(pid: i32) -> Option<u64> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and parentheses: split after the last ')'.
-    let rest = &s[s.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state).
-    if fields.first() == Some(&"Z") {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
-}
+pub use crate::runtime::proc::live_start_time as proc_start_time;
 
 #[cfg(test)]
 mod tests {
