@@ -3,10 +3,11 @@
 //! Used by the supervisor's workers and by the CLI when no supervisor runs.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::runtime::cgroup::{self, Cgroup};
+use crate::runtime::mountinfo;
 use crate::state::{proc_start_time, ContainerRecord, StateError, Store};
 
 /// Whether the recorded process is still the one that was started.
@@ -96,48 +97,9 @@ pub fn kill_now(pid: Option<i32>, start_time: Option<u64>, cgroup_path: &str) {
     }
 }
 
-/// Mount points at or under `dir`, deepest first (from /proc/self/mountinfo).
-pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return Vec::new();
-    };
-    let mut out: Vec<PathBuf> = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|m| PathBuf::from(unescape_mount(m)))
-        .filter(|m| m.starts_with(dir))
-        .collect();
-    out.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-    out.dedup();
-    out
-}
-
-fn unescape_mount(s: &str) -> String {
-    // mountinfo escapes space, tab, newline and backslash as \ooo.
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Unmount everything under `dir` (lazily: a busy mount still goes).
 pub fn unmount_under(dir: &Path) {
-    for m in mounts_under(dir) {
-        let _ = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH);
-    }
+    let _ = mountinfo::unmount_under(dir);
 }
 
 /// Remove a container's cgroup and its overlay dirs (after it stopped).
@@ -221,13 +183,6 @@ mod tests {
         assert_eq!(signal_number("9"), 9);
         assert_eq!(signal_number("SIGQUIT"), 3);
         assert_eq!(signal_number("bogus"), 15);
-    }
-
-    #[test]
-    fn mountinfo_unescape() {
-        assert_eq!(unescape_mount(r"/a\040b"), "/a b");
-        assert_eq!(unescape_mount(r"/plain"), "/plain");
-        assert!(mounts_under(Path::new("/proc")).contains(&PathBuf::from("/proc")));
     }
 
     #[test]

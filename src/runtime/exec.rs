@@ -365,14 +365,14 @@ fn join_cgroups(pid: i32) -> Result<(), SpawnError> {
             "cannot read the cgroups of container process {pid}: {e}"
         ))
     })?;
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mounts = super::mountinfo::read();
     let me = std::process::id().to_string();
     for line in cg.lines() {
         let mut f = line.splitn(3, ':');
         let (Some(hid), Some(ctrls), Some(path)) = (f.next(), f.next(), f.next()) else {
             continue;
         };
-        let Some(mnt) = cgroup_mount(&mountinfo, hid == "0", ctrls) else {
+        let Some(mnt) = cgroup_mount(&mounts, hid == "0", ctrls) else {
             continue;
         };
         let procs = format!("{mnt}{}/cgroup.procs", path.trim_end_matches('/'));
@@ -389,29 +389,19 @@ fn join_cgroups(pid: i32) -> Result<(), SpawnError> {
 }
 
 /// The mount point of the cgroup hierarchy with these controllers.
-fn cgroup_mount(mountinfo: &str, v2: bool, ctrls: &str) -> Option<String> {
-    for line in mountinfo.lines() {
-        let (pre, post) = line.split_once(" - ")?;
-        let mut post = post.split(' ');
-        let fstype = post.next()?;
-        let _src = post.next();
-        let opts = post.next().unwrap_or("");
-        let mnt = pre.split(' ').nth(4)?;
-        let root = pre.split(' ').nth(3)?;
-        if root != "/" {
-            continue;
-        }
-        if v2 && fstype == "cgroup2" {
-            return Some(mnt.to_string());
-        }
-        if !v2 && fstype == "cgroup" {
-            let have: Vec<&str> = opts.split(',').collect();
-            if ctrls.split(',').all(|c| have.contains(&c)) {
-                return Some(mnt.to_string());
+fn cgroup_mount(mounts: &[super::mountinfo::Mount], v2: bool, ctrls: &str) -> Option<String> {
+    mounts
+        .iter()
+        .filter(|m| m.root == "/")
+        .find(|m| {
+            if v2 {
+                m.fstype == "cgroup2"
+            } else {
+                let have: Vec<&str> = m.super_options.split(',').collect();
+                m.fstype == "cgroup" && ctrls.split(',').all(|c| have.contains(&c))
             }
-        }
-    }
-    None
+        })
+        .map(|m| m.mount_point.display().to_string())
 }
 
 /// A pty from the container's own devpts: (master, slave).
@@ -574,6 +564,7 @@ mod tests {
                   35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
                   40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n\
                   41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
+        let mi = &crate::runtime::mountinfo::parse(mi);
         assert_eq!(
             cgroup_mount(mi, false, "memory").as_deref(),
             Some("/sys/fs/cgroup/memory")

@@ -10,6 +10,7 @@ pub mod channel;
 pub mod devices;
 pub mod exec;
 pub mod init;
+pub mod mountinfo;
 pub mod mounts;
 pub mod proc;
 pub mod sealed;

@@ -87,22 +87,13 @@ impl Layout {
 /// mount point.
 pub(super) fn v1_hierarchies(mountinfo: &str) -> Vec<(Vec<String>, PathBuf)> {
     let mut out: Vec<(Vec<String>, PathBuf)> = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let pre: Vec<&str> = pre.split(' ').collect();
-        let post: Vec<&str> = post.split(' ').collect();
-        let (Some(root), Some(mnt), Some(fstype)) = (pre.get(3), pre.get(4), post.first()) else {
-            continue;
-        };
-        if *root != "/" {
+    for m in super::super::mountinfo::parse(mountinfo) {
+        if m.root != "/" {
             continue;
         }
-        let names: Vec<String> = match *fstype {
-            "cgroup" => post
-                .get(2)
-                .unwrap_or(&"")
+        let names: Vec<String> = match m.fstype.as_str() {
+            "cgroup" => m
+                .super_options
                 .split(',')
                 .filter(|o| {
                     !matches!(*o, "rw" | "ro" | "noprefix" | "clone_children" | "xattr")
@@ -117,7 +108,7 @@ pub(super) fn v1_hierarchies(mountinfo: &str) -> Vec<(Vec<String>, PathBuf)> {
         if names.is_empty() || out.iter().any(|(n, _)| *n == names) {
             continue;
         }
-        out.push((names, PathBuf::from(mnt)));
+        out.push((names, m.mount_point));
     }
     out
 }

@@ -94,48 +94,17 @@ pub fn remove_tree(path: &Path) {
     let Ok(canon) = fs::canonicalize(path) else {
         return;
     };
-    let mut mounts: Vec<PathBuf> = fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|m| PathBuf::from(unescape_mountinfo(m)))
-        .filter(|m| m.starts_with(&canon))
-        .collect();
-    // Deepest first.
-    mounts.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
-    for m in &mounts {
-        if let Err(e) = nix::mount::umount2(m, nix::mount::MntFlags::MNT_DETACH) {
-            tracing::warn!(
-                "cannot unmount {}: {e}; not removing {}",
-                m.display(),
-                canon.display()
-            );
-            return;
-        }
+    if let Err((m, e)) = crate::runtime::mountinfo::unmount_under(&canon) {
+        tracing::warn!(
+            "cannot unmount {}: {e}; not removing {}",
+            m.display(),
+            canon.display()
+        );
+        return;
     }
     if let Err(e) = fs::remove_dir_all(&canon) {
         tracing::warn!("cannot remove {}: {e}", canon.display());
     }
-}
-
-/// Mountinfo escapes space, tab, newline and backslash as `\ooo`.
-pub(crate) fn unescape_mountinfo(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Hex sha256 of a file's contents, calling `tick(bytes_done)` as it goes.
@@ -169,13 +138,6 @@ pub(crate) fn io_err(what: &str, path: &Path, source: io::Error) -> RootfsError 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unescapes_mountinfo_octal() {
-        assert_eq!(unescape_mountinfo(r"/a\040b"), "/a b");
-        assert_eq!(unescape_mountinfo(r"/plain"), "/plain");
-        assert_eq!(unescape_mountinfo(r"/trail\04"), r"/trail\04");
-    }
 
     #[test]
     fn failed_build_leaves_nothing_and_success_is_reused() {
