@@ -16,6 +16,7 @@ pub mod proc;
 pub mod sealed;
 pub mod seccomp;
 pub mod security;
+pub mod stop;
 pub mod sync;
 pub mod syscall;
 
