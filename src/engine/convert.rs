@@ -92,7 +92,7 @@ pub fn limits(svc: &Service) -> Result<CgroupLimits, ConvertError> {
         memory_reservation: l.memory_reservation.map(|b| b.0 as i64),
         memswap: l.memswap,
         pids: l.pids,
-        devices: device_access(svc),
+        devices: device_access(svc)?,
         io: io_limits(&l.blkio)?,
     })
 }
@@ -138,18 +138,17 @@ fn block_device(path: &Path) -> Result<DevNum, ConvertError> {
 /// What devices a service may use, before `devices:` passthrough is added:
 /// everything when privileged, else runc's defaults and its
 /// `device_cgroup_rules` (checked by the loader).
-fn device_access(svc: &Service) -> DeviceAccess {
+fn device_access(svc: &Service) -> Result<DeviceAccess, ConvertError> {
     if svc.security.privileged {
-        return DeviceAccess::All;
+        return Ok(DeviceAccess::All);
     }
     let mut rules = devices::default_rules();
-    rules.extend(
-        svc.security
-            .device_cgroup_rules
-            .iter()
-            .filter_map(|r| devices::DeviceRule::parse(r).ok()),
-    );
-    DeviceAccess::Rules(rules)
+    for r in &svc.security.device_cgroup_rules {
+        // Checked by the loader already; a rule the runtime still refuses
+        // is an error, never dropped.
+        rules.push(devices::DeviceRule::parse(r)?);
+    }
+    Ok(DeviceAccess::Rules(rules))
 }
 
 /// Why a service's container config cannot be built; each a sentence.
@@ -312,6 +311,19 @@ pub(crate) mod tests {
             command: Some(vec!["sleep".into(), "100".into()]),
             ..Service::new(name, Rootfs::Dir("/tmp/r".into()))
         }
+    }
+
+    #[test]
+    fn a_device_rule_the_runtime_refuses_is_an_error_not_dropped() {
+        let mut s = svc("web");
+        s.security.device_cgroup_rules = vec!["c 1:3 rw".into()];
+        let DeviceAccess::Rules(rules) = limits(&s).unwrap().devices else {
+            panic!("not rules");
+        };
+        assert!(rules.iter().any(|r| r.to_v1() == "c 1:3 rw"));
+        s.security.device_cgroup_rules = vec!["c 5000:1 r".into()];
+        let e = limits(&s).unwrap_err().to_string();
+        assert!(e.contains("invalid device cgroup rule \"c 5000:1 r\""), "{e}");
     }
 
     #[test]

@@ -67,9 +67,26 @@ pub fn parse_device_rule(s: &str) -> Result<String, String> {
         return Err(bad());
     };
     let (major, minor) = numbers.split_once(':').ok_or_else(bad)?;
-    let num = |n: &str| n == "*" || n.parse::<u32>().is_ok();
-    if !matches!(kind, "a" | "b" | "c") || !num(major) || !num(minor) || !valid_access(access) {
+    // The kernel's dev_t: 12 bits of major, 20 of minor (as the runtime
+    // checks them again when it writes the rule).
+    let num = |n: &str, max: u32| {
+        n == "*"
+            || (!n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && n.parse::<u32>().is_ok_and(|v| v <= max))
+    };
+    if !matches!(kind, "a" | "b" | "c")
+        || !num(major, (1 << 12) - 1)
+        || !num(minor, (1 << 20) - 1)
+        || !valid_access(access)
+    {
         return Err(bad());
+    }
+    // The kernel reads any `a` line as every device, whatever follows.
+    if kind == "a" && (major != "*" || minor != "*" || access.len() != 3) {
+        return Err(format!(
+            "invalid device cgroup rule {s:?}: type a (all devices) only takes `a *:* rwm`"
+        ));
     }
     Ok(format!("{kind} {major}:{minor} {access}"))
 }
