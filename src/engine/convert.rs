@@ -323,7 +323,10 @@ pub(crate) mod tests {
         assert!(rules.iter().any(|r| r.to_v1() == "c 1:3 rw"));
         s.security.device_cgroup_rules = vec!["c 5000:1 r".into()];
         let e = limits(&s).unwrap_err().to_string();
-        assert!(e.contains("invalid device cgroup rule \"c 5000:1 r\""), "{e}");
+        assert!(
+            e.contains("invalid device cgroup rule \"c 5000:1 r\""),
+            "{e}"
+        );
     }
 
     #[test]
