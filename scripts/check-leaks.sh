@@ -5,7 +5,8 @@
 #
 #   check-leaks.sh --snapshot FILE   record what exists now (before the tests)
 #   check-leaks.sh [FILE]            fail on anything not in FILE
-# Without a snapshot every stack cgroup and overlay mount counts: on a CI
+# Without a snapshot every stack cgroup (and every `stack-*` one the tests
+# make) and overlay mount counts: on a CI
 # machine nothing of stack's may exist before or after the suite. With one,
 # every cgroup that is new counts too, whatever its name (a test may make
 # its own, like stack-rt-test-<pid>), except in the trees other managers on
@@ -15,6 +16,8 @@ set -uo pipefail
 ours() {
   find /sys/fs/cgroup -type d \( -path '*/stack' -o -path '*/stack/*' \) 2>/dev/null \
     | sed 's/^/cgroup /'
+  # The tests' own throwaway cgroups (stack-rt-test-<pid>, stack-devtest-…).
+  find /sys/fs/cgroup -type d -name 'stack-*' 2>/dev/null | sed 's/^/cgroup /'
   awk '$9=="overlay" && $5 ~ /(stack|busybox|it\/)/ {print "mount " $5}' /proc/self/mountinfo
 }
 
@@ -25,15 +28,15 @@ any_cgroup() {
 }
 
 if [ "${1:-}" = "--snapshot" ]; then
-  { ours; any_cgroup; } | sort > "$2"
+  { ours; any_cgroup; } | sort -u > "$2"
   exit 0
 fi
 if [ -n "${1:-}" ]; then
   base=$1
-  now=$({ ours; any_cgroup; } | sort)
+  now=$({ ours; any_cgroup; } | sort -u)
 else
   base=/dev/null
-  now=$(ours | sort)
+  now=$(ours | sort -u)
 fi
 left=$(comm -13 "$base" <(echo "$now" | sed '/^$/d'))
 if [ -n "$left" ]; then

@@ -118,6 +118,36 @@ impl Drop for Box_ {
     }
 }
 
+/// Throwaway cgroup directories a test makes by hand, removed when dropped
+/// — also when the test fails half-way. Declared before the containers in
+/// them, so those (killed on drop) are gone first.
+struct TestCgroups(Vec<PathBuf>);
+
+impl TestCgroups {
+    fn create(dirs: &[PathBuf]) -> TestCgroups {
+        let guard = TestCgroups(dirs.to_vec());
+        for d in dirs {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        guard
+    }
+}
+
+impl Drop for TestCgroups {
+    fn drop(&mut self) {
+        // rmdir works only once empty; the members may take a moment to go.
+        let t = Instant::now();
+        for d in self.0.iter().rev() {
+            while d.exists()
+                && std::fs::remove_dir(d).is_err()
+                && t.elapsed() < Duration::from_secs(5)
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
 fn host_mounts_mention(p: &Path) -> bool {
     std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap()
@@ -437,7 +467,7 @@ fn exec_runs_inside_with_exit_code_env_user_and_cgroup() {
         ("/sys/fs/cgroup/pids", ":pids:/")
     };
     let cg = PathBuf::from(format!("{hierarchy}/stack-rt-test-{}", std::process::id()));
-    std::fs::create_dir_all(&cg).unwrap();
+    let _cleanup = TestCgroups::create(std::slice::from_ref(&cg));
     let mut b = Box_::new("exec", &["sleep", "30"]);
     b.cfg.env.push("FROM_CFG=yes".into());
     let s = b.start_in(&[cg.join("cgroup.procs")]).unwrap();
@@ -568,9 +598,7 @@ fn clone_into_cgroup_places_the_init_at_birth_and_the_fallback_joins_after() {
             std::process::id()
         )));
     }
-    for d in &dirs {
-        std::fs::create_dir_all(d).unwrap();
-    }
+    let _cleanup = TestCgroups::create(&dirs);
     let procs: Vec<PathBuf> = dirs.iter().map(|d| d.join("cgroup.procs")).collect();
     let member = |pid: i32| {
         dirs.iter().all(|d| {
