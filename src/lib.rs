@@ -6,6 +6,7 @@
 
 pub mod caps;
 pub mod cli;
+pub mod device_rules;
 pub mod engine;
 pub mod graph;
 pub mod plan;

@@ -146,7 +146,7 @@ fn device_access(svc: &Service) -> Result<DeviceAccess, ConvertError> {
     for r in &svc.security.device_cgroup_rules {
         // Checked by the loader already; a rule the runtime still refuses
         // is an error, never dropped.
-        rules.push(devices::DeviceRule::parse(r)?);
+        rules.push(devices::DeviceRule::parse(r).map_err(devices::DeviceError::from)?);
     }
     Ok(DeviceAccess::Rules(rules))
 }

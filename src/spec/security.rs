@@ -56,39 +56,12 @@ fn valid_access(a: &str) -> bool {
         && a.chars().enumerate().all(|(i, c)| !a[..i].contains(c))
 }
 
-/// A `device_cgroup_rules` entry, normalized: `TYPE MAJOR:MINOR ACCESS` with
-/// TYPE `a`, `b` or `c`, numbers or `*`, ACCESS a subset of `rwm`.
+/// A `device_cgroup_rules` entry, normalized (`c 1:3 rwm`), by the same
+/// grammar the runtime writes it with (`crate::device_rules`).
 pub fn parse_device_rule(s: &str) -> Result<String, String> {
-    let bad = || {
-        format!("invalid device cgroup rule {s:?} (expected `TYPE MAJOR:MINOR ACCESS`, e.g. `c 1:3 rwm` or `b 8:* r`)")
-    };
-    let parts: Vec<&str> = s.split_whitespace().collect();
-    let [kind, numbers, access] = parts[..] else {
-        return Err(bad());
-    };
-    let (major, minor) = numbers.split_once(':').ok_or_else(bad)?;
-    // The kernel's dev_t: 12 bits of major, 20 of minor (as the runtime
-    // checks them again when it writes the rule).
-    let num = |n: &str, max: u32| {
-        n == "*"
-            || (!n.is_empty()
-                && n.bytes().all(|b| b.is_ascii_digit())
-                && n.parse::<u32>().is_ok_and(|v| v <= max))
-    };
-    if !matches!(kind, "a" | "b" | "c")
-        || !num(major, (1 << 12) - 1)
-        || !num(minor, (1 << 20) - 1)
-        || !valid_access(access)
-    {
-        return Err(bad());
-    }
-    // The kernel reads any `a` line as every device, whatever follows.
-    if kind == "a" && (major != "*" || minor != "*" || access.len() != 3) {
-        return Err(format!(
-            "invalid device cgroup rule {s:?}: type a (all devices) only takes `a *:* rwm`"
-        ));
-    }
-    Ok(format!("{kind} {major}:{minor} {access}"))
+    crate::device_rules::DeviceRule::parse(s)
+        .map(|r| r.to_v1())
+        .map_err(|e| e.to_string())
 }
 
 impl Cx<'_> {

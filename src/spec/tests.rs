@@ -1015,7 +1015,7 @@ fn security_keys_load_and_bad_ones_say_where() {
         // What the runtime would refuse is refused here, with the place.
         ("device_cgroup_rules: [\"c 5000:1 r\"]", "4:27: services.a.device_cgroup_rules[0]: invalid device cgroup rule \"c 5000:1 r\""),
         ("device_cgroup_rules: [\"c +1:1 r\"]", "4:27: services.a.device_cgroup_rules[0]: invalid device cgroup rule \"c +1:1 r\""),
-        ("device_cgroup_rules: [\"a 1:3 r\"]", "4:27: services.a.device_cgroup_rules[0]: invalid device cgroup rule \"a 1:3 r\": type a (all devices) only takes `a *:* rwm`"),
+        ("device_cgroup_rules: [\"a 1:3 r\"]", "4:27: services.a.device_cgroup_rules[0]: invalid device cgroup rule \"a 1:3 r\": type a (all devices) only takes *:* rwm"),
         ("shm_size: 1k", "4:15: services.a.shm_size: shm_size \"1k\" is too small"),
         ("tmpfs: [\"/run:uid=1\"]", "4:13: services.a.tmpfs[0]: tmpfs option \"uid=1\" is not supported yet"),
         ("privileged: maybe", "4:17: services.a.privileged: expected true or false"),

@@ -18,14 +18,19 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use crate::device_rules::ACC_ALL;
+use crate::device_rules::{access_bits, access_string, star, MAX_MAJOR, MAX_MINOR};
+pub use crate::device_rules::{DeviceKind, DeviceRule, RuleError};
+#[cfg(test)]
+use crate::device_rules::{ACC_MKNOD, ACC_READ, ACC_WRITE};
 pub use bpf::apply_v2;
 pub use node::{host_device, host_devices, parse_device_mapping, DeviceNode};
 
 /// Why device access cannot be parsed or applied; each a sentence.
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
-    #[error("invalid device cgroup rule {rule:?}: {reason}; use TYPE MAJOR:MINOR ACCESS like \"c 1:3 rwm\" or \"b 8:* r\" (TYPE a, b or c; MAJOR and MINOR a number or *; ACCESS some of r, w, m)")]
-    InvalidRule { rule: String, reason: &'static str },
+    #[error("{0}")]
+    InvalidRule(#[from] RuleError),
     #[error("invalid device {spec:?}: {reason}; use HOST[:CONTAINER[:PERMS]] like \"/dev/fuse\" or \"/dev/sda:/dev/xvda:rwm\" (PERMS some of r, w, m)")]
     InvalidMapping { spec: String, reason: &'static str },
     #[error(
@@ -88,150 +93,15 @@ pub enum DeviceError {
     },
 }
 
-/// Which devices a rule covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DeviceKind {
-    /// `a`: every device; the whole policy, not one exception.
-    All,
-    /// `c`: character devices.
-    Char,
-    /// `b`: block devices.
-    Block,
-}
-
-impl DeviceKind {
-    fn letter(self) -> char {
-        match self {
-            DeviceKind::All => 'a',
-            DeviceKind::Char => 'c',
-            DeviceKind::Block => 'b',
-        }
-    }
-}
-
-/// One line of a devices cgroup list, as Docker's `device_cgroup_rules`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct DeviceRule {
-    pub allow: bool,
-    pub kind: DeviceKind,
-    /// `None` is `*`.
-    pub major: Option<u32>,
-    /// `None` is `*`.
-    pub minor: Option<u32>,
-    /// A non-empty subset of "rwm".
-    pub access: String,
-}
-
-// Access bits, the values bpf_cgroup_dev_ctx uses (BPF_DEVCG_ACC_*).
-const ACC_MKNOD: u8 = 1;
-const ACC_READ: u8 = 2;
-const ACC_WRITE: u8 = 4;
-const ACC_ALL: u8 = ACC_MKNOD | ACC_READ | ACC_WRITE;
-
-// The kernel's dev_t has 12 bits of major and 20 of minor: larger numbers
-// name no device (and v1 would read ~0 as `*`).
-const MAX_MAJOR: u32 = (1 << 12) - 1;
-const MAX_MINOR: u32 = (1 << 20) - 1;
-
-/// "rwm" letters as bits; `None` if empty or another letter appears.
-fn access_bits(access: &str) -> Option<u8> {
-    let mut bits = 0;
-    for c in access.chars() {
-        bits |= match c {
-            'r' => ACC_READ,
-            'w' => ACC_WRITE,
-            'm' => ACC_MKNOD,
-            _ => return None,
-        };
-    }
-    (bits != 0).then_some(bits)
-}
-
-/// Bits back as letters, in the kernel's order.
-fn access_string(bits: u8) -> String {
-    [(ACC_READ, 'r'), (ACC_WRITE, 'w'), (ACC_MKNOD, 'm')]
-        .iter()
-        .filter(|(b, _)| bits & b != 0)
-        .map(|(_, c)| *c)
-        .collect()
-}
-
-/// `*` or a decimal number up to `max`; `Err` otherwise.
-fn number(s: &str, max: u32) -> Result<Option<u32>, ()> {
-    if s == "*" {
-        return Ok(None);
-    }
-    // `parse` alone would take "+3".
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(());
-    }
-    match s.parse::<u32>() {
-        Ok(n) if n <= max => Ok(Some(n)),
-        _ => Err(()),
-    }
-}
-
-fn star(n: Option<u32>) -> String {
-    n.map_or_else(|| "*".to_string(), |n| n.to_string())
-}
-
 impl DeviceRule {
-    /// Compose/Docker `device_cgroup_rules` syntax: "c 1:3 rwm", "b 8:* r",
-    /// "a *:* rwm" (an allow rule).
-    pub fn parse(s: &str) -> Result<DeviceRule, DeviceError> {
-        let bad = |reason| DeviceError::InvalidRule {
-            rule: s.to_string(),
-            reason,
-        };
-        let fields: Vec<&str> = s.split_whitespace().collect();
-        let [kind, numbers, access] = fields[..] else {
-            return Err(bad("it needs three fields separated by spaces"));
-        };
-        let kind = match kind {
-            "a" => DeviceKind::All,
-            "c" => DeviceKind::Char,
-            "b" => DeviceKind::Block,
-            _ => return Err(bad("the type must be a, b or c")),
-        };
-        let (major, minor) = numbers
-            .split_once(':')
-            .ok_or_else(|| bad("the device numbers must be MAJOR:MINOR"))?;
-        let major = number(major, MAX_MAJOR)
-            .map_err(|_| bad("the major must be * or a number up to 4095"))?;
-        let minor = number(minor, MAX_MINOR)
-            .map_err(|_| bad("the minor must be * or a number up to 1048575"))?;
-        let bits = access_bits(access).ok_or_else(|| bad("the access must be some of r, w, m"))?;
-        // The kernel reads any `a` line as "every device", whatever follows:
-        // a narrower-looking "a 1:3 r" would silently grant everything.
-        if kind == DeviceKind::All && (major.is_some() || minor.is_some() || bits != ACC_ALL) {
-            return Err(bad("type a (all devices) only takes *:* rwm"));
-        }
-        Ok(DeviceRule {
-            allow: true,
-            kind,
-            major,
-            minor,
-            access: access_string(bits),
-        })
-    }
-
-    /// "c 1:3 rwm" for devices.allow / devices.deny.
-    pub fn to_v1(&self) -> String {
-        format!(
-            "{} {}:{} {}",
-            self.kind.letter(),
-            star(self.major),
-            star(self.minor),
-            self.access
-        )
-    }
-
     /// The access bits, checking what `parse` checks (rules may also be
     /// built directly).
     fn checked_bits(&self) -> Result<u8, DeviceError> {
-        let bad = |reason| DeviceError::InvalidRule {
-            rule: self.to_v1(),
-            reason,
+        let bad = |reason| {
+            DeviceError::InvalidRule(RuleError {
+                rule: self.to_v1(),
+                reason,
+            })
         };
         if self.major.is_some_and(|m| m > MAX_MAJOR) {
             return Err(bad("the major must be * or a number up to 4095"));
