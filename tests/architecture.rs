@@ -15,7 +15,15 @@ use std::path::{Path, PathBuf};
 const FORBIDDEN: &[(&str, &[&str])] = &[
     (
         "cli",
-        &["runtime", "state", "plan", "graph", "caps", "seccomp"],
+        &[
+            "runtime",
+            "state",
+            "plan",
+            "graph",
+            "caps",
+            "seccomp",
+            "device_rules",
+        ],
     ),
     (
         "runtime",
