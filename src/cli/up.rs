@@ -9,7 +9,6 @@ use anyhow::{bail, Context};
 
 use super::{GlobalArgs, UpArgs};
 use crate::engine::control::{Client, Op, Response, UpOptions};
-use crate::engine::reconcile::{self, Observed};
 use crate::engine::{ops, supervisor};
 use crate::spec::Stack;
 use crate::state::{ContainerRecord, Status, Store};
@@ -307,13 +306,7 @@ fn dry_run(store: &Store, stack: &Stack, args: &UpArgs) -> anyhow::Result<i32> {
     let observed = crate::plan::Observed {
         containers: recs
             .into_iter()
-            .map(|r| {
-                let o = Observed {
-                    rec: r,
-                    busy: false,
-                };
-                (o.rec.service.clone(), reconcile::to_plan(&o))
-            })
+            .map(|r| (r.service.clone(), crate::engine::observe::observe(&r)))
             .collect(),
     };
     let opts = crate::plan::PlanOptions {
@@ -324,6 +317,7 @@ fn dry_run(store: &Store, stack: &Stack, args: &UpArgs) -> anyhow::Result<i32> {
         remove_orphans: args.remove_orphans,
         explicit: true,
         explicit_only: None,
+        force_only: None,
         now_ms: crate::state::unix_now_ms(),
     };
     let plan = crate::plan::diff(stack, &observed, &opts);

@@ -4,9 +4,9 @@
 pub mod control;
 pub mod convert;
 pub mod logs;
+pub mod observe;
 pub mod ops;
 pub mod reaper;
-pub mod reconcile;
 pub mod supervisor;
 pub mod watch;
 

@@ -273,7 +273,7 @@ fn intent(svc: &Service, obs: Option<&ObservedContainer>, ctx: &Ctx) -> Intent {
             reason: "new service".into(),
         });
     };
-    if opts.force_recreate {
+    if opts.is_forced(&name) {
         return Intent::Act(Action::Recreate {
             service: name,
             reasons: vec!["--force-recreate".into()],

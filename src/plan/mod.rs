@@ -38,7 +38,7 @@ use crate::spec::Service;
 
 pub use diff::diff;
 pub use health::{HealthStatus, Tracker};
-pub use ready::{readiness, Readiness};
+pub use ready::{judge, readiness, Goal, Readiness};
 
 /// What the supervisor knows about the running stack, by service name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -135,6 +135,10 @@ pub struct PlanOptions {
     /// on a loop tick, so a dependent merely waiting on it does not make it
     /// run again.
     pub explicit_only: Option<BTreeSet<String>>,
+    /// Limits `force_recreate` to these services (`None`: every targeted
+    /// one). The engine passes the services this `up` has not recreated
+    /// yet, so each is recreated once, not on every pass.
+    pub force_only: Option<BTreeSet<String>>,
     /// The current time in ms (same clock as every `*_ms` in [`Observed`]).
     pub now_ms: u64,
 }
@@ -191,7 +195,16 @@ pub struct Plan {
     pub wake_at_ms: Option<u64>,
 }
 
+/// The exit code recorded when the exit itself was not seen (a container
+/// adopted after a supervisor crash whose init left no code): not a success.
+pub const UNKNOWN_EXIT: i32 = -1;
+
 impl PlanOptions {
+    /// Whether `service` is to be force-recreated (see `force_recreate`).
+    pub fn is_forced(&self, service: &str) -> bool {
+        self.force_recreate && self.force_only.as_ref().is_none_or(|s| s.contains(service))
+    }
+
     /// Whether this pass is explicit for `service` (see `explicit`).
     pub fn is_explicit(&self, service: &str) -> bool {
         self.explicit
@@ -228,6 +241,23 @@ impl Action {
                 | Action::Restart { .. }
                 | Action::Remove { .. }
         )
+    }
+
+    /// The reason of a report (`wait`, `blocked`, `orphan`), as `ps` shows
+    /// it; `None` for the actions the engine executes.
+    pub fn report(&self) -> Option<String> {
+        match self {
+            Action::Wait { reason, .. } | Action::Blocked { reason, .. } => Some(reason.clone()),
+            Action::Orphan { .. } => Some("not in the file (--remove-orphans removes it)".into()),
+            _ => None,
+        }
+    }
+
+    /// A policy restart waiting for its back-off (a crash loop: the
+    /// service has started, `up` without `--wait` need not wait for it).
+    pub fn is_backoff(&self) -> bool {
+        matches!(self, Action::Wait { then, until_ms: Some(_), .. }
+            if matches!(**then, Action::Restart { policy: true, .. }))
     }
 
     /// The verb shown in the plan (`create`, `wait`, ...).
@@ -336,6 +366,14 @@ impl ObservedContainer {
         }
     }
 
+    /// The engine begins (re)starting it with `config`; it is `Creating`
+    /// until [`on_started`](Self::on_started) or [`on_failed`](Self::on_failed).
+    pub fn on_start(&mut self, config: Service) {
+        self.service = config.name.clone();
+        self.config = config;
+        self.state = RunState::Creating;
+    }
+
     /// The command is running. `deps` is [`Observed::dep_stamps`].
     pub fn on_started(&mut self, pid: u32, now_ms: u64, deps: BTreeMap<String, u64>) {
         self.state = RunState::Running {
@@ -351,23 +389,52 @@ impl ObservedContainer {
         self.deps_at_start = deps;
     }
 
-    /// The command exited with `code`. Resets the back-off when it stayed
-    /// up long enough; marks a one-shot job (restart `no`/`on-failure`)
-    /// that exited 0 as completed.
+    /// The command exited with `code` ([`UNKNOWN_EXIT`] when unseen).
+    /// Resets the back-off when it stayed up long enough; marks a one-shot
+    /// job (restart `no`/`on-failure`) that exited 0 as completed. A
+    /// container the user stopped is `Stopped`, whatever its code.
     pub fn on_exited(&mut self, code: i32, oom_killed: bool, now_ms: u64) {
         if let RunState::Running { since_ms, .. } = self.state {
             self.backoff_level =
                 restart::level_after_exit(self.backoff_level, now_ms.saturating_sub(since_ms));
         }
-        self.state = RunState::Exited {
-            code,
-            oom_killed,
-            at_ms: now_ms,
+        self.state = if self.stopped_by_user {
+            RunState::Stopped
+        } else {
+            RunState::Exited {
+                code,
+                oom_killed,
+                at_ms: now_ms,
+            }
         };
         self.completed = code == 0 && restart::is_one_shot(&self.config.restart);
         if self.health != HealthStatus::None {
             self.health = HealthStatus::Starting;
         }
+    }
+
+    /// The exit code arrived after the engine had already marked the exit
+    /// ([`on_stopped`](Self::on_stopped) came first): note it.
+    pub fn on_exit_code(&mut self, code: i32) {
+        if let RunState::Exited { code: c, .. } = &mut self.state {
+            if *c == UNKNOWN_EXIT {
+                *c = code;
+            }
+        }
+    }
+
+    /// A stop by the engine finished. The exit itself may not have been
+    /// seen yet: the container counts as exited with an unknown code
+    /// (or `Stopped`, when the user stopped it).
+    pub fn on_stopped(&mut self, now_ms: u64) {
+        if self.is_running() {
+            self.on_exited(UNKNOWN_EXIT, false, now_ms);
+        }
+    }
+
+    /// A health result, as the [`Tracker`] judged it.
+    pub fn on_health(&mut self, status: HealthStatus) {
+        self.health = status;
     }
 
     /// The container could not run its command.
@@ -384,10 +451,15 @@ impl ObservedContainer {
         self.backoff_level = self.backoff_level.saturating_add(1);
     }
 
-    /// `stack stop`: remembered until `start`.
+    /// `stack stop`: remembered until `start`. An exited container is
+    /// `Stopped` now; a running one stays `Running` until its exit
+    /// ([`on_exited`](Self::on_exited) then makes it `Stopped`); a failed
+    /// one stays failed.
     pub fn on_user_stop(&mut self) {
         self.stopped_by_user = true;
-        self.state = RunState::Stopped;
+        if matches!(self.state, RunState::Exited { .. }) {
+            self.state = RunState::Stopped;
+        }
     }
 
     /// `stack start` (or an explicit `up`) of a container the user stopped:
@@ -396,6 +468,15 @@ impl ObservedContainer {
         self.stopped_by_user = false;
         self.restarts = 0;
         self.backoff_level = 0;
+    }
+
+    /// How the planner must see a container with an operation in flight
+    /// (a start or a stop on a worker): busy, not to be acted on.
+    pub fn in_flight(&self) -> ObservedContainer {
+        ObservedContainer {
+            state: RunState::Creating,
+            ..self.clone()
+        }
     }
 
     /// True while the command runs.

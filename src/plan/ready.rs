@@ -1,6 +1,9 @@
 //! `stack up --wait`: is every service running and healthy (or completed)?
 //! Pure; the engine asks after each pass until `Ready` or `Failed` (or its
-//! timeout).
+//! timeout). The same judgement, with [`Goal::Started`], tells `up -d`,
+//! `start` and `restart` when their services have started.
+
+use std::collections::BTreeSet;
 
 use super::restart::{self, Decision};
 use super::{diff, Action, HealthStatus, Observed, PlanOptions, RunState};
@@ -19,39 +22,70 @@ pub enum Readiness {
     Failed(Vec<(String, String)>),
 }
 
+/// What is waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    /// `up --wait`: running and healthy, or a completed job.
+    Healthy,
+    /// `up -d`, `start`, `restart`: the command has started (health is not
+    /// waited for, an exit is fine, a crash loop has started too).
+    Started,
+}
+
 /// Judge `observed` against `desired` for `--wait` (`opts.targets` limits
 /// it to `up SERVICE...` and their dependencies, as for [`diff()`]).
 pub fn readiness(desired: &Stack, observed: &Observed, opts: &PlanOptions) -> Readiness {
-    let plan = diff(
-        desired,
-        observed,
-        &PlanOptions {
-            explicit: false,
-            force_recreate: false,
-            ..opts.clone()
-        },
-    );
+    judge(desired, observed, opts, Goal::Healthy, None)
+}
+
+/// [`readiness`] for `goal`, judging only the services in `only` (`None`:
+/// all in scope). `opts` are the options of the engine's own pass, so a
+/// service it is about to start counts as pending, not as stopped.
+pub fn judge(
+    desired: &Stack,
+    observed: &Observed,
+    opts: &PlanOptions,
+    goal: Goal,
+    only: Option<&BTreeSet<String>>,
+) -> Readiness {
+    let plan = diff(desired, observed, opts);
+    let wanted = |n: &str| only.is_none_or(|o| o.contains(n));
     let mut pending = Vec::new();
     let mut failed = Vec::new();
-    let mut planned = std::collections::BTreeSet::new();
+    let mut planned = BTreeSet::new();
     for a in &plan.actions {
+        if !wanted(a.service()) {
+            continue;
+        }
         match a {
             Action::Blocked { service, reason } => {
                 failed.push((service.clone(), reason.clone()));
             }
             Action::Orphan { .. } | Action::Remove { .. } => continue,
+            a if goal == Goal::Started && a.is_backoff() => {}
             other => pending.push((other.service().to_string(), other.to_string())),
         }
         planned.insert(a.service().to_string());
     }
     let scope = super::diff::scope(desired, opts);
     for (name, svc) in &desired.services {
-        if planned.contains(name) || !scope.contains(name.as_str()) {
+        if planned.contains(name) || !scope.contains(name.as_str()) || !wanted(name) {
             continue;
         }
         let Some(c) = observed.containers.get(name) else {
             continue;
         };
+        if goal == Goal::Started {
+            match &c.state {
+                RunState::Creating => pending.push((name.clone(), "starting".into())),
+                RunState::Stopped if !c.stopped_by_user => {
+                    pending.push((name.clone(), "stopped".into()))
+                }
+                RunState::Failed { sentence, .. } => failed.push((name.clone(), sentence.clone())),
+                _ => {}
+            }
+            continue;
+        }
         match &c.state {
             RunState::Running { .. } => match c.health {
                 HealthStatus::None | HealthStatus::Healthy => {}

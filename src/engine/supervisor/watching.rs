@@ -12,13 +12,14 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{After, Ev, StopReq, Sup};
+use super::seams::SyncJob;
+use super::{After, Ev, Sup};
 use crate::engine::control::Response;
 use crate::engine::watch::{FileWatcher, TreeEvent, TreeWatcher, DEFAULT_DEBOUNCE};
 use crate::runtime::spawn::Spawned;
-use crate::runtime::sync::{sync_spawned, SyncOp};
+use crate::runtime::sync::SyncOp;
 use crate::spec::{LoadOptions, Stack, WatchAction, WatchRule};
-use crate::state::{unix_now, ProjectRecord};
+use crate::state::ProjectRecord;
 
 /// The quiet time after the last change before a reload: `STACK_WATCH_DEBOUNCE_MS`
 /// (milliseconds), else [`DEFAULT_DEBOUNCE`].
@@ -222,7 +223,7 @@ impl Sup {
             file: self.stack.file.clone(),
             stack: Some(self.stack.clone()),
             watch: self.watch,
-            updated_at: unix_now(),
+            updated_at: self.clock.unix_ms() / 1000,
         };
         if let Err(e) = self.store.save_project(&rec) {
             eprintln!("stack: {e}");
@@ -371,7 +372,7 @@ impl Sup {
         let running = self
             .ctrs
             .get(&svc)
-            .is_some_and(|c| c.alive() && c.busy.is_none())
+            .is_some_and(|c| self.alive(c) && c.busy.is_none())
             && !self.to_stop.contains_key(&svc);
         if !running {
             eprintln!(
@@ -402,43 +403,26 @@ impl Sup {
 
     fn watch_restart(&mut self, svc: &str, why: String) {
         self.emit(Some(svc), "restarting", why);
-        self.to_stop.insert(
-            svc.to_string(),
-            StopReq {
-                after: After::Restart,
-                grace: None,
-            },
-        );
+        self.queue_stop(svc, After::Restart, None);
     }
 
-    /// Copy into the container on a worker thread.
+    /// Copy into the container on a worker.
     fn run_sync(&mut self, svc: &str, ops: Vec<SyncOp>, restart: bool) {
         let Some(c) = self.ctrs.get(svc) else { return };
         let Some(pid) = c.rec.pid else { return };
-        let sp = Spawned {
-            pid,
-            start_time: c.rec.start_time.unwrap_or(0),
-            into_cgroup: false,
+        let job = SyncJob {
+            service: svc.to_string(),
+            gen: c.gen,
+            spawned: Spawned {
+                pid,
+                start_time: c.rec.start_time.unwrap_or(0),
+                into_cgroup: false,
+            },
+            ops,
+            restart,
         };
-        let gen = c.gen;
-        let tx = self.tx.clone();
-        let service = svc.to_string();
-        let n = ops.len();
-        self.live.syncing.insert(service.clone());
-        let spawned = std::thread::Builder::new()
-            .name(format!("sync-{svc}"))
-            .spawn(move || {
-                let result = sync_spawned(&sp, &ops)
-                    .map(|()| n)
-                    .map_err(|e| e.to_string());
-                let _ = tx.send(Ev::Synced {
-                    service,
-                    gen,
-                    result,
-                    restart,
-                });
-            });
-        if let Err(e) = spawned {
+        self.live.syncing.insert(svc.to_string());
+        if let Err(e) = self.spawner.sync(job) {
             self.live.syncing.remove(svc);
             eprintln!("service {svc}: develop.watch: cannot start the sync: {e}");
         }
@@ -456,7 +440,7 @@ impl Sup {
         let same = self
             .ctrs
             .get(svc)
-            .is_some_and(|c| c.gen == gen && c.alive() && c.busy.is_none())
+            .is_some_and(|c| c.gen == gen && self.alive(c) && c.busy.is_none())
             && !self.to_stop.contains_key(svc)
             && self.shutdown.is_none();
         match result {
@@ -475,7 +459,7 @@ impl Sup {
             let alive = self
                 .ctrs
                 .get(svc)
-                .is_some_and(|c| c.alive() && c.busy.is_none());
+                .is_some_and(|c| self.alive(c) && c.busy.is_none());
             if alive && self.shutdown.is_none() {
                 self.run_sync(svc, ops, restart);
             }

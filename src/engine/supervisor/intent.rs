@@ -1,0 +1,84 @@
+//! What the current `up` asked for beyond the file, and how it becomes the
+//! plan's options: the one place the loop's request state meets the
+//! planner.
+
+use std::collections::BTreeSet;
+
+use super::Sup;
+use crate::engine::control::UpOptions;
+use crate::plan::{self, PlanOptions};
+use crate::spec::Stack;
+use crate::state::ProjectRecord;
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct Intent {
+    pub options: UpOptions,
+    /// Services an `up`/`start` asked to (re)start even though they were
+    /// stopped or exited, not started yet: the plan runs as `explicit` for
+    /// these only.
+    pub kicked: BTreeSet<String>,
+    /// Services still to be force-recreated by this `up`.
+    pub force: BTreeSet<String>,
+}
+
+impl Intent {
+    /// The planner's options for a pass at `now_ms`.
+    pub fn plan_options(&self, now_ms: u64) -> PlanOptions {
+        PlanOptions {
+            targets: self.options.services.clone(),
+            no_deps: self.options.no_deps,
+            force_recreate: !self.force.is_empty(),
+            force_only: Some(self.force.clone()),
+            no_recreate: self.options.no_recreate,
+            remove_orphans: self.options.remove_orphans,
+            explicit: !self.kicked.is_empty(),
+            explicit_only: Some(self.kicked.clone()),
+            now_ms,
+        }
+    }
+}
+
+impl Sup {
+    /// Take a new desired stack (first `up`, reload, watch).
+    pub(super) fn apply(&mut self, stack: Stack, options: UpOptions) {
+        let scoping = PlanOptions {
+            targets: options.services.clone(),
+            no_deps: options.no_deps,
+            ..PlanOptions::default()
+        };
+        let kicked: BTreeSet<String> = plan::diff::scope(&stack, &scoping)
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let force = if options.force_recreate {
+            kicked.clone()
+        } else {
+            BTreeSet::new()
+        };
+        self.stack = stack;
+        self.intent = Intent {
+            options,
+            kicked,
+            force,
+        };
+        self.out.reported.clear();
+        let rec = ProjectRecord {
+            name: self.store.project.clone(),
+            file: self.stack.file.clone(),
+            stack: Some(self.stack.clone()),
+            watch: self.watch,
+            updated_at: self.clock.unix_ms() / 1000,
+        };
+        if let Err(e) = self.store.save_project(&rec) {
+            eprintln!("stack: {e}");
+        }
+        if let Ok(mut n) = self.new_logs.lock() {
+            for s in self.stack.services.keys() {
+                n.push((s.clone(), self.store.log_file(s)));
+            }
+        }
+        self.last_actions.clear();
+        self.refresh_watches();
+        self.step();
+    }
+}

@@ -1,0 +1,223 @@
+//! The real [`Spawner`]: each job on its own worker thread, answered into
+//! the loop; exits noticed by the [`Reaper`].
+
+use std::io::Read;
+use std::process::Stdio;
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use super::seams::{ProbeJob, Spawner, StartJob, StopJob, SyncJob};
+use super::Ev;
+use crate::engine::reaper::Reaper;
+use crate::engine::{convert, ops};
+use crate::runtime::cgroup::{self, Cgroup};
+use crate::runtime::spawn::{self, Spawned};
+use crate::runtime::sync::sync_spawned;
+use crate::spec::Service;
+use crate::state::{ContainerRecord, Store};
+
+pub struct LinuxSpawner {
+    pub tx: Sender<Ev>,
+    pub reaper: Reaper,
+}
+
+/// Run `f` on a named worker thread; a thread that cannot start is said.
+fn worker(name: String, f: impl FnOnce() + Send + 'static) {
+    if let Err(e) = std::thread::Builder::new().name(name.clone()).spawn(f) {
+        eprintln!("stack: cannot start the {name} worker: {e}");
+    }
+}
+
+impl Spawner for LinuxSpawner {
+    fn start(&self, job: StartJob) {
+        let tx = self.tx.clone();
+        worker(format!("start-{}", job.service), move || {
+            let result = start_container(&job.store, &job.svc);
+            let _ = tx.send(Ev::Started {
+                service: job.service,
+                gen: job.gen,
+                result,
+            });
+        });
+    }
+
+    fn stop(&self, job: StopJob) {
+        let tx = self.tx.clone();
+        worker(format!("stop-{}", job.service), move || {
+            ops::stop_container(job.pid, job.start_time, &job.cgroup, job.signal, job.grace);
+            // Removing the cgroup, mounts and files takes milliseconds:
+            // here, not in the loop.
+            if job.clean {
+                ops::remove_container_files(&job.store, &job.service, &job.cgroup);
+            }
+            let _ = tx.send(Ev::Stopped {
+                service: job.service,
+                gen: job.gen,
+                cleaned: job.clean,
+            });
+        });
+    }
+
+    fn probe(&self, job: ProbeJob) {
+        let tx = self.tx.clone();
+        worker(format!("probe-{}", job.service), move || {
+            let (ok, output) = probe(job.pid, &job.argv, &job.svc, job.timeout);
+            let _ = tx.send(Ev::Health {
+                service: job.service,
+                gen: job.gen,
+                ok,
+                output,
+            });
+        });
+    }
+
+    fn sync(&self, job: SyncJob) -> Result<(), String> {
+        let tx = self.tx.clone();
+        std::thread::Builder::new()
+            .name(format!("sync-{}", job.service))
+            .spawn(move || {
+                let n = job.ops.len();
+                let result = sync_spawned(&job.spawned, &job.ops)
+                    .map(|()| n)
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Ev::Synced {
+                    service: job.service,
+                    gen: job.gen,
+                    result,
+                    restart: job.restart,
+                });
+            })
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn kill(&self, rec: &ContainerRecord) {
+        ops::kill_now(rec.pid, rec.start_time, &rec.cgroup);
+    }
+
+    fn alive(&self, rec: &ContainerRecord) -> bool {
+        ops::rec_alive(rec)
+    }
+
+    fn oom_killed(&self, cgroup: &str) -> bool {
+        Cgroup::open(cgroup).is_some_and(|g| g.oom_killed())
+    }
+
+    fn remove_files(&self, store: &Store, service: &str, cgroup: &str) {
+        ops::remove_container_files(store, service, cgroup);
+    }
+
+    fn cgroup_inits(&self, project: &str) -> Vec<(String, i32, Option<u64>)> {
+        let mut out = Vec::new();
+        for path in cgroup::list(&format!("stack/{project}")) {
+            let name = path.rsplit('/').next().unwrap_or_default().to_string();
+            let Some(cg) = Cgroup::open(&path) else {
+                continue;
+            };
+            let pids = cg.pids();
+            // The init: the process whose parent is outside the cgroup.
+            let init = pids
+                .iter()
+                .copied()
+                .filter(|p| {
+                    let ppid = crate::runtime::proc::stat(*p).map(|s| s.ppid);
+                    ppid.is_none_or(|pp| !pids.contains(&pp))
+                })
+                .min();
+            if let Some(pid) = init {
+                out.push((name, pid, crate::runtime::proc::start_time(pid)));
+            }
+        }
+        out
+    }
+
+    fn watch(&self, pid: i32, adopted: bool) {
+        if adopted {
+            self.reaper.watch_adopted(pid);
+        } else {
+            self.reaper.watch_child(pid);
+        }
+    }
+
+    fn forget(&self, pid: i32) {
+        self.reaper.forget(pid);
+    }
+
+    fn sweep(&self) {
+        self.reaper.sweep();
+    }
+}
+
+/// Run a health probe through `stack __exec` (exec needs a
+/// single-threaded process), with a timeout.
+fn probe(pid: i32, argv: &[String], svc: &Service, timeout: Duration) -> (bool, String) {
+    // The probe runs under the container's own filter, never without one.
+    let seccomp = match convert::seccomp(svc) {
+        Ok(s) => s,
+        Err(e) => return (false, format!("cannot run the probe: seccomp: {e}")),
+    };
+    let opts = spawn::ExecOptions {
+        argv: argv.to_vec(),
+        capabilities: Some(convert::service_capabilities(svc)),
+        seccomp,
+        ..Default::default()
+    };
+    let mut cmd = spawn::exec_helper_command(pid, &opts);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return (false, format!("cannot run the probe: {e}")),
+    };
+    let mut out_pipe = child.stdout.take();
+    let mut err_pipe = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(p) = out_pipe.as_mut() {
+            let _ = p.take(4096).read_to_end(&mut buf);
+        }
+        if let Some(p) = err_pipe.as_mut() {
+            let _ = p.take(4096).read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).trim().to_string()
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break Some(s),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Err(_) => break None,
+        }
+    };
+    match status {
+        Some(s) => {
+            let out = reader.join().unwrap_or_default();
+            (s.success(), out)
+        }
+        None => (
+            false,
+            format!("probe timed out after {} ms", timeout.as_millis()),
+        ),
+    }
+}
+
+/// Prepare the rootfs and start one container (on a worker thread).
+fn start_container(store: &Store, svc: &Service) -> Result<Spawned, String> {
+    let (name, source) = (svc.name.clone(), convert::rootfs_source(&svc.rootfs));
+    let lower =
+        crate::runtime::rootfs::prepare(&source, &store.cache, &|m| eprintln!("{name}: {m}"))
+            .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(store.bundle_dir(&svc.name))
+        .map_err(|e| format!("{}: {e}", store.bundle_dir(&svc.name).display()))?;
+    std::fs::create_dir_all(store.logs_dir())
+        .map_err(|e| format!("{}: {e}", store.logs_dir().display()))?;
+    let cfg = convert::container_config(store, svc, &lower).map_err(|e| e.to_string())?;
+    let cg = Cgroup::create(&cfg.cgroup, &cfg.limits).map_err(|e| e.to_string())?;
+    spawn::start(&cfg, &cg.procs_files()).map_err(|e| e.to_string())
+}
