@@ -7,6 +7,7 @@ use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use super::ctr::After;
+use super::errors::RequestError;
 use super::waiters::Waiter;
 use super::Sup;
 use crate::engine::control::{Op, Response};
@@ -21,13 +22,13 @@ impl Sup {
             Op::Events => self.out.subscribers.push(reply),
             Op::Stop { services, timeout } => match self.select(&services) {
                 Err(e) => {
-                    let _ = reply.send(Response::err(e));
+                    let _ = reply.send(Response::err(e.to_string()));
                 }
                 Ok(names) => self.user_stop(names, timeout.map(Duration::from_secs), reply),
             },
             Op::Start { services } => match self.select(&services) {
                 Err(e) => {
-                    let _ = reply.send(Response::err(e));
+                    let _ = reply.send(Response::err(e.to_string()));
                 }
                 Ok(names) => {
                     let only = names.iter().cloned().collect();
@@ -40,7 +41,7 @@ impl Sup {
             },
             Op::Restart { services, timeout } => match self.select(&services) {
                 Err(e) => {
-                    let _ = reply.send(Response::err(e));
+                    let _ = reply.send(Response::err(e.to_string()));
                 }
                 Ok(names) => self.user_restart(names, timeout.map(Duration::from_secs), reply),
             },
@@ -112,7 +113,7 @@ impl Sup {
     }
 
     /// The named services (all when none), or which name is unknown.
-    fn select(&self, services: &[String]) -> Result<Vec<String>, String> {
+    fn select(&self, services: &[String]) -> Result<Vec<String>, RequestError> {
         if services.is_empty() {
             let mut all: Vec<String> = self.ctrs.keys().cloned().collect();
             for s in self.stack.services.keys() {
@@ -124,7 +125,7 @@ impl Sup {
         }
         for s in services {
             if !self.ctrs.contains_key(s) && !self.stack.services.contains_key(s) {
-                return Err(format!("no such service: {s}"));
+                return Err(RequestError::NoSuchService(s.clone()));
             }
         }
         Ok(services.to_vec())

@@ -11,7 +11,12 @@ use crate::plan::{Tracker, UNKNOWN_EXIT};
 use crate::runtime::spawn::Spawned;
 
 impl Sup {
-    pub(super) fn on_started(&mut self, name: &str, gen: u64, result: Result<Spawned, String>) {
+    pub(super) fn on_started(
+        &mut self,
+        name: &str,
+        gen: u64,
+        result: Result<Spawned, super::errors::StartError>,
+    ) {
         let now_ms = self.clock.unix_ms();
         let now = self.clock.now();
         // What each dependency was when this started (for `restart: true`).
@@ -71,7 +76,7 @@ impl Sup {
                 c.obs.on_failed(sentence.clone(), now_ms);
                 self.save(name);
                 eprintln!("{sentence}");
-                self.emit(Some(name), "failed", msg);
+                self.emit(Some(name), "failed", msg.to_string());
             }
         }
     }

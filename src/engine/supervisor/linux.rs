@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
+use super::errors::StartError;
 use super::seams::{ProbeJob, Spawner, StartJob, StopJob, SyncJob};
 use super::Ev;
 use crate::engine::reaper::Reaper;
@@ -71,15 +72,13 @@ impl Spawner for LinuxSpawner {
         });
     }
 
-    fn sync(&self, job: SyncJob) -> Result<(), String> {
+    fn sync(&self, job: SyncJob) -> std::io::Result<()> {
         let tx = self.tx.clone();
         std::thread::Builder::new()
             .name(format!("sync-{}", job.service))
             .spawn(move || {
                 let n = job.ops.len();
-                let result = sync_spawned(&job.spawned, &job.ops)
-                    .map(|()| n)
-                    .map_err(|e| e.to_string());
+                let result = sync_spawned(&job.spawned, &job.ops).map(|()| n);
                 let _ = tx.send(Ev::Synced {
                     service: job.service,
                     gen: job.gen,
@@ -88,7 +87,6 @@ impl Spawner for LinuxSpawner {
                 });
             })
             .map(|_| ())
-            .map_err(|e| e.to_string())
     }
 
     fn kill(&self, rec: &ContainerRecord) {
@@ -208,16 +206,14 @@ fn probe(pid: i32, argv: &[String], svc: &Service, timeout: Duration) -> (bool, 
 }
 
 /// Prepare the rootfs and start one container (on a worker thread).
-fn start_container(store: &Store, svc: &Service) -> Result<Spawned, String> {
+fn start_container(store: &Store, svc: &Service) -> Result<Spawned, StartError> {
     let (name, source) = (svc.name.clone(), convert::rootfs_source(&svc.rootfs));
     let lower =
-        crate::runtime::rootfs::prepare(&source, &store.cache, &|m| eprintln!("{name}: {m}"))
-            .map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(store.bundle_dir(&svc.name))
-        .map_err(|e| format!("{}: {e}", store.bundle_dir(&svc.name).display()))?;
-    std::fs::create_dir_all(store.logs_dir())
-        .map_err(|e| format!("{}: {e}", store.logs_dir().display()))?;
-    let cfg = convert::container_config(store, svc, &lower).map_err(|e| e.to_string())?;
-    let cg = Cgroup::create(&cfg.cgroup, &cfg.limits).map_err(|e| e.to_string())?;
-    spawn::start(&cfg, &cg.procs_files()).map_err(|e| e.to_string())
+        crate::runtime::rootfs::prepare(&source, &store.cache, &|m| eprintln!("{name}: {m}"))?;
+    for path in [store.bundle_dir(&svc.name), store.logs_dir()] {
+        std::fs::create_dir_all(&path).map_err(|source| StartError::Dir { path, source })?;
+    }
+    let cfg = convert::container_config(store, svc, &lower)?;
+    let cg = Cgroup::create(&cfg.cgroup, &cfg.limits)?;
+    Ok(spawn::start(&cfg, &cg.procs_files())?)
 }

@@ -28,6 +28,7 @@ mod adopt;
 mod control_ops;
 mod ctr;
 mod dispatch;
+mod errors;
 mod intent;
 mod lifecycle;
 mod linux;
@@ -80,7 +81,7 @@ pub enum Ev {
     Started {
         service: String,
         gen: u64,
-        result: Result<Spawned, String>,
+        result: Result<Spawned, errors::StartError>,
     },
     Stopped {
         service: String,
@@ -114,7 +115,7 @@ pub enum Ev {
     Synced {
         service: String,
         gen: u64,
-        result: Result<usize, String>,
+        result: Result<usize, crate::runtime::sync::SyncError>,
         restart: bool,
     },
 }

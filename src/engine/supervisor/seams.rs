@@ -64,7 +64,7 @@ pub trait Spawner: Send {
     /// Answered by `Ev::Health`.
     fn probe(&self, job: ProbeJob);
     /// Answered by `Ev::Synced`; an error when no worker could start.
-    fn sync(&self, job: SyncJob) -> Result<(), String>;
+    fn sync(&self, job: SyncJob) -> std::io::Result<()>;
     /// SIGKILL every process of the container now (a second Ctrl-C).
     fn kill(&self, rec: &ContainerRecord);
     /// Whether the recorded init still runs (same pid, same start time).

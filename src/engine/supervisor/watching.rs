@@ -12,6 +12,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::errors::WatchStartError;
 use super::seams::SyncJob;
 use super::{After, Ev, Sup};
 use crate::engine::control::Response;
@@ -142,14 +143,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Sup {
     /// Start watching the stack's input files (and its `develop.watch`
     /// trees). Watching already: nothing to do.
-    pub(super) fn start_watch(&mut self) -> Result<(), String> {
+    pub(super) fn start_watch(&mut self) -> Result<(), WatchStartError> {
         if self.live.files.is_some() {
             return Ok(());
         }
         let (files, skipped) = watchable(inputs(&self.stack));
         self.note_unwatchable(skipped);
         let (fw, rx) = FileWatcher::new(files.clone(), self.live.debounce)
-            .map_err(|e| format!("{e}; the stack runs without watching the file"))?;
+            .map_err(WatchStartError::Watcher)?;
         let tx: Sender<Ev> = self.tx.clone();
         let load = self.live.load.clone();
         std::thread::Builder::new()
@@ -167,7 +168,7 @@ impl Sup {
                     }
                 }
             })
-            .map_err(|e| format!("cannot start the reload thread: {e}"))?;
+            .map_err(WatchStartError::Thread)?;
         self.live.files = Some(fw);
         self.watch = true;
         let list = shown(&files);
@@ -319,7 +320,7 @@ impl Sup {
                 let _ = reply.send(self.ps());
             }
             Err(e) => {
-                let _ = reply.send(Response::err(e));
+                let _ = reply.send(Response::err(e.to_string()));
             }
         }
     }
@@ -433,7 +434,7 @@ impl Sup {
         &mut self,
         svc: &str,
         gen: u64,
-        result: Result<usize, String>,
+        result: Result<usize, crate::runtime::sync::SyncError>,
         restart: bool,
     ) {
         self.live.syncing.remove(svc);
@@ -452,7 +453,7 @@ impl Sup {
             }
             Err(e) => {
                 eprintln!("service {svc}: develop.watch sync failed: {e}");
-                self.emit(Some(svc), "sync_failed", e);
+                self.emit(Some(svc), "sync_failed", e.to_string());
             }
         }
         if let Some((ops, restart)) = self.live.sync_queue.remove(svc) {

@@ -74,7 +74,7 @@ impl Spawner for FakeSpawner {
         w.gens.insert(job.service.clone(), job.gen);
         w.jobs.push(Job::Probe(job.service));
     }
-    fn sync(&self, job: SyncJob) -> Result<(), String> {
+    fn sync(&self, job: SyncJob) -> std::io::Result<()> {
         self.world().jobs.push(Job::Sync(job.service));
         Ok(())
     }
@@ -263,7 +263,7 @@ impl Harness {
         self.deliver(vec![Ev::Started {
             service: service.into(),
             gen,
-            result: Err(msg.into()),
+            result: Err(super::errors::StartError::Fake(msg.into())),
         }]);
     }
 
