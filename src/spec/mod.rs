@@ -4,7 +4,7 @@
 //! Pipeline: read → [`yaml::parse`] (positioned tree, anchors, merge keys,
 //! duplicates) → interpolation of every scalar value → conversion to the
 //! normalized [`model`], collecting every problem → profiles and
-//! dependency checks (with [`crate::graph`]).
+//! dependency checks ([`check_dependencies`]).
 
 mod blkio;
 mod depends;
@@ -24,6 +24,7 @@ pub mod units;
 mod volumes;
 pub mod yaml;
 
+pub use depends::{check_dependencies, DependsError};
 pub use model::*;
 pub use security::parse_tmpfs;
 
@@ -438,17 +439,13 @@ fn load_str(
                 volumes,
                 inputs: std::mem::take(&mut cx.env_inputs).into_iter().collect(),
             };
-            match crate::graph::DepGraph::new(&stack) {
-                Ok(_) => return (Ok(stack), warnings),
+            match check_dependencies(&stack.services) {
+                Ok(()) => return (Ok(stack), warnings),
                 Err(e) => {
-                    let (svc, path) = match &e {
-                        crate::graph::GraphError::Cycle { first, .. } => {
-                            (first.clone(), "depends_on")
-                        }
-                        crate::graph::GraphError::Missing { service, .. }
-                        | crate::graph::GraphError::SelfDependency(service) => {
-                            (service.clone(), "depends_on")
-                        }
+                    let svc = match &e {
+                        DependsError::Cycle { first, .. } => first.clone(),
+                        DependsError::Missing { service, .. }
+                        | DependsError::SelfDependency(service) => service.clone(),
                     };
                     let pos = extras
                         .get(&svc)
@@ -456,7 +453,7 @@ fn load_str(
                         .unwrap_or_default();
                     problems.push(Problem {
                         pos,
-                        path: format!("services.{svc}.{path}"),
+                        path: format!("services.{svc}.depends_on"),
                         msg: e.to_string(),
                     });
                 }
