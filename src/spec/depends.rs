@@ -24,8 +24,7 @@ impl Cx<'_> {
         match &n.kind {
             Kind::Null => {}
             Kind::Seq(items) => {
-                for (i, it) in items.iter().enumerate() {
-                    let p = index(path, i);
+                for (p, it) in indexed(items, path) {
                     let Some(s) = self.string(it, &p) else {
                         continue;
                     };
