@@ -12,16 +12,10 @@ use petgraph::Direction;
 
 use crate::spec::Stack;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GraphError {
-    /// `path` is the whole cycle, first service repeated at the end.
-    #[error("dependency cycle: {} (remove one of these depends_on)", .path.join(" → "))]
-    Cycle { first: String, path: Vec<String> },
-    #[error("service `{service}` depends on `{dependency}`, which is not defined")]
-    Missing { service: String, dependency: String },
-    #[error("service `{0}` depends on itself; remove it from its depends_on")]
-    SelfDependency(String),
-}
+/// Why a stack's `depends_on` cannot be ordered. The check itself lives
+/// in `spec` (the loader runs it before a graph exists; spec must not use
+/// graph), so both report the same text.
+pub use crate::spec::DependsError as GraphError;
 
 /// The graph and its start order, computed once.
 #[derive(Debug, Clone)]
@@ -35,8 +29,18 @@ pub struct DepGraph {
 
 impl DepGraph {
     /// Build the graph; fails on a missing dependency, a self-dependency or
-    /// a cycle.
+    /// a cycle (as the loader does, so a loaded `Stack` never fails).
     pub fn new(stack: &Stack) -> Result<DepGraph, GraphError> {
+        crate::spec::check_dependencies(&stack.services)?;
+        Ok(DepGraph::lenient(stack))
+    }
+
+    /// Build the graph of a stack that may not pass [`DepGraph::new`] (the
+    /// planner takes any `Stack`, and judges a missing dependency itself):
+    /// a dependency not in the stack and a self-dependency are left out,
+    /// and the services on or behind a cycle come last, by name, instead
+    /// of being looped on.
+    pub fn lenient(stack: &Stack) -> DepGraph {
         let mut graph = DiGraph::with_capacity(stack.services.len(), stack.services.len());
         let mut index = HashMap::with_capacity(stack.services.len());
         // BTreeMap iteration: node indices follow name order, which makes
@@ -45,17 +49,10 @@ impl DepGraph {
             index.insert(name.clone(), graph.add_node(name.clone()));
         }
         for (name, svc) in &stack.services {
-            for dep in svc.depends_on.keys() {
-                if dep == name {
-                    return Err(GraphError::SelfDependency(name.clone()));
+            for dep in svc.depends_on.keys().filter(|d| *d != name) {
+                if let Some(&from) = index.get(dep) {
+                    graph.add_edge(from, index[name], ());
                 }
-                let Some(&from) = index.get(dep) else {
-                    return Err(GraphError::Missing {
-                        service: name.clone(),
-                        dependency: dep.clone(),
-                    });
-                };
-                graph.add_edge(from, index[name], ());
             }
         }
 
@@ -84,23 +81,19 @@ impl DepGraph {
                 }
             }
         }
-        if order.len() < n {
-            let left: Vec<NodeIndex> = graph
+        // A cycle: cut, the rest in name order (node index order).
+        order.extend(
+            graph
                 .node_indices()
                 .filter(|i| indeg[i.index()] > 0)
-                .collect();
-            let path = find_cycle(&graph, &left);
-            return Err(GraphError::Cycle {
-                first: path.first().cloned().unwrap_or_default(),
-                path,
-            });
-        }
-        Ok(DepGraph {
+                .map(|i| graph[i].clone()),
+        );
+        DepGraph {
             graph,
             index,
             order,
             level,
-        })
+        }
     }
 
     /// Start order: dependencies first, ties broken by name.
@@ -123,7 +116,7 @@ impl DepGraph {
         out
     }
 
-    /// Stop order (reverse of start).
+    /// Stop order: dependents first (the reverse of the start order).
     pub fn stop_order(&self) -> Vec<String> {
         self.order.iter().rev().cloned().collect()
     }
@@ -195,52 +188,28 @@ impl DepGraph {
             .collect()
     }
 
+    /// The services a command on `targets` acts on (`up SERVICE...`): the
+    /// targets and, unless `no_deps`, everything they depend on,
+    /// transitively. No targets: every service. Names the graph does not
+    /// know are left out.
+    pub fn scope(&self, targets: &[String], no_deps: bool) -> BTreeSet<String> {
+        if targets.is_empty() {
+            return self.order.iter().cloned().collect();
+        }
+        if no_deps {
+            return targets
+                .iter()
+                .filter(|t| self.contains(t))
+                .cloned()
+                .collect();
+        }
+        self.closure(targets, Direction::Incoming)
+    }
+
     /// Whether the graph knows `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.index.contains_key(name)
     }
-}
-
-/// One cycle among `left` (the nodes Kahn's algorithm could not order), as
-/// "service → its dependency → … → service". Starts at the smallest name
-/// that is on a cycle; BFS gives the shortest way back to it.
-fn find_cycle(graph: &DiGraph<String, ()>, left: &[NodeIndex]) -> Vec<String> {
-    // Walk "depends on" edges (Incoming) from a node; a node of `left` either
-    // is on a cycle or depends (transitively) on one.
-    let mut starts: Vec<NodeIndex> = left.to_vec();
-    starts.sort_by(|a, b| graph[*a].cmp(&graph[*b]));
-    for &start in &starts {
-        let mut prev: HashMap<NodeIndex, NodeIndex> = HashMap::new();
-        let mut queue = VecDeque::from([start]);
-        let mut found = None;
-        'bfs: while let Some(i) = queue.pop_front() {
-            let mut deps: Vec<NodeIndex> =
-                graph.neighbors_directed(i, Direction::Incoming).collect();
-            deps.sort_by(|a, b| graph[*a].cmp(&graph[*b]));
-            for d in deps {
-                if d == start {
-                    found = Some(i);
-                    break 'bfs;
-                }
-                if let std::collections::hash_map::Entry::Vacant(e) = prev.entry(d) {
-                    e.insert(i);
-                    queue.push_back(d);
-                }
-            }
-        }
-        if let Some(last) = found {
-            let mut path = vec![graph[last].clone()];
-            let mut cur = last;
-            while cur != start {
-                cur = prev[&cur];
-                path.push(graph[cur].clone());
-            }
-            path.reverse();
-            path.push(graph[start].clone());
-            return path;
-        }
-    }
-    Vec::new()
 }
 
 #[cfg(test)]
@@ -392,6 +361,38 @@ mod tests {
             e.to_string(),
             "service `web` depends on itself; remove it from its depends_on"
         );
+    }
+
+    #[test]
+    fn scope_takes_dependencies_unless_no_deps() {
+        let g = DepGraph::new(&stack(&[
+            ("web", &["db"]),
+            ("db", &["vol"]),
+            ("vol", &[]),
+            ("other", &[]),
+        ]))
+        .unwrap();
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(g.scope(&strs(&["web"]), false), set(&["db", "vol", "web"]));
+        assert_eq!(g.scope(&strs(&["web", "nope"]), true), set(&["web"]));
+        assert_eq!(g.scope(&[], true), set(&["db", "other", "vol", "web"]));
+    }
+
+    #[test]
+    fn lenient_cuts_what_new_rejects() {
+        // Missing and self dependencies are left out; a cycle comes last.
+        let st = stack(&[
+            ("a", &["b"]),
+            ("b", &["a"]),
+            ("c", &["c", "nope"]),
+            ("z", &[]),
+        ]);
+        assert!(DepGraph::new(&st).is_err());
+        let g = DepGraph::lenient(&st);
+        assert_eq!(g.order(), strs(&["c", "z", "a", "b"]));
+        assert_eq!(g.dependencies("c"), Vec::<String>::new());
+        assert_eq!(g.stop_order(), strs(&["b", "a", "z", "c"]));
+        assert_eq!(g.levels().concat().len(), 4);
     }
 
     #[test]

@@ -43,18 +43,13 @@ const STILL_TO_REMOVE: &[(&str, &str)] = &[
     ("cli", "plan"),
     ("cli", "runtime"),
     ("cli", "state"),
-    ("spec", "graph"),
 ];
 
 /// A room's size limit, in lines before its unit tests.
 const MAX_LINES: usize = 700;
 
 /// Files still over it, with the most they may have until they are split.
-const STILL_TOO_BIG: &[(&str, usize)] = &[
-    ("src/spec/load.rs", 928),
-    ("src/spec/file.rs", 868),
-    ("src/runtime/sync.rs", 719),
-];
+const STILL_TOO_BIG: &[(&str, usize)] = &[("src/spec/file.rs", 868), ("src/runtime/sync.rs", 719)];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {

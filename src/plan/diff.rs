@@ -11,11 +11,13 @@ use super::restart::{self, Decision};
 use super::{
     reasons, Action, HealthStatus, Observed, ObservedContainer, Plan, PlanOptions, RunState,
 };
+use crate::graph::DepGraph;
 use crate::spec::{Condition, Service, Stack};
 
 /// Compute the plan that brings `observed` to `desired`. Pure.
 ///
-/// Services are visited dependencies first; each gets at most one action:
+/// Services are visited in the graph's start order (dependencies first,
+/// ties by name: [`DepGraph::order`]); each gets at most one action:
 ///
 /// - not observed → `create: new service`; config changed (ignoring
 ///   `depends_on` and `profiles`) or `force_recreate` → `recreate` with one
@@ -45,15 +47,19 @@ pub fn diff(desired: &Stack, observed: &Observed, opts: &PlanOptions) -> Plan {
             });
         }
     }
-    let scope = scope(desired, opts);
+    // Lenient: the loader rejected cycles and unknown dependencies already;
+    // a hand-made stack's are cut here, and `gate` reports a missing one.
+    let graph = DepGraph::lenient(desired);
+    let scope = scope_in(desired, &graph, opts);
 
-    for name in start_order(desired) {
+    for name in graph.order() {
+        let Some((name, svc)) = desired.services.get_key_value(name.as_str()) else {
+            continue;
+        };
+        let name = name.as_str();
         if !scope.contains(name) {
             continue;
         }
-        let Some(svc) = desired.services.get(name) else {
-            continue;
-        };
         let ctx = Ctx {
             desired,
             observed,
@@ -61,62 +67,8 @@ pub fn diff(desired: &Stack, observed: &Observed, opts: &PlanOptions) -> Plan {
             scope: &scope,
             outcomes: &outcomes,
         };
-        let (action, outcome) = match intent(svc, observed.containers.get(name), &ctx) {
-            Intent::Nothing => (None, Outcome::Steady),
-            Intent::Blocked(reason) => (
-                Some(Action::Blocked {
-                    service: name.to_string(),
-                    reason: reason.clone(),
-                }),
-                Outcome::Blocked(reason),
-            ),
-            Intent::Busy(action) => (
-                Some(Action::Wait {
-                    service: name.to_string(),
-                    reason: "waiting for the current start to finish".into(),
-                    then: Box::new(action),
-                    until_ms: None,
-                }),
-                Outcome::Pending("recreated"),
-            ),
-            Intent::Policy { action, due_ms } => {
-                let outcome = Outcome::Pending("restarted");
-                match due_ms {
-                    Some(due) if due > opts.now_ms => (
-                        Some(Action::Wait {
-                            service: name.to_string(),
-                            then: Box::new(action),
-                            reason: format!("in {}", restart::human_ms(due - opts.now_ms)),
-                            until_ms: Some(due),
-                        }),
-                        outcome,
-                    ),
-                    _ => (Some(action), outcome),
-                }
-            }
-            Intent::Act(action) => {
-                let pending = Outcome::Pending(past_tense(&action));
-                match gate(svc, &ctx) {
-                    Gate::Open => (Some(action), pending),
-                    Gate::Wait(reason) => (
-                        Some(Action::Wait {
-                            service: name.to_string(),
-                            then: Box::new(action),
-                            reason,
-                            until_ms: None,
-                        }),
-                        pending,
-                    ),
-                    Gate::Blocked(reason) => (
-                        Some(Action::Blocked {
-                            service: name.to_string(),
-                            reason: reason.clone(),
-                        }),
-                        Outcome::Blocked(reason),
-                    ),
-                }
-            }
-        };
+        let intent = intent(svc, observed.containers.get(name), &ctx);
+        let (action, outcome) = decide(name, svc, intent, &ctx);
         actions.extend(action);
         outcomes.insert(name, outcome);
     }
@@ -201,51 +153,81 @@ fn past_tense(a: &Action) -> &'static str {
 }
 
 /// The services this plan may act on: the targets and, unless `no_deps`,
-/// everything they depend on, transitively. No targets: all.
-pub(crate) fn scope<'a>(desired: &'a Stack, opts: &PlanOptions) -> BTreeSet<&'a str> {
-    if opts.targets.is_empty() {
-        return desired.services.keys().map(String::as_str).collect();
-    }
-    let mut scope = BTreeSet::new();
-    let mut todo: Vec<&str> = opts.targets.iter().map(String::as_str).collect();
-    while let Some(n) = todo.pop() {
-        let Some((name, svc)) = desired.services.get_key_value(n) else {
-            continue;
-        };
-        if !scope.insert(name.as_str()) || opts.no_deps {
-            continue;
-        }
-        todo.extend(svc.depends_on.keys().map(String::as_str));
-    }
-    scope
+/// everything they depend on, transitively. No targets: all. (Public also
+/// for the engine and the CLI, which scope `up SERVICE...` the same way.)
+pub fn scope<'a>(desired: &'a Stack, opts: &PlanOptions) -> BTreeSet<&'a str> {
+    scope_in(desired, &DepGraph::lenient(desired), opts)
 }
 
-/// Dependencies first, ties by name. Cycles are rejected by the loader; a
-/// cycle here is cut (each service is visited once) rather than looped on.
-fn start_order(desired: &Stack) -> Vec<&str> {
-    fn visit<'a>(
-        n: &'a str,
-        desired: &'a Stack,
-        seen: &mut BTreeSet<&'a str>,
-        out: &mut Vec<&'a str>,
-    ) {
-        let Some((name, svc)) = desired.services.get_key_value(n) else {
-            return;
-        };
-        if !seen.insert(name.as_str()) {
-            return;
+/// [`scope`] with the graph already built; names borrowed from `desired`.
+fn scope_in<'a>(desired: &'a Stack, graph: &DepGraph, opts: &PlanOptions) -> BTreeSet<&'a str> {
+    graph
+        .scope(&opts.targets, opts.no_deps)
+        .iter()
+        .filter_map(|n| desired.services.get_key_value(n.as_str()))
+        .map(|(n, _)| n.as_str())
+        .collect()
+}
+
+/// The action for `name` given its intent and its dependencies' gate,
+/// and what its dependents see.
+fn decide(name: &str, svc: &Service, intent: Intent, ctx: &Ctx) -> (Option<Action>, Outcome) {
+    match intent {
+        Intent::Nothing => (None, Outcome::Steady),
+        Intent::Blocked(reason) => (
+            Some(Action::Blocked {
+                service: name.to_string(),
+                reason: reason.clone(),
+            }),
+            Outcome::Blocked(reason),
+        ),
+        Intent::Busy(action) => (
+            Some(Action::Wait {
+                service: name.to_string(),
+                reason: "waiting for the current start to finish".into(),
+                then: Box::new(action),
+                until_ms: None,
+            }),
+            Outcome::Pending("recreated"),
+        ),
+        Intent::Policy { action, due_ms } => {
+            let outcome = Outcome::Pending("restarted");
+            match due_ms {
+                Some(due) if due > ctx.opts.now_ms => (
+                    Some(Action::Wait {
+                        service: name.to_string(),
+                        then: Box::new(action),
+                        reason: format!("in {}", restart::human_ms(due - ctx.opts.now_ms)),
+                        until_ms: Some(due),
+                    }),
+                    outcome,
+                ),
+                _ => (Some(action), outcome),
+            }
         }
-        for d in svc.depends_on.keys() {
-            visit(d, desired, seen, out);
+        Intent::Act(action) => {
+            let pending = Outcome::Pending(past_tense(&action));
+            match gate(svc, ctx) {
+                Gate::Open => (Some(action), pending),
+                Gate::Wait(reason) => (
+                    Some(Action::Wait {
+                        service: name.to_string(),
+                        then: Box::new(action),
+                        reason,
+                        until_ms: None,
+                    }),
+                    pending,
+                ),
+                Gate::Blocked(reason) => (
+                    Some(Action::Blocked {
+                        service: name.to_string(),
+                        reason: reason.clone(),
+                    }),
+                    Outcome::Blocked(reason),
+                ),
+            }
         }
-        out.push(name.as_str());
     }
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::with_capacity(desired.services.len());
-    for n in desired.services.keys() {
-        visit(n, desired, &mut seen, &mut out);
-    }
-    out
 }
 
 /// `exited 1`, `exited 137 (oom-killed)`, `failed: cannot run ...`.

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::Service;
 
-pub use diff::diff;
+pub use diff::{diff, scope};
 pub use health::{HealthStatus, Tracker};
 pub use ready::{judge, readiness, Goal, Readiness};
 

@@ -2,7 +2,7 @@
 //! per-device weights and rate limits, as Compose and `docker run
 //! --blkio-weight/--device-read-bps…` take them.
 
-use super::load::Cx;
+use super::load::{indexed, Cx};
 use super::model::{Blkio, DeviceRate, DeviceWeight};
 use super::units::Bytes;
 use super::yaml::{Kind, Node};
@@ -123,11 +123,7 @@ impl Cx<'_> {
     fn entries<'n>(&mut self, n: &'n Node, path: &str) -> Vec<(&'n Node, String)> {
         match &n.kind {
             Kind::Null => vec![],
-            Kind::Seq(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, it)| (it, format!("{path}[{i}]")))
-                .collect(),
+            Kind::Seq(items) => indexed(items, path).map(|(p, it)| (it, p)).collect(),
             _ => {
                 self.err(
                     n.pos,

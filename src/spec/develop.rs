@@ -17,8 +17,7 @@ impl Cx<'_> {
             let Some(items) = self.list(v, &p) else {
                 continue;
             };
-            for (i, it) in items.iter().enumerate() {
-                let ip = index(&p, i);
+            for (ip, it) in indexed(items, &p) {
                 let Some(wm) = self.map(it, &ip) else {
                     continue;
                 };

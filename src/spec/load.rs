@@ -2,19 +2,23 @@
 //! problem (not stopping at the first).
 //!
 //! This file holds the reading helpers of `Cx` (strings, lists, sizes,
-//! positions in messages) and `service`, which dispatches each key. A key
-//! group with more to it has its own file named after the key: `rootfs.rs`,
-//! `depends.rs` (`depends_on`), `health.rs` (`healthcheck`), `deploy.rs`,
-//! `volumes.rs`, `ports.rs`, `ulimits.rs`, `develop.rs`, `environment.rs`
+//! positions in messages) and `service`, which dispatches each key into a
+//! `Draft` (`draft.rs`). A key group with more to it has its own file named
+//! after the key: `rootfs.rs`, `depends.rs` (`depends_on`), `health.rs`
+//! (`healthcheck`), `deploy.rs`, `limits.rs` (`cpus`, `mem_limit`, …),
+//! `process.rs` (`working_dir`, `hostname`, `restart`, `stop_signal`,
+//! `cap_add`), `volumes.rs` (and `tmpfs`), `ports.rs` (and
+//! `network_mode`), `ulimits.rs`, `develop.rs`, `environment.rs`
 //! (`env_file`), `security.rs` (`privileged`, `security_opt`, `devices`,
 //! `shm_size`, tmpfs options), `blkio.rs` (`blkio_config`). To add a Compose
 //! key: its field in `file.rs` (the schema), its model in `model.rs`, its
-//! arm in `service` here, and a file of its own if it has structure.
+//! arm in `service_key` here, and a file of its own if it has structure.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
+use super::draft::Draft;
 use super::interp::{self, Vars};
 use super::model::*;
 use super::units::{Bytes, Cpus, Millis};
@@ -115,6 +119,18 @@ pub(super) fn child(path: &str, key: &str) -> String {
 }
 pub(super) fn index(path: &str, i: usize) -> String {
     format!("{path}[{i}]")
+}
+
+/// A list's items with their key paths (`path[0]`, `path[1]`, …): the one
+/// loop every list key walks.
+pub(super) fn indexed<'n, 'p>(
+    items: &'n [Node],
+    path: &'p str,
+) -> impl Iterator<Item = (String, &'n Node)> + use<'n, 'p> {
+    items
+        .iter()
+        .enumerate()
+        .map(move |(i, it)| (index(path, i), it))
 }
 
 /// Lexical normalization: `.` dropped, `..` pops (never above `/`).
@@ -339,8 +355,8 @@ impl Cx<'_> {
         let items = self.list(n, path)?;
         let mut out = Vec::with_capacity(items.len());
         let mut ok = true;
-        for (i, it) in items.iter().enumerate() {
-            match self.string(it, &index(path, i)) {
+        for (p, it) in indexed(items, path) {
+            match self.string(it, &p) {
                 Some(s) => out.push(s),
                 None => ok = false,
             }
@@ -374,8 +390,7 @@ impl Cx<'_> {
             Kind::Scalar { value, .. } => Some(vec![(value.clone(), n.pos, path.to_string())]),
             Kind::Seq(items) => {
                 let mut out = Vec::new();
-                for (i, it) in items.iter().enumerate() {
-                    let p = index(path, i);
+                for (p, it) in indexed(items, path) {
                     if let Some(s) = self.string(it, &p) {
                         out.push((s, it.pos, p));
                     }
@@ -414,8 +429,7 @@ impl Cx<'_> {
             }
             Kind::Seq(items) => {
                 let mut seen: HashMap<String, Pos> = HashMap::new();
-                for (i, it) in items.iter().enumerate() {
-                    let p = index(path, i);
+                for (p, it) in indexed(items, path) {
                     let Some(s) = self.string(it, &p) else {
                         continue;
                     };
@@ -538,327 +552,25 @@ impl Cx<'_> {
             }
         };
         let before = self.problems.len();
-        let mut rootfs = None;
-        let mut saw_rootfs = false;
-        let (mut entrypoint, mut command) = (None, None);
-        let mut env_files: Vec<(PathBuf, bool, Pos, String)> = Vec::new();
-        let mut environment: Vec<(String, Option<String>, Pos)> = Vec::new();
-        let (mut working_dir, mut user, mut hostname) = (None, None, None);
-        let mut depends_on = BTreeMap::new();
-        let mut depends_pos = BTreeMap::new();
-        let mut healthcheck = None;
-        let mut restart = RestartPolicy::No;
-        let mut cpus: Option<(Cpus, String)> = None;
-        let mut memory: Option<(Bytes, String)> = None;
-        let mut mem_res: Option<(Bytes, String)> = None;
-        let mut pids: Option<(i64, String)> = None;
-        let mut limits = Limits::default();
-        let mut memswap_pos = (n.pos, path.to_string());
-        let mut volumes = Vec::new();
-        let mut tmpfs = Vec::new();
-        let mut read_only = false;
-        let mut stop_signal = "SIGTERM".to_string();
-        let mut stop_grace_period = Millis(10_000);
-        let mut init = true;
-        let (mut cap_add, mut cap_drop) = (Vec::new(), Vec::new());
-        let mut security = Security::default();
-        let mut ulimits = BTreeMap::new();
-        let mut network_mode = NetworkMode::None;
-        let mut ports = Vec::new();
-        let mut ports_at = None;
-        let mut labels = BTreeMap::new();
-        let mut profiles = Vec::new();
-        let mut develop = None;
-        let mut x_stack = XStack::default();
-
+        let mut d = Draft::default();
         for (k, v) in m {
-            let p = child(path, &k.name);
-            let p = p.as_str();
-            match k.name.as_str() {
-                "rootfs" => {
-                    saw_rootfs = true;
-                    rootfs = self.rootfs(v, p);
-                }
-                "command" => command = self.argv(v, p),
-                "entrypoint" => entrypoint = self.argv(v, p),
-                "environment" => environment = self.kv(v, p),
-                "env_file" => env_files = self.env_file(v, p),
-                "working_dir" => {
-                    working_dir = self.opt_string(v, p);
-                    if let Some(w) = &working_dir {
-                        if !w.starts_with('/') {
-                            self.err(v.pos, p, format!("working_dir {w:?} must be an absolute path inside the container"));
-                        }
-                    }
-                }
-                "user" => user = self.opt_string(v, p),
-                "hostname" => {
-                    hostname = self.opt_string(v, p);
-                    if let Some(h) = &hostname {
-                        if h.is_empty()
-                            || h.len() > 64
-                            || !h
-                                .chars()
-                                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-                        {
-                            self.err(v.pos, p, format!("invalid hostname {h:?} (letters, digits, `-` and `.`, at most 64)"));
-                        }
-                    }
-                }
-                "depends_on" => self.depends_on(v, p, name, &mut depends_on, &mut depends_pos),
-                "healthcheck" => healthcheck = self.healthcheck(v, p),
-                "restart" => {
-                    if let Some(s) = self.string(v, p) {
-                        match parse_restart(&s) {
-                            Some(r) => restart = r,
-                            None => self.err(v.pos, p, format!("invalid restart policy {s:?} (expected no, always, on-failure, on-failure:N or unless-stopped)")),
-                        }
-                    }
-                }
-                "deploy" => self.deploy(v, p, &mut cpus, &mut memory, &mut mem_res, &mut pids),
-                "cpus" => {
-                    if let Some(c) = self.cpus(v, p) {
-                        self.set_limit(&mut cpus, c, v.pos, p, |c| c.to_string());
-                    }
-                }
-                "mem_limit" => {
-                    if let Some(b) = self.size(v, p) {
-                        self.set_limit(&mut memory, b, v.pos, p, |b| b.to_string());
-                    }
-                }
-                "mem_reservation" => {
-                    if let Some(b) = self.size(v, p) {
-                        self.set_limit(&mut mem_res, b, v.pos, p, |b| b.to_string());
-                    }
-                }
-                "memswap_limit" => {
-                    memswap_pos = (v.pos, p.to_string());
-                    let s = self.string(v, p);
-                    limits.memswap = match s.as_deref() {
-                        Some("-1") => Some(-1),
-                        Some(_) => self.size(v, p).and_then(|b| i64::try_from(b.0).ok()),
-                        None => None,
-                    };
-                }
-                "pids_limit" => {
-                    if let Some(n) = self.int(v, p) {
-                        self.set_limit(&mut pids, n, v.pos, p, |n| n.to_string());
-                    }
-                }
-                "cpu_shares" => {
-                    if let Some(n) = self.uint(v, p) {
-                        if !(2..=262_144).contains(&n) {
-                            self.err(
-                                v.pos,
-                                p,
-                                format!("cpu_shares {n} out of range (2 to 262144)"),
-                            );
-                        }
-                        limits.cpu_shares = Some(n);
-                    }
-                }
-                "cpuset" => {
-                    if let Some(s) = self.string(v, p) {
-                        if s.is_empty()
-                            || !s.split(',').all(|part| {
-                                let mut it = part.splitn(2, '-');
-                                it.all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
-                            })
-                        {
-                            self.err(
-                                v.pos,
-                                p,
-                                format!("invalid cpuset {s:?} (expected e.g. 0-1,3)"),
-                            );
-                        }
-                        limits.cpuset = Some(s);
-                    }
-                }
-                "volumes" => volumes = self.volumes(v, p),
-                "tmpfs" => {
-                    for (s, pos, ip) in self.one_or_list(v, p).unwrap_or_default() {
-                        match super::security::parse_tmpfs(&s) {
-                            Ok(_) => tmpfs.push(s),
-                            Err(m) => self.err(pos, &ip, m),
-                        }
-                    }
-                }
-                "privileged" => security.privileged = self.boolean(v, p).unwrap_or(false),
-                "security_opt" => self.security_opt(v, p, &mut security),
-                "devices" => security.devices = self.devices(v, p),
-                "device_cgroup_rules" => {
-                    security.device_cgroup_rules = self.device_cgroup_rules(v, p)
-                }
-                "shm_size" => security.shm_size = super::security::shm_size(self, v, p),
-                "blkio_config" => limits.blkio = self.blkio(v, p),
-                "read_only" => read_only = self.boolean(v, p).unwrap_or(false),
-                "stop_signal" => {
-                    if let Some(s) = self.string(v, p) {
-                        match normalize_signal(&s) {
-                            Some(sig) => stop_signal = sig,
-                            None => self.err(
-                                v.pos,
-                                p,
-                                format!("unknown signal {s:?} (e.g. SIGTERM, SIGINT, SIGQUIT)"),
-                            ),
-                        }
-                    }
-                }
-                "stop_grace_period" => {
-                    if let Some(d) = self.duration(v, p) {
-                        stop_grace_period = d;
-                    }
-                }
-                "init" => init = self.boolean(v, p).unwrap_or(true),
-                "cap_add" => cap_add = self.caps(v, p),
-                "cap_drop" => cap_drop = self.caps(v, p),
-                "ulimits" => ulimits = self.ulimits(v, p),
-                "network_mode" => {
-                    if let Some(s) = self.string(v, p) {
-                        match s.as_str() {
-                            "none" => network_mode = NetworkMode::None,
-                            "host" => network_mode = NetworkMode::Host,
-                            other => self.err(v.pos, p, format!("network_mode {other:?} is not supported yet (use `none` or `host`)")),
-                        }
-                    }
-                }
-                "ports" => {
-                    ports = self.ports(v, p);
-                    ports_at = Some((v.pos, p.to_string()));
-                }
-                "labels" => {
-                    for (k, val, _) in self.kv(v, p) {
-                        labels.insert(k, val.unwrap_or_default());
-                    }
-                }
-                "profiles" => {
-                    if let Some(l) = self.string_list(v, p) {
-                        profiles = l;
-                    }
-                }
-                "develop" => develop = self.develop(v, p),
-                "x-stack" => {
-                    if let Some(m) = self.map(v, p) {
-                        for (k, v) in m {
-                            let kp = child(p, &k.name);
-                            match k.name.as_str() {
-                                "restart_unhealthy" => {
-                                    x_stack.restart_unhealthy = self.boolean(v, &kp).unwrap_or(true)
-                                }
-                                _ => self.unknown(k, p, "XStackFile"),
-                            }
-                        }
-                    }
-                }
-                _ => self.unknown(k, path, "ServiceFile"),
-            }
+            self.service_key(&mut d, name, k, v, path);
         }
-        if !saw_rootfs {
+        if !d.saw_rootfs {
             self.err(key.pos, path, format!("service `{name}` has no `rootfs` (a directory, a tarball, or `{{ host: [/bin/sh] }}`)"));
         }
-        limits.cpus = cpus.map(|c| c.0);
-        limits.memory = memory.map(|c| c.0);
-        limits.memory_reservation = mem_res.map(|c| c.0);
-        limits.pids = pids.map(|c| c.0);
-        if let (Some(mem), Some(swap)) = (limits.memory, limits.memswap) {
-            if swap >= 0 && (swap as u64) < mem.0 {
-                let (pos, p) = memswap_pos;
-                self.err(
-                    pos,
-                    &p,
-                    format!(
-                        "memswap_limit ({}) must be at least the memory limit ({mem})",
-                        Bytes(swap as u64)
-                    ),
-                );
-            }
-        }
-
-        // Environment: env files in order, then `environment` wins.
-        let mut env = BTreeMap::new();
-        for (file, required, pos, p) in env_files {
-            self.env_inputs.insert(file.clone());
-            match std::fs::read_to_string(&file) {
-                Ok(text) => {
-                    let (kv, errs) = interp::parse_env_file(&text);
-                    for (line, msg) in errs {
-                        self.err(pos, &p, format!("{}:{line}: {msg}", file.display()));
-                    }
-                    for (k, v) in kv {
-                        match v.or_else(|| self.vars.vars.get(&k).cloned()) {
-                            Some(v) => {
-                                env.insert(k, v);
-                            }
-                            None => {
-                                env.remove(&k);
-                            }
-                        }
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
-                Err(e) => self.err(
-                    pos,
-                    &p,
-                    format!("cannot read env file {}: {e}", file.display()),
-                ),
-            }
-        }
-        for (k, v, _) in environment {
-            match v.or_else(|| self.vars.vars.get(&k).cloned()) {
-                Some(v) => {
-                    env.insert(k, v);
-                }
-                None => {
-                    env.remove(&k);
-                }
-            }
-        }
+        let limits = self.limits_done(std::mem::take(&mut d.limits));
+        let env_files = std::mem::take(&mut d.env_files);
+        let env = self.environment_of(env_files, std::mem::take(&mut d.environment));
 
         if self.problems.len() > before {
             return None;
         }
-        if let (Some((pos, p)), NetworkMode::None, false) =
-            (&ports_at, &network_mode, ports.is_empty())
-        {
-            self.err(
-                *pos,
-                p,
-                "publishing ports is not supported yet: with `network_mode: none` (the default) \
-                 the container has only loopback; use `network_mode: host` to serve on the host's ports",
-            );
-        }
-        let svc = Service {
-            name: name.to_string(),
-            rootfs: rootfs?,
-            entrypoint,
-            command,
-            environment: env,
-            working_dir,
-            user,
-            hostname,
-            depends_on,
-            healthcheck,
-            restart,
-            limits,
-            volumes,
-            tmpfs,
-            read_only,
-            stop_signal,
-            stop_grace_period,
-            init,
-            cap_add,
-            cap_drop,
-            security,
-            ulimits,
-            network_mode,
-            ports,
-            labels,
-            profiles,
-            develop,
-            x_stack,
-        };
+        self.ports_need_network(d.ports_at.as_ref(), &d.network_mode, &d.ports);
+        let rootfs = d.rootfs.take()?;
+        let depends_pos = std::mem::take(&mut d.depends_pos);
         Some((
-            svc,
+            d.into_service(name, rootfs, env, limits),
             ServiceExtra {
                 pos: n.pos,
                 depends_pos,
@@ -866,63 +578,93 @@ impl Cx<'_> {
         ))
     }
 
-    pub(super) fn caps(&mut self, n: &Node, path: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        let Some(items) = self.list(n, path) else {
-            return out;
-        };
-        for (i, it) in items.iter().enumerate() {
-            let p = index(path, i);
-            let Some(s) = self.string(it, &p) else {
-                continue;
-            };
-            let up = s.to_ascii_uppercase();
-            let bare = up.strip_prefix("CAP_").unwrap_or(&up);
-            if bare == "ALL" {
-                out.push("ALL".to_string());
-            } else if crate::caps::ALL.iter().any(|c| c[4..] == *bare) {
-                out.push(format!("CAP_{bare}"));
-            } else {
-                self.err(
-                    it.pos,
-                    &p,
-                    format!("unknown capability {s:?} (e.g. NET_ADMIN, SYS_PTRACE, ALL)"),
+    /// One key `k` of service `name` (at `path`): its arm, or the method
+    /// of its key group.
+    fn service_key(&mut self, d: &mut Draft, name: &str, k: &Key, v: &Node, path: &str) {
+        let p = child(path, &k.name);
+        let p = p.as_str();
+        match k.name.as_str() {
+            "rootfs" => {
+                d.saw_rootfs = true;
+                d.rootfs = self.rootfs(v, p);
+            }
+            "command" => d.command = self.argv(v, p),
+            "entrypoint" => d.entrypoint = self.argv(v, p),
+            "environment" => d.environment = self.kv(v, p),
+            "env_file" => d.env_files = self.env_file(v, p),
+            "working_dir" => d.working_dir = self.working_dir(v, p),
+            "user" => d.user = self.opt_string(v, p),
+            "hostname" => d.hostname = self.hostname(v, p),
+            "depends_on" => self.depends_on(v, p, name, &mut d.depends_on, &mut d.depends_pos),
+            "healthcheck" => d.healthcheck = self.healthcheck(v, p),
+            "restart" => {
+                if let Some(r) = self.restart(v, p) {
+                    d.restart = r;
+                }
+            }
+            "deploy" => {
+                let l = &mut d.limits;
+                self.deploy(
+                    v,
+                    p,
+                    &mut l.cpus,
+                    &mut l.memory,
+                    &mut l.mem_res,
+                    &mut l.pids,
                 );
             }
+            key @ ("cpus" | "mem_limit" | "mem_reservation" | "memswap_limit" | "pids_limit"
+            | "cpu_shares" | "cpuset") => self.limit_key(&mut d.limits, key, v, p),
+            "volumes" => d.volumes = self.volumes(v, p),
+            "tmpfs" => {
+                let t = self.tmpfs(v, p);
+                d.tmpfs.extend(t);
+            }
+            "privileged" => d.security.privileged = self.boolean(v, p).unwrap_or(false),
+            "security_opt" => self.security_opt(v, p, &mut d.security),
+            "devices" => d.security.devices = self.devices(v, p),
+            "device_cgroup_rules" => {
+                d.security.device_cgroup_rules = self.device_cgroup_rules(v, p)
+            }
+            "shm_size" => d.security.shm_size = super::security::shm_size(self, v, p),
+            "blkio_config" => d.limits.limits.blkio = self.blkio(v, p),
+            "read_only" => d.read_only = self.boolean(v, p).unwrap_or(false),
+            "stop_signal" => {
+                if let Some(s) = self.stop_signal(v, p) {
+                    d.stop_signal = s;
+                }
+            }
+            "stop_grace_period" => {
+                if let Some(g) = self.duration(v, p) {
+                    d.stop_grace_period = g;
+                }
+            }
+            "init" => d.init = self.boolean(v, p).unwrap_or(true),
+            "cap_add" => d.cap_add = self.caps(v, p),
+            "cap_drop" => d.cap_drop = self.caps(v, p),
+            "ulimits" => d.ulimits = self.ulimits(v, p),
+            "network_mode" => {
+                if let Some(m) = self.network_mode(v, p) {
+                    d.network_mode = m;
+                }
+            }
+            "ports" => {
+                d.ports = self.ports(v, p);
+                d.ports_at = Some((v.pos, p.to_string()));
+            }
+            "labels" => {
+                for (k, val, _) in self.kv(v, p) {
+                    d.labels.insert(k, val.unwrap_or_default());
+                }
+            }
+            "profiles" => {
+                if let Some(l) = self.string_list(v, p) {
+                    d.profiles = l;
+                }
+            }
+            "develop" => d.develop = self.develop(v, p),
+            "x-stack" => self.x_stack(v, p, &mut d.x_stack),
+            _ => self.unknown(k, path, "ServiceFile"),
         }
-        out
     }
-}
-
-pub(crate) fn parse_restart(s: &str) -> Option<RestartPolicy> {
-    match s {
-        "no" | "false" => Some(RestartPolicy::No),
-        "always" => Some(RestartPolicy::Always),
-        "unless-stopped" => Some(RestartPolicy::UnlessStopped),
-        "on-failure" => Some(RestartPolicy::OnFailure { max_retries: None }),
-        _ => {
-            let n = s.strip_prefix("on-failure:")?;
-            n.parse::<u32>().ok().map(|n| RestartPolicy::OnFailure {
-                max_retries: Some(n),
-            })
-        }
-    }
-}
-
-pub(crate) fn normalize_signal(s: &str) -> Option<String> {
-    use std::str::FromStr;
-    if let Ok(n) = s.parse::<i32>() {
-        return nix::sys::signal::Signal::try_from(n)
-            .ok()
-            .map(|s| s.as_str().to_string());
-    }
-    let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") {
-        up
-    } else {
-        format!("SIG{up}")
-    };
-    nix::sys::signal::Signal::from_str(&name)
-        .ok()
-        .map(|s| s.as_str().to_string())
 }

@@ -4,19 +4,22 @@
 //! Pipeline: read → [`yaml::parse`] (positioned tree, anchors, merge keys,
 //! duplicates) → interpolation of every scalar value → conversion to the
 //! normalized [`model`], collecting every problem → profiles and
-//! dependency checks (with [`crate::graph`]).
+//! dependency checks ([`check_dependencies`]).
 
 mod blkio;
 mod depends;
 mod deploy;
 mod develop;
+mod draft;
 mod environment;
 pub mod file;
 mod health;
 pub mod interp;
+mod limits;
 mod load;
 pub mod model;
 mod ports;
+mod process;
 mod rootfs;
 mod security;
 mod ulimits;
@@ -24,6 +27,7 @@ pub mod units;
 mod volumes;
 pub mod yaml;
 
+pub use depends::{check_dependencies, DependsError};
 pub use model::*;
 pub use security::parse_tmpfs;
 
@@ -241,40 +245,13 @@ fn load_str(
             }],
         ))
     };
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            // Position of the first bad byte.
-            let good = &bytes[..e.valid_up_to()];
-            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
-            let col = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-            return (
-                one(
-                    Pos { line, col },
-                    "",
-                    "the file is not UTF-8 text (is it a stack file?)".into(),
-                ),
-                vec![],
-            );
-        }
-    };
-    let mut root = match yaml::parse(text) {
+    let mut root = match parse_root(bytes) {
         Ok(r) => r,
-        Err(errs) => {
-            let problems = errs
-                .into_iter()
-                .map(|e| Problem {
-                    pos: e.pos,
-                    path: String::new(),
-                    msg: e.msg,
-                })
-                .collect();
-            return (Err(format_problems(shown, problems)), vec![]);
-        }
+        Err(problems) => return (Err(format_problems(shown, problems)), vec![]),
     };
     let mut problems = Vec::new();
     load::interpolate_tree(&mut root, &mut vars, &mut problems);
-    let warnings = std::mem::take(&mut vars.warnings);
+    let mut warnings = std::mem::take(&mut vars.warnings);
 
     let top = match &root.kind {
         Kind::Map(m) => m,
@@ -300,7 +277,6 @@ fn load_str(
         host_seen: BTreeSet::new(),
         env_inputs: BTreeSet::new(),
     };
-    let mut warnings = warnings;
 
     // First pass: names of top-level volumes (services refer to them).
     let mut volumes = BTreeMap::new();
@@ -316,39 +292,107 @@ fn load_str(
                 k.pos.line,
                 k.pos.col
             )),
-            "volumes" => {
-                if let Some(m) = match &v.kind {
-                    Kind::Null => None,
-                    _ => cx.map(v, "volumes"),
-                } {
-                    for (vk, vv) in m.iter().filter(|(k, _)| !k.name.starts_with("x-")) {
-                        let p = format!("volumes.{}", vk.name);
-                        let mut def = VolumeDef::default();
-                        if let Some(vm) = match &vv.kind {
-                            Kind::Null => None,
-                            _ => cx.map(vv, &p),
-                        } {
-                            for (lk, lv) in vm {
-                                if lk.name == "labels" {
-                                    for (k, val, _) in cx.kv(lv, &format!("{p}.labels")) {
-                                        def.labels.insert(k, val.unwrap_or_default());
-                                    }
-                                } else {
-                                    cx.unknown(lk, &p, "VolumeFile");
-                                }
-                            }
-                        }
-                        cx.volume_names.insert(vk.name.clone());
-                        volumes.insert(vk.name.clone(), def);
-                    }
-                }
-            }
+            "volumes" => volumes.extend(top_volumes(&mut cx, v)),
             _ => cx.unknown(k, "", "StackFile"),
         }
     }
+    let name = project_name(&mut cx, opts, name_node, dir);
+    let (mut services, extras) = read_services(&mut cx, services_node);
 
-    // Project name: -p, else `name:`, else the directory's name.
-    let name = if let Some(p) = &opts.project_name {
+    let all_declared: BTreeSet<String> = match services_node.map(|(_, v)| &v.kind) {
+        Some(Kind::Map(m)) => m.iter().map(|(k, _)| k.name.clone()).collect(),
+        _ => BTreeSet::new(),
+    };
+    let mut problems = std::mem::take(&mut cx.problems);
+    let active = apply_profiles(&mut services, &extras, &all_declared, opts, &mut problems);
+
+    if problems.is_empty() {
+        if let Some(name) = name {
+            let stack = Stack {
+                name,
+                file: abs.to_path_buf(),
+                dir: dir.to_path_buf(),
+                services: active,
+                volumes,
+                inputs: std::mem::take(&mut cx.env_inputs).into_iter().collect(),
+            };
+            match check_dependencies(&stack.services) {
+                Ok(()) => return (Ok(stack), warnings),
+                Err(e) => problems.push(depends_problem(&e, &extras)),
+            }
+        }
+    }
+    (Err(format_problems(shown, problems)), warnings)
+}
+
+/// The positioned tree of the file's bytes: UTF-8, then YAML.
+fn parse_root(bytes: &[u8]) -> Result<yaml::Node, Vec<Problem>> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            // Position of the first bad byte.
+            let good = &bytes[..e.valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let col = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            return Err(vec![Problem {
+                pos: Pos { line, col },
+                path: String::new(),
+                msg: "the file is not UTF-8 text (is it a stack file?)".into(),
+            }]);
+        }
+    };
+    yaml::parse(text).map_err(|errs| {
+        errs.into_iter()
+            .map(|e| Problem {
+                pos: e.pos,
+                path: String::new(),
+                msg: e.msg,
+            })
+            .collect()
+    })
+}
+
+/// The top-level `volumes:` (named volumes, with `labels`); their names
+/// go into `cx` for the services' `volumes:`.
+fn top_volumes(cx: &mut Cx, v: &yaml::Node) -> BTreeMap<String, VolumeDef> {
+    let mut volumes = BTreeMap::new();
+    let Some(m) = (match &v.kind {
+        Kind::Null => None,
+        _ => cx.map(v, "volumes"),
+    }) else {
+        return volumes;
+    };
+    for (vk, vv) in m.iter().filter(|(k, _)| !k.name.starts_with("x-")) {
+        let p = format!("volumes.{}", vk.name);
+        let mut def = VolumeDef::default();
+        if let Some(vm) = match &vv.kind {
+            Kind::Null => None,
+            _ => cx.map(vv, &p),
+        } {
+            for (lk, lv) in vm {
+                if lk.name == "labels" {
+                    for (k, val, _) in cx.kv(lv, &format!("{p}.labels")) {
+                        def.labels.insert(k, val.unwrap_or_default());
+                    }
+                } else {
+                    cx.unknown(lk, &p, "VolumeFile");
+                }
+            }
+        }
+        cx.volume_names.insert(vk.name.clone());
+        volumes.insert(vk.name.clone(), def);
+    }
+    volumes
+}
+
+/// The project name: -p, else `name:`, else the directory's name.
+fn project_name(
+    cx: &mut Cx,
+    opts: &LoadOptions,
+    name_node: Option<&yaml::Node>,
+    dir: &Path,
+) -> Option<String> {
+    if let Some(p) = &opts.project_name {
         match check_project_name(p) {
             Ok(n) => Some(n),
             Err(m) => {
@@ -385,85 +429,72 @@ fn load_str(
                 None
             }
         }
-    };
+    }
+}
 
+/// The services by name, and what each one's conversion yields beside
+/// the model (positions for dependency errors).
+type Services = (
+    BTreeMap<String, Service>,
+    BTreeMap<String, load::ServiceExtra>,
+);
+
+/// Every service under `services:` (the key and its value), converted.
+fn read_services(cx: &mut Cx, node: Option<(&yaml::Key, &yaml::Node)>) -> Services {
     let mut services = BTreeMap::new();
     let mut extras = BTreeMap::new();
-    match services_node {
-        None => cx.err(
+    let Some((k, v)) = node else {
+        cx.err(
             Pos { line: 1, col: 1 },
             "",
             "no `services:` key; a stack file needs at least one service",
-        ),
-        Some((k, v)) => match &v.kind {
-            Kind::Null => cx.err(k.pos, "services", "no services defined; add at least one"),
-            Kind::Map(m) if m.is_empty() => {
-                cx.err(v.pos, "services", "no services defined; add at least one")
-            }
-            _ => {
-                if let Some(m) = cx.map(v, "services") {
-                    for (sk, sv) in m {
-                        let path = format!("services.{}", sk.name);
-                        if sk.name.starts_with("x-") {
-                            continue;
-                        }
-                        if !valid_service_name(&sk.name) {
-                            cx.err(sk.pos, &path, format!("invalid service name {:?} (letters, digits, `_`, `-` and `.`, starting with a letter or digit)", sk.name));
-                            continue;
-                        }
-                        if let Some((svc, extra)) = cx.service(sk, sv, &path) {
-                            services.insert(sk.name.clone(), svc);
-                            extras.insert(sk.name.clone(), extra);
-                        }
-                    }
-                }
-            }
-        },
-    }
-
-    let all_declared: BTreeSet<String> = match services_node.map(|(_, v)| &v.kind) {
-        Some(Kind::Map(m)) => m.iter().map(|(k, _)| k.name.clone()).collect(),
-        _ => BTreeSet::new(),
+        );
+        return (services, extras);
     };
-    let mut problems = std::mem::take(&mut cx.problems);
-    let active = apply_profiles(&mut services, &extras, &all_declared, opts, &mut problems);
-
-    if problems.is_empty() {
-        if let Some(name) = name {
-            let stack = Stack {
-                name,
-                file: abs.to_path_buf(),
-                dir: dir.to_path_buf(),
-                services: active,
-                volumes,
-                inputs: std::mem::take(&mut cx.env_inputs).into_iter().collect(),
+    match &v.kind {
+        Kind::Null => cx.err(k.pos, "services", "no services defined; add at least one"),
+        Kind::Map(m) if m.is_empty() => {
+            cx.err(v.pos, "services", "no services defined; add at least one")
+        }
+        _ => {
+            let Some(m) = cx.map(v, "services") else {
+                return (services, extras);
             };
-            match crate::graph::DepGraph::new(&stack) {
-                Ok(_) => return (Ok(stack), warnings),
-                Err(e) => {
-                    let (svc, path) = match &e {
-                        crate::graph::GraphError::Cycle { first, .. } => {
-                            (first.clone(), "depends_on")
-                        }
-                        crate::graph::GraphError::Missing { service, .. }
-                        | crate::graph::GraphError::SelfDependency(service) => {
-                            (service.clone(), "depends_on")
-                        }
-                    };
-                    let pos = extras
-                        .get(&svc)
-                        .map(|x| x.depends_pos.values().next().copied().unwrap_or(x.pos))
-                        .unwrap_or_default();
-                    problems.push(Problem {
-                        pos,
-                        path: format!("services.{svc}.{path}"),
-                        msg: e.to_string(),
-                    });
+            for (sk, sv) in m {
+                let path = format!("services.{}", sk.name);
+                if sk.name.starts_with("x-") {
+                    continue;
+                }
+                if !valid_service_name(&sk.name) {
+                    cx.err(sk.pos, &path, format!("invalid service name {:?} (letters, digits, `_`, `-` and `.`, starting with a letter or digit)", sk.name));
+                    continue;
+                }
+                if let Some((svc, extra)) = cx.service(sk, sv, &path) {
+                    services.insert(sk.name.clone(), svc);
+                    extras.insert(sk.name.clone(), extra);
                 }
             }
         }
     }
-    (Err(format_problems(shown, problems)), warnings)
+    (services, extras)
+}
+
+/// A `depends_on` problem at the service's first dependency (or the
+/// service itself).
+fn depends_problem(e: &DependsError, extras: &BTreeMap<String, load::ServiceExtra>) -> Problem {
+    let svc = match e {
+        DependsError::Cycle { first, .. } => first,
+        DependsError::Missing { service, .. } | DependsError::SelfDependency(service) => service,
+    };
+    let pos = extras
+        .get(svc)
+        .map(|x| x.depends_pos.values().next().copied().unwrap_or(x.pos))
+        .unwrap_or_default();
+    Problem {
+        pos,
+        path: format!("services.{svc}.depends_on"),
+        msg: e.to_string(),
+    }
 }
 
 /// Keep the services whose profiles are enabled; check that every

@@ -1,17 +1,53 @@
-//! The loader for `ports`: `[[IP:]HOST:]CONTAINER[/PROTOCOL]` and the long form.
+//! The loader for `ports`: `[[IP:]HOST:]CONTAINER[/PROTOCOL]` and the long form;
+//! and for `network_mode`, which decides whether ports can be published.
 
 use super::load::*;
 use super::model::*;
-use super::yaml::{Kind, Node};
+use super::yaml::{Kind, Node, Pos};
 
 impl Cx<'_> {
+    /// `network_mode`: `none` or `host` (a service's or a container's
+    /// namespace is not supported yet); `None` when wrong (reported).
+    pub(super) fn network_mode(&mut self, v: &Node, p: &str) -> Option<NetworkMode> {
+        let s = self.string(v, p)?;
+        match s.as_str() {
+            "none" => Some(NetworkMode::None),
+            "host" => Some(NetworkMode::Host),
+            other => {
+                self.err(
+                    v.pos,
+                    p,
+                    format!("network_mode {other:?} is not supported yet (use `none` or `host`)"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Published `ports` need a network the host can reach: refuse them
+    /// with `network_mode: none`. `at`: where `ports` was.
+    pub(super) fn ports_need_network(
+        &mut self,
+        at: Option<&(Pos, String)>,
+        mode: &NetworkMode,
+        ports: &[Port],
+    ) {
+        if let (Some((pos, p)), NetworkMode::None, false) = (at, mode, ports.is_empty()) {
+            self.err(
+                *pos,
+                p,
+                "publishing ports is not supported yet: with `network_mode: none` (the default) \
+                 the container has only loopback; use `network_mode: host` to serve on the host's ports",
+            );
+        }
+    }
+
     pub(super) fn ports(&mut self, n: &Node, path: &str) -> Vec<Port> {
         let mut out = Vec::new();
         let Some(items) = self.list(n, path) else {
             return out;
         };
-        for (i, it) in items.iter().enumerate() {
-            let p = index(path, i);
+        for (p, it) in indexed(items, path) {
             match &it.kind {
                 Kind::Scalar { value, .. } => match parse_port(value) {
                     Ok(port) => out.push(port),

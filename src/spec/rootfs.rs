@@ -62,8 +62,7 @@ impl Cx<'_> {
                         return None;
                     }
                     let mut bins = Vec::new();
-                    for (i, it) in items.iter().enumerate() {
-                        let ip = index(&p, i);
+                    for (ip, it) in indexed(items, &p) {
                         let Some(s) = self.string(it, &ip) else {
                             continue;
                         };

@@ -1,17 +1,29 @@
-//! The loader for `volumes`: the short `SOURCE:TARGET[:MODE]` form and the long form (bind, volume, tmpfs).
+//! The loader for `volumes`: the short `SOURCE:TARGET[:MODE]` form and the long form (bind, volume, tmpfs);
+//! and for `tmpfs`.
 
 use super::load::*;
 use super::model::*;
 use super::yaml::{Key, Kind, Node, Pos};
 
 impl Cx<'_> {
+    /// `tmpfs`: one mount or a list, `PATH[:OPTIONS]`, kept as written.
+    pub(super) fn tmpfs(&mut self, n: &Node, path: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (s, pos, ip) in self.one_or_list(n, path).unwrap_or_default() {
+            match super::security::parse_tmpfs(&s) {
+                Ok(_) => out.push(s),
+                Err(m) => self.err(pos, &ip, m),
+            }
+        }
+        out
+    }
+
     pub(super) fn volumes(&mut self, n: &Node, path: &str) -> Vec<Mount> {
         let mut out = Vec::new();
         let Some(items) = self.list(n, path) else {
             return out;
         };
-        for (i, it) in items.iter().enumerate() {
-            let p = index(path, i);
+        for (p, it) in indexed(items, path) {
             let m = match &it.kind {
                 Kind::Scalar { value, .. } => self.short_volume(value, it.pos, &p),
                 Kind::Map(m) => self.long_volume(m, it.pos, &p),

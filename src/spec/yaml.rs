@@ -110,76 +110,103 @@ fn count(n: &Node) -> usize {
 /// duplicate-key problems are reported; a syntax error stops parsing.
 pub fn parse(src: &str) -> Result<Node, Vec<YamlError>> {
     let mut parser = Parser::new_from_str(src);
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut root: Option<Node> = None;
-    let mut errors: Vec<YamlError> = Vec::new();
-    let mut nodes = 0usize;
-    let mut docs = 0usize;
+    let mut b = Builder::default();
     loop {
         let (ev, mark) = match parser.next_token() {
             Ok(x) => x,
             Err(e) => {
-                let pos = Pos::from_marker(e.marker());
-                let mut msg = if e.info().contains("unknown anchor") {
-                    "invalid YAML: alias `*name` to an anchor not defined before it (define `&name` first)".to_string()
-                } else {
-                    format!("invalid YAML: {}", e.info())
-                };
-                if src
-                    .lines()
-                    .nth(pos.line.saturating_sub(1))
-                    .is_some_and(|l| l.trim_start_matches(' ').starts_with('\t'))
-                    || e.info().contains("tab")
-                {
-                    msg.push_str(" (YAML indentation must use spaces, not tabs)");
-                }
-                errors.push(YamlError { pos, msg });
-                return Err(errors);
+                b.errors.push(syntax_error(src, &e));
+                return Err(b.errors);
             }
         };
-        let pos = Pos::from_marker(&mark);
-        let done: Option<(Node, usize)> = match ev {
-            Event::StreamEnd => break,
+        if matches!(ev, Event::StreamEnd) {
+            break;
+        }
+        match b.event(ev, Pos::from_marker(&mark)) {
+            Ok(Some((node, anchor))) => b.place(node, anchor),
+            Ok(None) => {}
+            Err(e) => {
+                b.errors.push(e);
+                return Err(b.errors);
+            }
+        }
+    }
+    if !b.errors.is_empty() {
+        return Err(b.errors);
+    }
+    Ok(b.root.unwrap_or(Node {
+        pos: Pos { line: 1, col: 1 },
+        kind: Kind::Null,
+    }))
+}
+
+/// The parser's own error, said for a stack file's author.
+fn syntax_error(src: &str, e: &yaml_rust2::scanner::ScanError) -> YamlError {
+    let pos = Pos::from_marker(e.marker());
+    let mut msg = if e.info().contains("unknown anchor") {
+        "invalid YAML: alias `*name` to an anchor not defined before it (define `&name` first)"
+            .to_string()
+    } else {
+        format!("invalid YAML: {}", e.info())
+    };
+    if src
+        .lines()
+        .nth(pos.line.saturating_sub(1))
+        .is_some_and(|l| l.trim_start_matches(' ').starts_with('\t'))
+        || e.info().contains("tab")
+    {
+        msg.push_str(" (YAML indentation must use spaces, not tabs)");
+    }
+    YamlError { pos, msg }
+}
+
+/// The tree being built from the parser's events.
+#[derive(Default)]
+struct Builder {
+    /// Open sequences and maps, innermost last.
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    root: Option<Node>,
+    /// Problems that do not stop parsing (duplicate keys).
+    errors: Vec<YamlError>,
+    /// Nodes so far, aliases expanded.
+    nodes: usize,
+    docs: usize,
+}
+
+impl Builder {
+    /// One event: the node it completes (with its anchor id, 0 for none),
+    /// if any; `Err` stops parsing.
+    fn event(&mut self, ev: Event, pos: Pos) -> Result<Option<(Node, usize)>, YamlError> {
+        let err = |msg: String| Err(YamlError { pos, msg });
+        Ok(match ev {
             Event::DocumentStart => {
-                docs += 1;
-                if docs > 1 {
-                    errors.push(YamlError {
-                        pos,
-                        msg: "a stack file holds one YAML document; remove the extra `---`".into(),
-                    });
-                    return Err(errors);
+                self.docs += 1;
+                if self.docs > 1 {
+                    return err(
+                        "a stack file holds one YAML document; remove the extra `---`".into(),
+                    );
                 }
                 None
             }
-            Event::StreamStart | Event::DocumentEnd | Event::Nothing => None,
-            Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => {
-                    nodes += count(n);
-                    if nodes > MAX_NODES {
-                        errors.push(YamlError {
-                            pos,
-                            msg: format!(
-                                "aliases expand to more than {MAX_NODES} nodes; simplify the file"
-                            ),
-                        });
-                        return Err(errors);
-                    }
-                    let mut n = n.clone();
-                    // Errors about an alias point at where it is used.
-                    n.pos = pos;
-                    Some((n, 0))
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
+            Event::Alias(id) => {
+                let Some(n) = self.anchors.get(&id) else {
+                    return err("unknown alias".into());
+                };
+                self.nodes += count(n);
+                if self.nodes > MAX_NODES {
+                    return err(format!(
+                        "aliases expand to more than {MAX_NODES} nodes; simplify the file"
+                    ));
                 }
-                None => {
-                    errors.push(YamlError {
-                        pos,
-                        msg: "unknown alias".into(),
-                    });
-                    return Err(errors);
-                }
-            },
+                let mut n = n.clone();
+                // Errors about an alias point at where it is used.
+                n.pos = pos;
+                Some((n, 0))
+            }
             Event::Scalar(value, style, anchor, tag) => {
-                nodes += 1;
+                self.nodes += 1;
                 let plain = style == TScalarStyle::Plain;
                 let is_null = plain
                     && tag.is_none()
@@ -191,40 +218,29 @@ pub fn parse(src: &str) -> Result<Node, Vec<YamlError>> {
                 };
                 Some((Node { pos, kind }, anchor))
             }
-            Event::SequenceStart(anchor, _) => {
-                if stack.len() >= MAX_DEPTH {
-                    errors.push(YamlError {
-                        pos,
-                        msg: format!("nesting deeper than {MAX_DEPTH} levels"),
-                    });
-                    return Err(errors);
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return err(format!("nesting deeper than {MAX_DEPTH} levels"));
                 }
-                stack.push(Frame::Seq {
-                    pos,
-                    anchor,
-                    items: Vec::new(),
+                self.stack.push(if matches!(ev, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        pos,
+                        anchor,
+                        items: Vec::new(),
+                    }
+                } else {
+                    Frame::Map {
+                        pos,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                    }
                 });
                 None
             }
-            Event::MappingStart(anchor, _) => {
-                if stack.len() >= MAX_DEPTH {
-                    errors.push(YamlError {
-                        pos,
-                        msg: format!("nesting deeper than {MAX_DEPTH} levels"),
-                    });
-                    return Err(errors);
-                }
-                stack.push(Frame::Map {
-                    pos,
-                    anchor,
-                    entries: Vec::new(),
-                    key: None,
-                });
-                None
-            }
-            Event::SequenceEnd => match stack.pop() {
+            Event::SequenceEnd => match self.stack.pop() {
                 Some(Frame::Seq { pos, anchor, items }) => {
-                    nodes += 1;
+                    self.nodes += 1;
                     Some((
                         Node {
                             pos,
@@ -233,23 +249,17 @@ pub fn parse(src: &str) -> Result<Node, Vec<YamlError>> {
                         anchor,
                     ))
                 }
-                _ => {
-                    errors.push(YamlError {
-                        pos,
-                        msg: "invalid YAML: unbalanced sequence".into(),
-                    });
-                    return Err(errors);
-                }
+                _ => return err("invalid YAML: unbalanced sequence".into()),
             },
-            Event::MappingEnd => match stack.pop() {
+            Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Map {
                     pos,
                     anchor,
                     entries,
                     ..
                 }) => {
-                    nodes += 1;
-                    let map = build_map(entries, &mut errors);
+                    self.nodes += 1;
+                    let map = build_map(entries, &mut self.errors);
                     Some((
                         Node {
                             pos,
@@ -258,36 +268,26 @@ pub fn parse(src: &str) -> Result<Node, Vec<YamlError>> {
                         anchor,
                     ))
                 }
-                _ => {
-                    errors.push(YamlError {
-                        pos,
-                        msg: "invalid YAML: unbalanced mapping".into(),
-                    });
-                    return Err(errors);
-                }
+                _ => return err("invalid YAML: unbalanced mapping".into()),
             },
-        };
-        if let Some((node, anchor)) = done {
-            if anchor > 0 {
-                anchors.insert(anchor, node.clone());
-            }
-            match stack.last_mut() {
-                None => root = Some(node),
-                Some(Frame::Seq { items, .. }) => items.push(node),
-                Some(Frame::Map { entries, key, .. }) => match key.take() {
-                    None => *key = Some(node),
-                    Some(k) => entries.push((k, node)),
-                },
-            }
+        })
+    }
+
+    /// Put a completed node where it belongs: the root, the open list, or
+    /// the open map (as its next key or the value of the pending key).
+    fn place(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(root.unwrap_or(Node {
-        pos: Pos { line: 1, col: 1 },
-        kind: Kind::Null,
-    }))
 }
 
 /// Turn raw entries into a key list: scalar keys only, explicit duplicates

@@ -46,7 +46,7 @@ impl Sup {
             no_deps: options.no_deps,
             ..PlanOptions::default()
         };
-        let kicked: BTreeSet<String> = plan::diff::scope(&stack, &scoping)
+        let kicked: BTreeSet<String> = plan::scope(&stack, &scoping)
             .into_iter()
             .map(String::from)
             .collect();

@@ -1,0 +1,129 @@
+//! A service while `Cx::service` reads its keys: the model's fields with
+//! Compose's defaults, and what is checked or folded once every key is
+//! read (env files, limits given two ways, where `ports` was).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::limits::LimitKeys;
+use super::model::*;
+use super::units::Millis;
+use super::yaml::Pos;
+
+/// One service's keys as read so far.
+pub(super) struct Draft {
+    pub rootfs: Option<Rootfs>,
+    /// `rootfs` was given (even if wrong): else "has no `rootfs`".
+    pub saw_rootfs: bool,
+    pub entrypoint: Option<Vec<String>>,
+    pub command: Option<Vec<String>>,
+    pub env_files: Vec<(PathBuf, bool, Pos, String)>,
+    pub environment: Vec<(String, Option<String>, Pos)>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub depends_on: BTreeMap<String, Dependency>,
+    pub depends_pos: BTreeMap<String, Pos>,
+    pub healthcheck: Option<Healthcheck>,
+    pub restart: RestartPolicy,
+    pub limits: LimitKeys,
+    pub volumes: Vec<Mount>,
+    pub tmpfs: Vec<String>,
+    pub read_only: bool,
+    pub stop_signal: String,
+    pub stop_grace_period: Millis,
+    pub init: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security: Security,
+    pub ulimits: BTreeMap<String, Ulimit>,
+    pub network_mode: NetworkMode,
+    pub ports: Vec<Port>,
+    /// Where `ports` was, for the `network_mode` check.
+    pub ports_at: Option<(Pos, String)>,
+    pub labels: BTreeMap<String, String>,
+    pub profiles: Vec<String>,
+    pub develop: Option<Develop>,
+    pub x_stack: XStack,
+}
+
+impl Default for Draft {
+    /// Compose's defaults for the keys a service leaves out.
+    fn default() -> Draft {
+        Draft {
+            rootfs: None,
+            saw_rootfs: false,
+            entrypoint: None,
+            command: None,
+            env_files: Vec::new(),
+            environment: Vec::new(),
+            working_dir: None,
+            user: None,
+            hostname: None,
+            depends_on: BTreeMap::new(),
+            depends_pos: BTreeMap::new(),
+            healthcheck: None,
+            restart: RestartPolicy::No,
+            limits: LimitKeys::default(),
+            volumes: Vec::new(),
+            tmpfs: Vec::new(),
+            read_only: false,
+            stop_signal: "SIGTERM".to_string(),
+            stop_grace_period: Millis(10_000),
+            init: true,
+            cap_add: Vec::new(),
+            cap_drop: Vec::new(),
+            security: Security::default(),
+            ulimits: BTreeMap::new(),
+            network_mode: NetworkMode::None,
+            ports: Vec::new(),
+            ports_at: None,
+            labels: BTreeMap::new(),
+            profiles: Vec::new(),
+            develop: None,
+            x_stack: XStack::default(),
+        }
+    }
+}
+
+impl Draft {
+    /// The model, given what was folded from several keys.
+    pub fn into_service(
+        self,
+        name: &str,
+        rootfs: Rootfs,
+        environment: BTreeMap<String, String>,
+        limits: Limits,
+    ) -> Service {
+        Service {
+            name: name.to_string(),
+            rootfs,
+            entrypoint: self.entrypoint,
+            command: self.command,
+            environment,
+            working_dir: self.working_dir,
+            user: self.user,
+            hostname: self.hostname,
+            depends_on: self.depends_on,
+            healthcheck: self.healthcheck,
+            restart: self.restart,
+            limits,
+            volumes: self.volumes,
+            tmpfs: self.tmpfs,
+            read_only: self.read_only,
+            stop_signal: self.stop_signal,
+            stop_grace_period: self.stop_grace_period,
+            init: self.init,
+            cap_add: self.cap_add,
+            cap_drop: self.cap_drop,
+            security: self.security,
+            ulimits: self.ulimits,
+            network_mode: self.network_mode,
+            ports: self.ports,
+            labels: self.labels,
+            profiles: self.profiles,
+            develop: self.develop,
+            x_stack: self.x_stack,
+        }
+    }
+}
