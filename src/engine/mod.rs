@@ -5,6 +5,7 @@ pub mod control;
 pub mod convert;
 pub mod logs;
 pub mod ops;
+pub mod project;
 pub mod reaper;
 pub mod reconcile;
 pub mod supervisor;
