@@ -11,6 +11,8 @@ pub mod reconcile;
 pub mod supervisor;
 pub mod watch;
 
+pub use project::Project;
+
 /// Errors of the engine.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

@@ -248,3 +248,42 @@ fn check_services(stack: &Stack, services: &[String]) -> Result<(), ProjectError
 pub fn start_order(stack: &Stack) -> Result<Vec<String>, ProjectError> {
     Ok(crate::graph::DepGraph::new(stack)?.order().to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_service_names_the_file_and_its_services() {
+        let mut stack = Stack {
+            name: "demo".into(),
+            file: "/s/stack.yaml".into(),
+            dir: "/s".into(),
+            services: Default::default(),
+            volumes: Default::default(),
+            inputs: Vec::new(),
+        };
+        for n in ["db", "web"] {
+            stack
+                .services
+                .insert(n.into(), crate::engine::convert::tests::svc(n));
+        }
+        assert!(check_services(&stack, &["web".into()]).is_ok());
+        let e = check_services(&stack, &["api".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no such service: api (the file /s/stack.yaml has: db, web)"
+        );
+    }
+
+    #[test]
+    fn wrapped_errors_keep_their_chain() {
+        // `stack: {e:#}` at the edge prints the chain: context, then cause.
+        let e = ProjectError::NoBinary(std::io::Error::other("gone"));
+        assert_eq!(e.to_string(), "cannot find the stack binary");
+        assert_eq!(
+            std::error::Error::source(&e).map(|s| s.to_string()),
+            Some("gone".to_string())
+        );
+    }
+}
