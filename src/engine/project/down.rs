@@ -15,6 +15,7 @@ use crate::engine::ops;
 pub enum DownOutcome {
     /// The project left nothing on disk or in the cgroups.
     NothingToRemove,
+    /// Containers, cgroups and files are gone.
     Removed {
         /// The services whose containers went.
         services: BTreeSet<String>,

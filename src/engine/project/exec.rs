@@ -10,22 +10,30 @@ use super::{Progress, Project, ProjectError};
 /// What `stack exec` runs, and how.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecRequest {
+    /// The service whose container runs it.
     pub service: String,
+    /// The argument vector.
     pub command: Vec<String>,
     /// `KEY=VALUE`s on top of the container's environment.
     pub env: Vec<String>,
+    /// Working directory inside the container [default: its `working_dir`].
     pub workdir: Option<String>,
+    /// Name or `uid[:gid]` [default: the container's user].
     pub user: Option<String>,
+    /// Give the command a terminal.
     pub tty: bool,
 }
 
 /// The errors of the hidden verbs, printed as `stack: …`.
 #[derive(Debug, thiserror::Error)]
 pub enum InternalError {
+    /// The sealed copy of the binary could not be made or run.
     #[error("{0}")]
     Sealed(String),
+    /// The `--seccomp` argument does not decode.
     #[error("--seccomp: {0}")]
     Seccomp(String),
+    /// Entering the container or running the command failed.
     #[error("{0}")]
     Exec(String),
 }
@@ -83,11 +91,17 @@ impl Project {
 /// The hidden `__exec`: a command in the container whose init is `pid`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InternalExec {
+    /// Host pid of the container's init.
     pub pid: i32,
+    /// The argument vector.
     pub command: Vec<String>,
+    /// `KEY=VALUE`s on top of the container's environment.
     pub env: Vec<String>,
+    /// Working directory inside the container.
     pub workdir: Option<String>,
+    /// Name or `uid[:gid]`.
     pub user: Option<String>,
+    /// Give the command a terminal.
     pub tty: bool,
     /// Capabilities to keep.
     pub caps: Option<Vec<String>>,

@@ -17,6 +17,7 @@ use crate::state::{unix_now_ms, ContainerRecord, Status};
 /// How a verb the supervisor answered ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
+    /// It did what was asked.
     Done,
     /// The supervisor refused or failed, with its reason.
     Refused(String),

@@ -14,6 +14,7 @@ use crate::state::{ContainerRecord, Status};
 /// What `up` would do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DryRun {
+    /// The actions, in order, each with its reason.
     pub plan: Plan,
     /// Nothing would change: every action is an orphan only reported.
     pub up_to_date: bool,

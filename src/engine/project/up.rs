@@ -23,9 +23,13 @@ pub struct UpRequest {
     pub wait: bool,
     /// Seconds `wait` waits at most.
     pub wait_timeout: Option<u64>,
+    /// Remove containers of services no longer in the file.
     pub remove_orphans: bool,
+    /// Recreate containers even if their config did not change.
     pub force_recreate: bool,
+    /// Never recreate existing containers.
     pub no_recreate: bool,
+    /// Do not start the dependencies of the named services.
     pub no_deps: bool,
     /// Keep the stack equal to the file while it is edited.
     pub watch: bool,
@@ -46,6 +50,7 @@ impl UpRequest {
 /// How the stack stood once a supervisor said it settled.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Settled {
+    /// Every container, as the supervisor recorded it.
     pub containers: Vec<ContainerRecord>,
     /// Services not started, with why.
     pub pending: BTreeMap<String, String>,
@@ -76,7 +81,12 @@ pub enum UpOutcome {
     /// A supervisor (running already, or started detached) settled the
     /// stack. `follow`: a foreground `up` handed the file to a running
     /// supervisor; it should now follow the output ([`Project::follow_all`]).
-    Settled { settled: Settled, follow: bool },
+    Settled {
+        /// How the stack stood.
+        settled: Settled,
+        /// Follow the output now.
+        follow: bool,
+    },
     /// This process was the supervisor and ended with this exit code.
     Exited(i32),
 }
