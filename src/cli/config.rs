@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use super::GlobalArgs;
-use crate::graph::DepGraph;
+use crate::engine::project::start_order;
 
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
@@ -23,16 +23,16 @@ pub struct ConfigArgs {
 
 pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<i32> {
     let stack = crate::spec::load(&global.load_options())?;
-    let graph = DepGraph::new(&stack)?;
+    let order = start_order(&stack)?;
     let mut out = String::new();
     if args.services {
-        for name in graph.order() {
+        for name in &order {
             out.push_str(name);
             out.push('\n');
         }
     } else if let Some(h) = &args.hash {
         if h == "*" {
-            for name in graph.order() {
+            for name in &order {
                 let svc = &stack.services[name];
                 out.push_str(&format!("{name} {}\n", crate::spec::config_hash(svc)));
             }

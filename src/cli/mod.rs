@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::engine::project::{self, InternalExec, Progress, Project};
+
 pub mod config;
 pub mod down;
 pub mod events;
@@ -241,32 +243,17 @@ pub struct InternalExecArgs {
 
 impl InternalExecArgs {
     fn run(&self) -> i32 {
-        if let Err(e) = crate::runtime::sealed::reexec_sealed() {
-            eprintln!("stack: {e}");
-            return 126;
-        }
-        let seccomp = match self
-            .seccomp
-            .as_deref()
-            .map(crate::runtime::seccomp::SeccompProgram::from_hex)
-        {
-            Some(Err(e)) => {
-                eprintln!("stack: --seccomp: {e}");
-                return 126;
-            }
-            Some(Ok(p)) => Some(p),
-            None => None,
-        };
-        let opts = crate::runtime::spawn::ExecOptions {
-            seccomp,
-            argv: self.command.clone(),
+        let x = InternalExec {
+            pid: self.pid,
+            command: self.command.clone(),
             env: self.env.clone(),
-            cwd: self.workdir.clone(),
+            workdir: self.workdir.clone(),
             user: self.user.clone(),
             tty: self.tty,
-            capabilities: self.caps.clone(),
+            caps: self.caps.clone(),
+            seccomp: self.seccomp.clone(),
         };
-        match crate::runtime::spawn::exec(self.pid, &opts) {
+        match project::internal_exec(&x) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("stack: {e}");
@@ -290,22 +277,35 @@ pub struct EventsArgs {
     pub format: Format,
 }
 
-/// The project's store and, when the file could be read, its stack.
-/// With `-p` the file is optional (so `ps`, `logs`, `down` work after the
-/// file is gone); without it the file names the project.
-pub fn project(
-    global: &GlobalArgs,
-) -> anyhow::Result<(crate::state::Store, Option<crate::spec::Stack>)> {
-    match &global.project_name {
-        Some(name) => {
-            let store = crate::state::Store::new(name)?;
-            let stack = crate::spec::load(&global.load_options()).ok();
-            Ok((store, stack))
-        }
-        None => {
-            let stack = crate::spec::load(&global.load_options())?;
-            Ok((crate::state::Store::new(&stack.name)?, Some(stack)))
-        }
+/// The project a verb acts on. With `-p` the file is optional (so `ps`,
+/// `logs`, `down` work after the file is gone); without it the file names
+/// the project.
+pub fn project(global: &GlobalArgs) -> anyhow::Result<Project> {
+    Ok(Project::open(global.load_options())?
+        .verbose(global.verbose)
+        .on_progress(progress))
+}
+
+/// The project of a file that must be read (`up`, `plan`), with the named
+/// services in it.
+pub fn project_of_file(global: &GlobalArgs, services: &[String]) -> anyhow::Result<Project> {
+    Ok(Project::load(global.load_options(), services)?
+        .verbose(global.verbose)
+        .on_progress(progress))
+}
+
+/// What happens while a verb runs, printed as it happens.
+fn progress(p: Progress) {
+    match p {
+        Progress::Waiting(m) => eprintln!("{m}"),
+        Progress::Warning(w) => eprintln!("stack: {w}"),
+        Progress::Service { service, state } => println!("{service}  {state}"),
+        Progress::UpToDate => eprintln!("nothing to do: the stack is up to date"),
+        Progress::DownRefused(e) => eprintln!(
+            "stack: the supervisor could not take the stack down ({e}); cleaning up directly"
+        ),
+        Progress::DownFailed(e) => eprintln!("stack: {e}; cleaning up directly"),
+        Progress::Settled => eprintln!("stack: the stack has settled"),
     }
 }
 
@@ -350,7 +350,7 @@ fn compose_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
 pub fn main() -> i32 {
     // The container's init skips argument parsing: it must stay small.
     if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new("__init")) {
-        return crate::runtime::spawn::init_main();
+        return project::init_main();
     }
     let cli = Cli::parse_from(compose_args(std::env::args_os().collect()));
     log::init(cli.global.verbose);
@@ -368,11 +368,11 @@ pub fn main() -> i32 {
         Command::Start(args) => lifecycle::start(&cli.global, args),
         Command::Restart(args) => lifecycle::restart(&cli.global, args),
         Command::Events(args) => events::run(&cli.global, args),
-        Command::Init => Ok(crate::runtime::spawn::init_main()),
+        Command::Init => Ok(project::init_main()),
         Command::Watch => watch::run(&cli.global),
-        Command::InternalSync { pid, start_time } => crate::runtime::sealed::reexec_sealed()
-            .map_err(anyhow::Error::msg)
-            .map(|()| crate::runtime::sync::sync_main(*pid, *start_time)),
+        Command::InternalSync { pid, start_time } => {
+            project::sync_main(*pid, *start_time).map_err(anyhow::Error::from)
+        }
     };
     match result {
         Ok(code) => code,

@@ -1,123 +1,8 @@
-//! `stack ps`: the containers, from the supervisor when it runs, else from
-//! the state store and the cgroups.
-
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-use serde::Serialize;
+//! `stack ps`: the engine's listing of the containers (from the supervisor
+//! when it runs, else from the state store and the cgroups), printed.
 
 use super::{Format, GlobalArgs, PsArgs};
-use crate::engine::control::{Client, Op};
-use crate::runtime::cgroup::{Cgroup, Pressure};
-use crate::state::{unix_now, ContainerRecord, Status, Store};
-
-/// One row of `ps`, also its JSON form.
-#[derive(Debug, Clone, Serialize)]
-pub struct Row {
-    #[serde(flatten)]
-    pub rec: ContainerRecord,
-    /// `running`, `exited (137, oom-killed)`, …
-    pub state: String,
-    pub uptime_s: Option<u64>,
-    pub cpu_ns: Option<u64>,
-    pub memory_bytes: Option<u64>,
-    /// Whether a supervisor watches this container.
-    pub supervised: bool,
-    /// `privileged: true`: not confined beyond its namespaces.
-    pub privileged: bool,
-    /// Pressure stall information (cgroup v2): how much of the time its
-    /// tasks waited for CPU, memory or I/O.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pressure: Option<Pressure>,
-}
-
-/// Everything `ps` shows.
-#[derive(Debug, Clone, Serialize)]
-pub struct Listing {
-    pub project: String,
-    pub supervisor_pid: Option<i32>,
-    pub watch: bool,
-    pub containers: Vec<Row>,
-    /// Services not created yet, with why.
-    pub pending: BTreeMap<String, String>,
-}
-
-/// Gather the listing (used by `ps` and by tests).
-pub fn listing(store: &Store) -> anyhow::Result<Listing> {
-    let (recs, mut pending, notes, sup, watch) = match Client::connect(&store.control_socket()) {
-        Some(c) => {
-            let r = c.call(Op::Ps, Some(Duration::from_secs(10)))?;
-            (
-                r.containers.unwrap_or_default(),
-                r.pending,
-                r.notes,
-                r.supervisor_pid,
-                r.watch,
-            )
-        }
-        None => {
-            // Nobody watches the file without a supervisor.
-            let recs = super::up::observe_direct(store)?.into_values().collect();
-            (recs, BTreeMap::new(), BTreeMap::new(), None, false)
-        }
-    };
-    let now = unix_now();
-    let containers = recs
-        .into_iter()
-        .map(|rec| {
-            let running = rec.status == Status::Running;
-            let cg = running.then(|| Cgroup::open(&rec.cgroup)).flatten();
-            let stats = cg.as_ref().map(|c| c.stats());
-            let pressure = cg.as_ref().and_then(|c| c.pressure());
-            let mut state = rec.state_text();
-            if running && sup.is_none() {
-                state.push_str(" (unsupervised)");
-            }
-            if let (Status::Exited, Some(at), Some(_)) = (rec.status, rec.next_restart_ms, sup) {
-                let now_ms = crate::state::unix_now_ms();
-                if at > now_ms {
-                    state.push_str(&format!(", restarting in {} ms", at - now_ms));
-                }
-            }
-            if rec.status == Status::Exited && rec.exit_code.is_none() {
-                state.push_str(
-                    " — exit code not observed: the container ended while no supervisor ran",
-                );
-            }
-            if rec.status == Status::Failed {
-                if let Some(e) = &rec.error {
-                    state = format!("failed: {e}");
-                }
-            }
-            if let Some(why) = notes.get(&rec.service) {
-                state.push_str(&format!(" — {why}"));
-            }
-            Row {
-                state,
-                uptime_s: if running {
-                    rec.started_at.map(|s| now.saturating_sub(s))
-                } else {
-                    None
-                },
-                cpu_ns: stats.map(|s| s.cpu_usage_ns),
-                memory_bytes: stats.map(|s| s.memory_bytes),
-                supervised: sup.is_some(),
-                privileged: rec.config.security.privileged,
-                pressure,
-                rec,
-            }
-        })
-        .collect::<Vec<Row>>();
-    // One line per service, also with an older supervisor.
-    pending.retain(|s, _| !containers.iter().any(|r| &r.rec.service == s));
-    Ok(Listing {
-        project: store.project.clone(),
-        supervisor_pid: sup,
-        watch,
-        containers,
-        pending,
-    })
-}
+use crate::engine::project::{Listing, Status};
 
 /// `3s`, `4m05s`, `2h03m`, `3d04h`.
 pub fn human_duration(s: u64) -> String {
@@ -229,8 +114,7 @@ pub fn table(l: &Listing) -> String {
 }
 
 pub fn run(global: &GlobalArgs, args: &PsArgs) -> anyhow::Result<i32> {
-    let (store, _) = super::project(global)?;
-    let l = listing(&store)?;
+    let l = super::project(global)?.ps()?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&l)?),
         Format::Yaml => print!("{}", serde_yaml::to_string(&l)?),
@@ -242,6 +126,7 @@ pub fn run(global: &GlobalArgs, args: &PsArgs) -> anyhow::Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::project::{ContainerRecord, Row};
 
     #[test]
     fn durations_and_sizes() {

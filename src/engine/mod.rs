@@ -6,9 +6,12 @@ pub mod convert;
 pub mod logs;
 pub mod observe;
 pub mod ops;
+pub mod project;
 pub mod reaper;
 pub mod supervisor;
 pub mod watch;
+
+pub use project::Project;
 
 /// Errors of the engine.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 //! container's files and `down` with no supervisor. The mechanics (stopping
 //! a process tree through its cgroup, detaching mounts) are the runtime's
 //! (`runtime::stop`, `runtime::mountinfo`). Used by the supervisor's
-//! workers and by the CLI when no supervisor runs.
+//! workers and by `project` (the CLI's API) when no supervisor runs.
 
 use std::collections::BTreeSet;
 use std::path::Path;
