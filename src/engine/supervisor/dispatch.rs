@@ -264,6 +264,11 @@ impl Sup {
                 }
                 let _ = self.store.remove_container(name);
                 self.emit(Some(name), "removed", String::new());
+                // The second half of the planned recreate, not a new
+                // action: `up` does what `stack plan` said.
+                if after == After::Recreate && self.shutdown.is_none() {
+                    self.create(name);
+                }
             }
         }
     }
