@@ -5,12 +5,12 @@
 //! services cannot overflow the stack.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 
-use crate::spec::Stack;
+use crate::spec::{Service, Stack};
 
 /// Why a stack's `depends_on` cannot be ordered. The check itself lives
 /// in `spec` (the loader runs it before a graph exists; spec must not use
@@ -41,14 +41,20 @@ impl DepGraph {
     /// and the services on or behind a cycle come last, by name, instead
     /// of being looped on.
     pub fn lenient(stack: &Stack) -> DepGraph {
-        let mut graph = DiGraph::with_capacity(stack.services.len(), stack.services.len());
-        let mut index = HashMap::with_capacity(stack.services.len());
+        DepGraph::of_services(&stack.services)
+    }
+
+    /// [`DepGraph::lenient`] of services without their stack (the records
+    /// of a project being stopped without a supervisor).
+    pub fn of_services(services: &BTreeMap<String, Service>) -> DepGraph {
+        let mut graph = DiGraph::with_capacity(services.len(), services.len());
+        let mut index = HashMap::with_capacity(services.len());
         // BTreeMap iteration: node indices follow name order, which makes
         // the tie-breaks below simple.
-        for name in stack.services.keys() {
+        for name in services.keys() {
             index.insert(name.clone(), graph.add_node(name.clone()));
         }
-        for (name, svc) in &stack.services {
+        for (name, svc) in services {
             for dep in svc.depends_on.keys().filter(|d| *d != name) {
                 if let Some(&from) = index.get(dep) {
                     graph.add_edge(from, index[name], ());

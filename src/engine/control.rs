@@ -189,19 +189,24 @@ impl Response {
     }
 }
 
-/// Parse a request line; a wrong version or an unknown op is an error text
-/// to send back.
-pub fn parse_request(line: &str) -> Result<Request, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("bad request: {e}"))?;
+/// Why a request line is refused (its text is sent back).
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("bad request: {0}")]
+    Bad(#[source] serde_json::Error),
+    #[error("unsupported protocol version {} (this supervisor speaks {VERSION}); use the same stack binary", .0.map(|x| x.to_string()).unwrap_or_else(|| "none".into()))]
+    Version(Option<u64>),
+}
+
+/// Parse a request line; a wrong version or an unknown op is an error to
+/// send back.
+pub fn parse_request(line: &str) -> Result<Request, RequestError> {
+    let v: serde_json::Value = serde_json::from_str(line).map_err(RequestError::Bad)?;
     let ver = v.get("v").and_then(|x| x.as_u64());
     if ver != Some(VERSION as u64) {
-        return Err(format!(
-            "unsupported protocol version {} (this supervisor speaks {VERSION}); use the same stack binary",
-            ver.map(|x| x.to_string()).unwrap_or_else(|| "none".into())
-        ));
+        return Err(RequestError::Version(ver));
     }
-    serde_json::from_value(v).map_err(|e| format!("bad request: {e}"))
+    serde_json::from_value(v).map_err(RequestError::Bad)
 }
 
 /// A connection to a project's supervisor.
@@ -326,9 +331,11 @@ mod tests {
 
     #[test]
     fn versions_and_garbage_are_refused() {
-        let e = parse_request(r#"{"v":2,"op":"ps"}"#).unwrap_err();
+        let e = parse_request(r#"{"v":2,"op":"ps"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unsupported protocol version 2"), "{e}");
-        let e = parse_request(r#"{"op":"ps"}"#).unwrap_err();
+        let e = parse_request(r#"{"op":"ps"}"#).unwrap_err().to_string();
         assert!(e.contains("version none"), "{e}");
         assert!(parse_request(r#"{"v":1,"op":"explode"}"#).is_err());
         assert!(parse_request("not json").is_err());

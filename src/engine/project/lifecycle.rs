@@ -2,8 +2,7 @@
 //! `stop` acts directly (dependents first) and `start`/`restart` start a
 //! supervisor for the named services.
 
-use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use super::up::UpRequest;
@@ -108,7 +107,7 @@ impl Project {
             }
         }
         recs.retain(|r| services.is_empty() || services.contains(&r.service));
-        for s in stop_order(&store.project, &recs) {
+        for s in stop_order(&recs) {
             let Some(r) = recs.iter_mut().find(|r| r.service == s) else {
                 continue;
             };
@@ -188,31 +187,15 @@ impl Project {
 /// The order a direct stop goes in: a service once nothing left depends on
 /// it (by `DepGraph`, over the services being stopped), ties in record
 /// order, as the supervisor stops them.
-fn stop_order(project: &str, recs: &[ContainerRecord]) -> Vec<String> {
+fn stop_order(recs: &[ContainerRecord]) -> Vec<String> {
     let names: Vec<String> = recs.iter().map(|r| r.service.clone()).collect();
-    let known: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-    // Dependencies outside the set do not hold anything up.
+    // Dependencies outside the set are left out by the graph; records
+    // written by different files that disagree into a cycle are cut.
     let services = recs
         .iter()
-        .map(|r| {
-            let mut svc = r.config.clone();
-            svc.depends_on.retain(|d, _| known.contains(d.as_str()));
-            (r.service.clone(), svc)
-        })
+        .map(|r| (r.service.clone(), r.config.clone()))
         .collect();
-    let stack = Stack {
-        name: project.to_string(),
-        file: PathBuf::new(),
-        dir: PathBuf::new(),
-        services,
-        volumes: Default::default(),
-        inputs: Vec::new(),
-    };
-    // Records written by different files may disagree into a cycle: then
-    // record order, as nothing orders them better.
-    let Ok(graph) = DepGraph::new(&stack) else {
-        return names;
-    };
+    let graph = DepGraph::of_services(&services);
     // Height: 0 when nothing depends on it, else one more than its highest
     // dependent. The stop order lists dependents first, so each is known.
     let mut height: HashMap<String, usize> = HashMap::new();
@@ -260,12 +243,12 @@ mod tests {
             rec("c", &[]),
             rec("d", &["b"]),
         ];
-        assert_eq!(stop_order("demo", &recs), ["c", "d", "b", "a"]);
+        assert_eq!(stop_order(&recs), ["c", "d", "b", "a"]);
     }
 
     #[test]
     fn dependencies_outside_the_set_are_ignored() {
         let recs = [rec("b", &["a"]), rec("c", &["b"])];
-        assert_eq!(stop_order("demo", &recs), ["c", "b"]);
+        assert_eq!(stop_order(&recs), ["c", "b"]);
     }
 }

@@ -43,15 +43,20 @@ pub fn run(cfg: Config, on_settled: OnSettled) -> Result<i32, EngineError> {
         return Err(EngineError::AlreadyRunning(store.project.clone()));
     }
     let _ = std::fs::remove_file(&sock);
-    let listener = UnixListener::bind(&sock)
-        .map_err(|e| EngineError::Io(format!("{}: {e}", sock.display())))?;
+    let listener = UnixListener::bind(&sock).map_err(|source| EngineError::Socket {
+        path: sock.clone(),
+        source,
+    })?;
     store.write_pid_file()?;
     {
         let tx = tx.clone();
         std::thread::Builder::new()
             .name("control".into())
             .spawn(move || server::serve(listener, tx))
-            .map_err(|e| EngineError::Io(e.to_string()))?;
+            .map_err(|source| EngineError::Setup {
+                what: "control thread",
+                source,
+            })?;
     }
 
     let spawner = LinuxSpawner {
@@ -94,7 +99,10 @@ fn signals(reaper: &Reaper, tx: &Sender<Ev>) -> Result<(), EngineError> {
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
     ])
-    .map_err(|e| EngineError::Io(format!("cannot install signal handlers: {e}")))?;
+    .map_err(|source| EngineError::Setup {
+        what: "signal handlers",
+        source,
+    })?;
     let reaper = reaper.clone();
     let tx = tx.clone();
     std::thread::Builder::new()
@@ -109,7 +117,10 @@ fn signals(reaper: &Reaper, tx: &Sender<Ev>) -> Result<(), EngineError> {
             }
         })
         .map(|_| ())
-        .map_err(|e| EngineError::Io(e.to_string()))
+        .map_err(|source| EngineError::Setup {
+            what: "signal thread",
+            source,
+        })
 }
 
 /// Foreground: stream every service's output until `stop`.

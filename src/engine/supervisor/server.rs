@@ -41,7 +41,7 @@ fn handle_conn(conn: UnixStream, tx: Sender<Ev>) {
     let req = match control::parse_request(&line) {
         Ok(r) => r,
         Err(e) => {
-            write_resp(&mut w, &Response::err(e));
+            write_resp(&mut w, &Response::err(e.to_string()));
             return;
         }
     };
