@@ -179,3 +179,159 @@ fn rooms_stay_small() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A function's size limit, in lines.
+const MAX_FN_LINES: usize = 120;
+
+/// Functions allowed over it: the mount set-up is one numbered script of
+/// effects on purpose (Firecracker's jailer style: read top to bottom).
+const LONG_BY_DESIGN: &[(&str, &str)] = &[("src/runtime/mounts/mod.rs", "setup")];
+
+/// Functions still over it, with the most lines they may have until split.
+const STILL_TOO_LONG: &[(&str, &str, usize)] = &[
+    ("src/runtime/exec.rs", "exec", 189),
+    ("src/runtime/spawn.rs", "start", 152),
+    ("src/runtime/rootfs/tar.rs", "entry", 168),
+    ("src/runtime/cgroup/limits.rs", "apply", 173),
+];
+
+/// `(name, first line, lines)` of every `fn` with a body before the file's
+/// unit tests. Braces inside strings, chars and comments are skipped.
+fn functions(text: &str) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines
+        .iter()
+        .position(|l| l.starts_with("#[cfg(test)]"))
+        .unwrap_or(lines.len());
+    let mut out = Vec::new();
+    for i in 0..end {
+        let t = lines[i].trim_start();
+        if t.starts_with("//") {
+            continue;
+        }
+        let Some(at) = t.find("fn ") else { continue };
+        let head = &t[..at];
+        let words_ok = head
+            .split_whitespace()
+            .all(|w| ["pub", "const", "unsafe", "async"].contains(&w) || w.starts_with("pub("));
+        if !words_ok {
+            continue;
+        }
+        let name: String = t[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() {
+            continue;
+        }
+        let (mut depth, mut started) = (0i32, false);
+        for (j, l) in lines.iter().enumerate().take(end).skip(i) {
+            let code = strip_literals(l);
+            for ch in code.chars() {
+                match ch {
+                    '{' => {
+                        depth += 1;
+                        started = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if !started && code.trim_end().ends_with(';') {
+                break; // a declaration without a body
+            }
+            if started && depth <= 0 {
+                out.push((name.clone(), i + 1, j - i + 1));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// A line without its comment and the contents of its string and char
+/// literals (enough for brace counting).
+fn strip_literals(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    let mut in_str = false;
+    while let Some(c) = chars.next() {
+        if in_str {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '/' if chars.peek() == Some(&'/') => break,
+            '\'' => {
+                // A char literal ('{', '\n'); a lifetime has no closing quote soon.
+                let rest: String = chars.clone().take(3).collect();
+                if let Some(close) = rest.find('\'') {
+                    if close > 0 {
+                        for _ in 0..=close {
+                            chars.next();
+                        }
+                    }
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn functions_stay_short() {
+    let root = src().parent().unwrap().to_path_buf();
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&root).unwrap().display().to_string();
+        if rel.ends_with("/tests.rs") || rel.contains("/tests/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        for (name, line, n) in functions(&text) {
+            if n <= MAX_FN_LINES || LONG_BY_DESIGN.contains(&(rel.as_str(), name.as_str())) {
+                continue;
+            }
+            match STILL_TOO_LONG
+                .iter()
+                .find(|(p, fname, _)| *p == rel && *fname == name)
+            {
+                Some((_, _, max)) if n <= *max => seen.push((rel.clone(), name.clone())),
+                Some((_, _, max)) => problems.push(format!(
+                    "{rel}:{line}: fn {name} grew to {n} lines (at most {max}): split it into named steps"
+                )),
+                None => problems.push(format!(
+                    "{rel}:{line}: fn {name} is {n} lines (at most {MAX_FN_LINES}): split it into named steps"
+                )),
+            }
+        }
+    }
+    for (p, name, _) in STILL_TOO_LONG {
+        if !seen.contains(&(p.to_string(), name.to_string())) {
+            problems.push(format!(
+                "{p}: fn {name} is short now (or gone): delete it from STILL_TOO_LONG"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_function_scanner_counts_bodies_not_strings() {
+    let text = "fn a() {\n    let s = \"{\";\n    let c = '}';\n}\n\npub(crate) fn b(x: u8) -> u8 {\n    x\n}\nfn decl();\n";
+    assert_eq!(
+        functions(text),
+        vec![("a".to_string(), 1, 4), ("b".to_string(), 6, 3)]
+    );
+}
