@@ -221,52 +221,22 @@ impl DepGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Condition, Dependency, NetworkMode, Rootfs, Service};
+    use crate::spec::{Condition, Dependency, Rootfs, Service};
     use std::collections::BTreeMap;
 
     fn svc(name: &str, deps: &[&str]) -> Service {
-        Service {
-            name: name.into(),
-            rootfs: Rootfs::Host(vec!["/bin/sh".into()]),
-            entrypoint: None,
-            command: None,
-            environment: BTreeMap::new(),
-            working_dir: None,
-            user: None,
-            hostname: None,
-            depends_on: deps
-                .iter()
-                .map(|d| {
-                    (
-                        d.to_string(),
-                        Dependency {
-                            condition: Condition::ServiceStarted,
-                            restart: false,
-                            required: true,
-                        },
-                    )
-                })
-                .collect(),
-            healthcheck: None,
-            restart: Default::default(),
-            limits: Default::default(),
-            volumes: vec![],
-            tmpfs: vec![],
-            read_only: false,
-            stop_signal: "SIGTERM".into(),
-            stop_grace_period: crate::spec::units::Millis(10_000),
-            init: true,
-            cap_add: vec![],
-            cap_drop: vec![],
-            security: Default::default(),
-            ulimits: BTreeMap::new(),
-            network_mode: NetworkMode::None,
-            ports: vec![],
-            labels: BTreeMap::new(),
-            profiles: vec![],
-            develop: None,
-            x_stack: Default::default(),
+        let mut s = Service::new(name, Rootfs::Host(vec!["/bin/sh".into()]));
+        for d in deps {
+            s.depends_on.insert(
+                d.to_string(),
+                Dependency {
+                    condition: Condition::ServiceStarted,
+                    restart: false,
+                    required: true,
+                },
+            );
         }
+        s
     }
 
     fn stack(s: &[(&str, &[&str])]) -> Stack {

@@ -203,12 +203,7 @@ fn file_debounce_loop(
     // The last trailing edge found a changed file missing.
     let mut held = false;
     loop {
-        let msg = if pending.is_empty() {
-            raw.recv().map_err(|_| RecvTimeoutError::Disconnected)
-        } else {
-            let due = last_change + debounce;
-            raw.recv_timeout(due.saturating_duration_since(Instant::now()))
-        };
+        let msg = next_raw(&raw, !pending.is_empty(), last_change + debounce);
         match msg {
             Ok(res) => {
                 let watched = match files.lock() {
@@ -420,12 +415,7 @@ fn tree_debounce_loop(
     let mut pending: BTreeMap<usize, BTreeSet<PathBuf>> = BTreeMap::new();
     let mut last_change = Instant::now();
     loop {
-        let msg = if pending.is_empty() {
-            raw.recv().map_err(|_| RecvTimeoutError::Disconnected)
-        } else {
-            let due = last_change + debounce;
-            raw.recv_timeout(due.saturating_duration_since(Instant::now()))
-        };
+        let msg = next_raw(&raw, !pending.is_empty(), last_change + debounce);
         match msg {
             Ok(Ok(ev)) if is_change(&ev.kind) || ev.need_rescan() => {
                 let mut hit = false;
@@ -468,6 +458,16 @@ fn tree_debounce_loop(
             }
             Err(RecvTimeoutError::Disconnected) => return,
         }
+    }
+}
+
+/// The watcher's next raw event: wait for ever while nothing is pending,
+/// else until `due` (a timeout then ends the quiet time).
+fn next_raw<T>(raw: &Receiver<T>, pending: bool, due: Instant) -> Result<T, RecvTimeoutError> {
+    if pending {
+        raw.recv_timeout(due.saturating_duration_since(Instant::now()))
+    } else {
+        raw.recv().map_err(|_| RecvTimeoutError::Disconnected)
     }
 }
 

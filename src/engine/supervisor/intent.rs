@@ -8,7 +8,6 @@ use super::Sup;
 use crate::engine::control::UpOptions;
 use crate::plan::{self, PlanOptions};
 use crate::spec::Stack;
-use crate::state::ProjectRecord;
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct Intent {
@@ -62,16 +61,7 @@ impl Sup {
             force,
         };
         self.out.reported.clear();
-        let rec = ProjectRecord {
-            name: self.store.project.clone(),
-            file: self.stack.file.clone(),
-            stack: Some(self.stack.clone()),
-            watch: self.watch,
-            updated_at: self.clock.unix_ms() / 1000,
-        };
-        if let Err(e) = self.store.save_project(&rec) {
-            eprintln!("stack: {e}");
-        }
+        self.save_project();
         if let Ok(mut n) = self.new_logs.lock() {
             for s in self.stack.services.keys() {
                 n.push((s.clone(), self.store.log_file(s)));

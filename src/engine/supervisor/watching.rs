@@ -218,7 +218,8 @@ impl Sup {
         self.live.unwatchable = skipped;
     }
 
-    fn save_project(&self) {
+    /// Record the project: its file, its stack, whether it is watched.
+    pub(super) fn save_project(&self) {
         let rec = ProjectRecord {
             name: self.store.project.clone(),
             file: self.stack.file.clone(),
