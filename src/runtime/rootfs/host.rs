@@ -372,9 +372,7 @@ pub fn prepare(
 
 fn plan(bins: &[PathBuf]) -> Result<Plan, RootfsError> {
     if bins.is_empty() {
-        return Err(RootfsError::Failed(
-            "rootfs host: the list of binaries is empty (name at least one, e.g. [/bin/sh])".into(),
-        ));
+        return Err(RootfsError::HostEmpty);
     }
     let mut plan = Plan::default();
     let conf_dirs = ld_so_conf_dirs();
