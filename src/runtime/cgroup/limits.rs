@@ -217,9 +217,9 @@ impl Cgroup {
     }
 
     fn device_error(&self, e: devices::DeviceError) -> CgroupError {
-        CgroupError::Failed {
+        CgroupError::Devices {
             path: self.path.clone(),
-            message: format!("cannot restrict device access: {e}"),
+            source: e,
         }
     }
 }
