@@ -13,7 +13,10 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 
-use super::init::{exec_command, ptrs, resolve_command, Prepared, StepError, STEP_FDS};
+use super::init::{
+    exec_command, pipe, ptrs, read_step, report_step, resolve_command, Prepared, StepError,
+    STEP_FDS,
+};
 use super::security;
 use super::spawn::{decode_status, wait_pid, SpawnError};
 
@@ -261,22 +264,12 @@ fn run(p: &Prepared, pty: Option<(OwnedFd, OwnedFd)>) -> Result<i32, SpawnError>
         } else {
             (STEP_FDS, libc::EBADF)
         };
-        let mut msg = [0u8; 5];
-        msg[0] = step;
-        msg[1..].copy_from_slice(&errno.to_le_bytes());
-        // SAFETY: write from a local buffer, then _exit without unwinding.
-        unsafe {
-            libc::write(st_w.as_raw_fd(), msg.as_ptr().cast(), msg.len());
-            libc::_exit(127);
-        }
+        report_step(&st_w, step, errno);
     }
     drop(st_w);
-    let mut msg = [0u8; 5];
-    let n = io::Read::read(&mut File::from(st_r), &mut msg).unwrap_or(0);
-    if n == 5 {
+    if let Some((step, errno)) = read_step(st_r) {
         wait_pid(child);
-        let errno = i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]);
-        return Err(StepError::new(p, msg[0], errno).into());
+        return Err(StepError::new(p, step, errno).into());
     }
     if let Some((master, slave)) = pty {
         drop(slave);
@@ -373,16 +366,6 @@ impl Namespaces {
         }
         Ok(())
     }
-}
-
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two fds into a local array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both fds are fresh and ours.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 /// Put our pid into each cgroup `pid` is in (read from `/proc/<pid>/cgroup`,

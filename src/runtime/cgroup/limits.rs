@@ -9,6 +9,16 @@ use super::{
     max_or, memswap_total, read_trim, shares_to_weight, write, Cgroup, CgroupError, Layout,
 };
 
+/// Whether any CPU limit is asked for.
+fn any_cpu(l: &CgroupLimits) -> bool {
+    l.cpu_quota_us.is_some() || l.cpu_shares.is_some()
+}
+
+/// Whether any memory limit is asked for.
+fn any_mem(l: &CgroupLimits) -> bool {
+    l.memory.is_some() || l.memory_reservation.is_some() || l.memswap.is_some()
+}
+
 impl Cgroup {
     /// Apply `limits`; with `reset`, also set the ones not given to
     /// "unlimited" so that re-creating with fewer limits really removes
@@ -61,8 +71,7 @@ impl Cgroup {
         reset: bool,
         warnings: &mut Vec<String>,
     ) -> Result<(), CgroupError> {
-        let any_cpu = l.cpu_quota_us.is_some() || l.cpu_shares.is_some();
-        let any_mem = l.memory.is_some() || l.memory_reservation.is_some() || l.memswap.is_some();
+        let (any_cpu, any_mem) = (any_cpu(l), any_mem(l));
         if let Some(dir) = self
             .dir_of("cpu")
             .filter(|_| reset || any_cpu || l.cpu_period_us.is_some())
@@ -154,8 +163,7 @@ impl Cgroup {
         reset: bool,
         warnings: &mut Vec<String>,
     ) -> Result<(), CgroupError> {
-        let any_cpu = l.cpu_quota_us.is_some() || l.cpu_shares.is_some();
-        let any_mem = l.memory.is_some() || l.memory_reservation.is_some() || l.memswap.is_some();
+        let (any_cpu, any_mem) = (any_cpu(l), any_mem(l));
         // A limit file exists only when its controller is enabled
         // for us; write every one that exists (resetting what is not
         // asked for) and fail only when an asked-for one is missing.

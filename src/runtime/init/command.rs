@@ -2,7 +2,9 @@
 //! only, and the sentence for the step that failed.
 
 use std::ffi::CString;
+use std::fs::File;
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use super::Prepared;
 use crate::runtime::security;
@@ -180,6 +182,38 @@ impl StepError {
             },
         }
     }
+}
+
+/// The exec-status pipe, close-on-exec: the parent reads EOF when the
+/// child's exec worked, else the step that failed and its errno.
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two fds into a local array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both fds are fresh and ours.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// In the forked child: tell the parent which step failed, then exit 127.
+pub(crate) fn report_step(w: &OwnedFd, step: u8, errno: i32) -> ! {
+    let mut msg = [0u8; 5];
+    msg[0] = step;
+    msg[1..].copy_from_slice(&errno.to_le_bytes());
+    // SAFETY: write from a local buffer, then _exit without unwinding.
+    unsafe {
+        libc::write(w.as_raw_fd(), msg.as_ptr().cast(), msg.len());
+        libc::_exit(127);
+    }
+}
+
+/// In the parent: the step and errno the child reported, or `None` when
+/// its exec worked (the pipe closed without a word).
+pub(crate) fn read_step(r: OwnedFd) -> Option<(u8, i32)> {
+    let mut msg = [0u8; 5];
+    let n = io::Read::read(&mut File::from(r), &mut msg).unwrap_or(0);
+    (n == 5).then(|| (msg[0], i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]])))
 }
 
 pub(crate) fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {

@@ -16,7 +16,7 @@ mod command;
 mod prepare;
 
 pub use command::StepError;
-pub(crate) use command::{exec_command, ptrs, STEP_FDS};
+pub(crate) use command::{exec_command, pipe, ptrs, read_step, report_step, STEP_FDS};
 use prepare::prepare;
 pub(crate) use prepare::resolve_command;
 pub use prepare::{CommandError, InitError};
@@ -131,16 +131,6 @@ fn exec_as_pid1(mut chan: UnixStream, p: Prepared) -> i32 {
     127
 }
 
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two fds into a local array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both fds are fresh and ours.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 /// `init: true`: fork the command as pid 2, then relay and reap.
 fn supervise(mut chan: UnixStream, p: Prepared) -> i32 {
     let fail = |chan: &mut UnixStream, sentence: String| {
@@ -201,22 +191,11 @@ fn supervise(mut chan: UnixStream, p: Prepared) -> i32 {
         } else {
             exec_command(&p, &argv, &envp)
         };
-        let mut msg = [0u8; 5];
-        msg[0] = step;
-        msg[1..].copy_from_slice(&errno.to_le_bytes());
-        // SAFETY: write from a local buffer, then _exit without unwinding.
-        unsafe {
-            libc::write(st_w.as_raw_fd(), msg.as_ptr().cast(), msg.len());
-            libc::_exit(127);
-        }
+        report_step(&st_w, step, errno);
     }
     drop((out_w, err_w, st_w));
-    let mut msg = [0u8; 5];
-    let mut st = std::fs::File::from(st_r);
-    let n = io::Read::read(&mut st, &mut msg).unwrap_or(0);
-    if n == 5 {
-        let errno = i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]);
-        let sentence = StepError::new(&p, msg[0], errno).to_string();
+    if let Some((step, errno)) = read_step(st_r) {
+        let sentence = StepError::new(&p, step, errno).to_string();
         super::spawn::wait_pid(child);
         return fail(&mut chan, sentence);
     }

@@ -85,6 +85,20 @@ fn parse_elf(path: &Path, bytes: &[u8]) -> Result<ElfInfo, String> {
     })
 }
 
+/// The names and `..`s of `path`, last first: a stack to pop while walking.
+fn to_walk(path: &Path) -> Vec<std::ffi::OsString> {
+    let mut comps: Vec<std::ffi::OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    comps.reverse();
+    comps
+}
+
 impl Plan {
     /// Add `path` (absolute, on the host) to the plan the way the kernel
     /// resolves it: every directory on the way, every symlink as a symlink
@@ -92,15 +106,7 @@ impl Plan {
     /// path of that file.
     fn mirror(&mut self, path: &Path, for_what: &Path) -> Result<PathBuf, RootfsError> {
         let mut todo: Vec<PathBuf> = Vec::new();
-        let mut rest: Vec<std::ffi::OsString> = path
-            .components()
-            .filter_map(|c| match c {
-                Component::Normal(n) => Some(n.to_os_string()),
-                Component::ParentDir => Some("..".into()),
-                _ => None,
-            })
-            .collect();
-        rest.reverse();
+        let mut rest = to_walk(path);
         let mut resolved = PathBuf::from("/");
         let mut hops = 0;
         while let Some(comp) = rest.pop() {
@@ -139,16 +145,7 @@ impl Plan {
                 if target.is_absolute() {
                     resolved = PathBuf::from("/");
                 }
-                let mut tcomps: Vec<std::ffi::OsString> = target
-                    .components()
-                    .filter_map(|c| match c {
-                        Component::Normal(n) => Some(n.to_os_string()),
-                        Component::ParentDir => Some("..".into()),
-                        _ => None,
-                    })
-                    .collect();
-                tcomps.reverse();
-                rest.extend(tcomps);
+                rest.extend(to_walk(&target));
             } else if ft.is_dir() {
                 self.nodes.entry(candidate.clone()).or_insert(Node::Dir {
                     mode: meta.permissions().mode() & 0o7777,

@@ -240,6 +240,17 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Give the entry `p` in `dir` its owner, never following a symlink.
+fn chown_entry(dir: &impl std::os::fd::AsFd, p: &Place) -> nix::Result<()> {
+    fchownat(
+        dir,
+        p.leaf.as_os_str(),
+        Some(p.uid),
+        Some(p.gid),
+        AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+}
+
 /// Where an archive entry goes, and its metadata.
 struct Place {
     /// As written in the archive, for messages.
@@ -481,14 +492,7 @@ impl Unpacker<'_> {
             mkdirat(&dir, p.leaf.as_os_str(), p.mode)
                 .map_err(|e| self.io(&p.name, "create directory", e))?;
         }
-        fchownat(
-            &dir,
-            p.leaf.as_os_str(),
-            Some(p.uid),
-            Some(p.gid),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        )
-        .map_err(|e| self.io(&p.name, "chown", e))?;
+        chown_entry(&dir, &p).map_err(|e| self.io(&p.name, "chown", e))?;
         fchmodat(
             &dir,
             p.leaf.as_os_str(),
@@ -524,16 +528,26 @@ impl Unpacker<'_> {
         Ok(())
     }
 
+    /// A link entry's target; `missing` says what an empty one is.
+    fn link_target<R: Read>(
+        &self,
+        p: &Place,
+        entry: &::tar::Entry<R>,
+        missing: &str,
+    ) -> Result<PathBuf, RootfsError> {
+        Ok(entry
+            .link_name()
+            .map_err(|e| self.io(&p.name, "bad link target", e))?
+            .ok_or_else(|| self.refuse(&p.name, missing))?
+            .into_owned())
+    }
+
     fn make_symlink<R: Read>(
         &mut self,
         p: &Place,
         entry: &::tar::Entry<R>,
     ) -> Result<(), RootfsError> {
-        let target = entry
-            .link_name()
-            .map_err(|e| self.io(&p.name, "bad link target", e))?
-            .ok_or_else(|| self.refuse(&p.name, "symlink without a target"))?
-            .into_owned();
+        let target = self.link_target(p, entry, "symlink without a target")?;
         if symlink_escapes(&p.parent, &target) {
             return Err(self.refuse(
                 &p.name,
@@ -548,14 +562,7 @@ impl Unpacker<'_> {
         self.parent_cache = None;
         symlinkat(target.as_os_str(), &dir, p.leaf.as_os_str())
             .map_err(|e| self.io(&p.name, "create symlink", e))?;
-        fchownat(
-            &dir,
-            p.leaf.as_os_str(),
-            Some(p.uid),
-            Some(p.gid),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        )
-        .map_err(|e| self.io(&p.name, "chown", e))?;
+        chown_entry(&dir, p).map_err(|e| self.io(&p.name, "chown", e))?;
         Ok(())
     }
 
@@ -564,11 +571,7 @@ impl Unpacker<'_> {
         p: &Place,
         entry: &::tar::Entry<R>,
     ) -> Result<(), RootfsError> {
-        let target = entry
-            .link_name()
-            .map_err(|e| self.io(&p.name, "bad link target", e))?
-            .ok_or_else(|| self.refuse(&p.name, "hard link without a target"))?
-            .into_owned();
+        let target = self.link_target(p, entry, "hard link without a target")?;
         let trel = clean(&target)
             .map_err(|r| {
                 self.refuse(
@@ -609,13 +612,7 @@ impl Unpacker<'_> {
         self.clear(&dir, &p.leaf, false, &p.name)?;
         mkfifoat(&dir, p.leaf.as_os_str(), p.mode)
             .map_err(|e| self.io(&p.name, "create fifo", e))?;
-        let _ = fchownat(
-            &dir,
-            p.leaf.as_os_str(),
-            Some(p.uid),
-            Some(p.gid),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        );
+        let _ = chown_entry(&dir, p);
         Ok(())
     }
 
