@@ -65,8 +65,13 @@ fn host_err(path: &Path, message: impl Into<String>) -> RootfsError {
     }
 }
 
-fn parse_elf(path: &Path, bytes: &[u8]) -> Result<ElfInfo, String> {
-    let elf = Elf::parse(bytes).map_err(|e| format!("not an ELF binary ({e})"))?;
+/// A file `host:` cannot copy as an executable.
+#[derive(Debug, thiserror::Error)]
+#[error("not an ELF binary ({0})")]
+struct NotElf(#[source] goblin::error::Error);
+
+fn parse_elf(path: &Path, bytes: &[u8]) -> Result<ElfInfo, NotElf> {
+    let elf = Elf::parse(bytes).map_err(NotElf)?;
     let split = |v: &Vec<&str>| -> Vec<String> {
         v.iter()
             .flat_map(|s| s.split(':'))

@@ -265,18 +265,25 @@ struct Place {
     mtime: u64,
 }
 
+/// Why an entry name is refused: the end of an `UnsafeEntry` sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum Unclean {
+    #[error("path contains `..`")]
+    ParentDir,
+    #[error("absolute path (entries must be relative to the root)")]
+    Absolute,
+}
+
 /// Normalise an entry name to a relative path of normal components.
 /// `None` is the root itself (`./`).
-fn clean(raw: &Path) -> Result<Option<PathBuf>, String> {
+fn clean(raw: &Path) -> Result<Option<PathBuf>, Unclean> {
     let mut out = PathBuf::new();
     for c in raw.components() {
         match c {
             Component::Normal(n) => out.push(n),
             Component::CurDir => {}
-            Component::ParentDir => return Err("path contains `..`".into()),
-            Component::RootDir | Component::Prefix(_) => {
-                return Err("absolute path (entries must be relative to the root)".into())
-            }
+            Component::ParentDir => return Err(Unclean::ParentDir),
+            Component::RootDir | Component::Prefix(_) => return Err(Unclean::Absolute),
         }
     }
     Ok(if out.as_os_str().is_empty() {
@@ -435,7 +442,7 @@ impl Unpacker<'_> {
             return Ok(());
         }
         let raw = entry.path().map_err(|e| self.io(&name, "bad name", e))?;
-        let rel = match clean(&raw).map_err(|r| self.refuse(&name, r))? {
+        let rel = match clean(&raw).map_err(|r| self.refuse(&name, r.to_string()))? {
             Some(r) => r,
             None => {
                 // `./` itself: the root directory's own mode and owner.
