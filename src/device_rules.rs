@@ -155,3 +155,54 @@ impl DeviceRule {
         )
     }
 }
+
+/// Why a `devices:` entry does not parse; each caller words it its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MappingFault {
+    /// More than `HOST:CONTAINER:PERMS`.
+    TooManyParts,
+    /// HOST is not an absolute path.
+    HostNotAbsolute,
+    /// CONTAINER is not below `/dev/`, or has a `..`.
+    ContainerNotUnderDev,
+    /// PERMS is not some of r, w, m (each once).
+    BadAccess,
+}
+
+/// One `devices:` entry as written: host path, container path and the
+/// access letters (not reordered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceMapping<'a> {
+    pub host: &'a str,
+    pub container: &'a str,
+    pub access: &'a str,
+}
+
+/// Compose's `devices:` short syntax `HOST[:CONTAINER[:PERMS]]` (PERMS
+/// default rwm); as Docker, `HOST:PERMS` too. The one grammar of the
+/// loader, which checks the file, and the runtime.
+pub fn parse_device_mapping(s: &str) -> Result<DeviceMapping<'_>, MappingFault> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let (host, container, access) = match parts[..] {
+        [h] => (h, h, "rwm"),
+        // A container path is absolute, so it cannot look like "rw".
+        [h, a] if access_bits(a).is_some() => (h, h, a),
+        [h, c] => (h, c, "rwm"),
+        [h, c, a] => (h, c, a),
+        _ => return Err(MappingFault::TooManyParts),
+    };
+    if !host.starts_with('/') {
+        return Err(MappingFault::HostNotAbsolute);
+    }
+    if !container.starts_with("/dev/") || container.split('/').any(|c| c == "..") {
+        return Err(MappingFault::ContainerNotUnderDev);
+    }
+    if access_bits(access).is_none() {
+        return Err(MappingFault::BadAccess);
+    }
+    Ok(DeviceMapping {
+        host,
+        container,
+        access,
+    })
+}

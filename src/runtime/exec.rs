@@ -13,7 +13,10 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 
-use super::init::{exec_command, ptrs, resolve_command, step_sentence, Prepared};
+use super::init::{
+    exec_command, pipe, ptrs, read_step, report_step, resolve_command, Prepared, StepError,
+    STEP_FDS,
+};
 use super::security;
 use super::spawn::{decode_status, wait_pid, SpawnError};
 
@@ -36,10 +39,6 @@ pub struct ExecOptions {
     /// The container's seccomp filter, installed before the command's exec
     /// (`None`: unconfined, as the container is).
     pub seccomp: Option<super::seccomp::SeccompProgram>,
-}
-
-fn failed(s: impl Into<String>) -> SpawnError {
-    SpawnError::Failed(s.into())
 }
 
 /// A `stack __exec …` command (from the binary set with `set_init_exe`, else
@@ -76,19 +75,15 @@ pub fn exec_helper_command(pid: i32, opts: &ExecOptions) -> Command {
 /// namespace), and it stays in the container's namespaces afterwards.
 pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
     if !single_threaded() {
-        return Err(failed(
-            "exec must run in a single-threaded process; use exec_helper_command (stack __exec)",
-        ));
+        return Err(SpawnError::NotSingleThreaded);
     }
     if !super::sealed::running_sealed() {
         // A `#!/proc/self/exe` script run by our child would otherwise be
         // the host's binary inside the container (CVE-2019-5736).
-        return Err(failed(
-            "exec must run from the sealed copy of stack; call sealed::reexec_sealed first",
-        ));
+        return Err(SpawnError::NotSealed);
     }
     if opts.argv.is_empty() {
-        return Err(failed("no command to run in the container"));
+        return Err(SpawnError::NoCommand);
     }
     // Until its exec, our child runs stack (the sealed copy) inside the
     // container's pid namespace: not dumpable, so the container's root
@@ -96,84 +91,120 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     // Everything read from the host side first: environment, namespaces.
-    let environ = std::fs::read(format!("/proc/{pid}/environ"))
-        .map_err(|e| failed(format!("cannot read the environment of container process {pid}: {e} (is the container running?)")))?;
-    let mut env: Vec<String> = environ
-        .split(|&b| b == 0)
-        .filter(|s| !s.is_empty())
-        .map(|s| String::from_utf8_lossy(s).into_owned())
-        .collect();
-    for e in &opts.env {
-        let key = e.split('=').next().unwrap_or(e);
-        env.retain(|x| x.split('=').next() != Some(key));
-        env.push(e.clone());
-    }
-    let target = command_pid(pid);
-    let status = std::fs::read_to_string(format!("/proc/{target}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
-    };
-    let user = match (&opts.user, field("Uid:"), field("Gid:")) {
-        (Some(u), _, _) => Some(u.clone()),
-        (None, Some(u), Some(g)) => Some(format!("{u}:{g}")),
-        _ => None,
-    };
-    let cap_bnd = field("CapBnd:").and_then(|v| u64::from_str_radix(&v, 16).ok());
-    // The command runs under the container's no_new_privs (on unless the
-    // service turned it off); unknown means on.
-    let no_new_privs = field("NoNewPrivs:").as_deref() != Some("0");
-    // O_PATH: we only fchdir into it, inside the container's mount namespace.
-    let cwd_dir = match &opts.cwd {
-        Some(_) => None,
-        None => Some(
-            File::options()
-                .read(true)
-                .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
-                .open(format!("/proc/{pid}/cwd"))
-                .map_err(|e| {
-                    failed(format!(
-                        "cannot find the working directory of container process {pid}: {e}"
-                    ))
-                })?,
-        ),
-    };
+    let host = HostSide::read(pid, opts)?;
     copy_rlimits(pid);
     let ns = Namespaces::open(pid, &["ipc", "uts", "net", "pid", "cgroup", "mnt"])?;
     join_cgroups(pid)?;
     ns.join()?;
-    security::new_session_keyring()
-        .map_err(|e| failed(format!("cannot create a session keyring: {e}")))?;
+    security::new_session_keyring().map_err(|source| SpawnError::Resource {
+        what: "create a session keyring",
+        source,
+    })?;
     // Now inside: paths are the container's.
-    let id = security::resolve_user_here(user.as_deref()).map_err(|e| failed(e.to_string()))?;
+    let p = prepare_inside(&host, opts)?;
+    let pty = if opts.tty { Some(open_pty()?) } else { None };
+    run(&p, pty)
+}
+
+/// What `exec` learns of the container from the host's `/proc`, before it
+/// joins anything.
+struct HostSide {
+    /// The init's environment with `opts.env` on top.
+    env: Vec<String>,
+    /// `opts.user`, else the uid:gid the container's command runs as.
+    user: Option<String>,
+    /// The command's bounding set.
+    cap_bnd: Option<u64>,
+    no_new_privs: bool,
+    /// The init's working directory, when `opts.cwd` does not name one.
+    cwd_dir: Option<File>,
+}
+
+impl HostSide {
+    fn read(pid: i32, opts: &ExecOptions) -> Result<HostSide, SpawnError> {
+        let environ = std::fs::read(format!("/proc/{pid}/environ"))
+            .map_err(|source| SpawnError::Environ { pid, source })?;
+        let mut env: Vec<String> = environ
+            .split(|&b| b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect();
+        for e in &opts.env {
+            let key = e.split('=').next().unwrap_or(e);
+            env.retain(|x| x.split('=').next() != Some(key));
+            env.push(e.clone());
+        }
+        let target = command_pid(pid);
+        let status = std::fs::read_to_string(format!("/proc/{target}/status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+        };
+        let user = match (&opts.user, field("Uid:"), field("Gid:")) {
+            (Some(u), _, _) => Some(u.clone()),
+            (None, Some(u), Some(g)) => Some(format!("{u}:{g}")),
+            _ => None,
+        };
+        let cap_bnd = field("CapBnd:").and_then(|v| u64::from_str_radix(&v, 16).ok());
+        // The command runs under the container's no_new_privs (on unless the
+        // service turned it off); unknown means on.
+        let no_new_privs = field("NoNewPrivs:").as_deref() != Some("0");
+        // O_PATH: we only fchdir into it, inside the container's mount namespace.
+        let cwd_dir = match &opts.cwd {
+            Some(_) => None,
+            None => Some(
+                File::options()
+                    .read(true)
+                    .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+                    .open(format!("/proc/{pid}/cwd"))
+                    .map_err(|source| SpawnError::Cwd { pid, source })?,
+            ),
+        };
+        Ok(HostSide {
+            env,
+            user,
+            cap_bnd,
+            no_new_privs,
+            cwd_dir,
+        })
+    }
+}
+
+/// Inside the container: the user, the command's path, the working
+/// directory and the capabilities, ready for `exec_command`.
+fn prepare_inside(host: &HostSide, opts: &ExecOptions) -> Result<Prepared, SpawnError> {
+    let mut env = host.env.clone();
+    let user = host.user.clone();
+    let id = security::resolve_user_here(user.as_deref())?;
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", id.home.as_deref().unwrap_or("/")));
     }
     let cmd = opts.argv[0].clone();
-    let path = resolve_command(&cmd, &env, "the container").map_err(failed)?;
+    let path = resolve_command(&cmd, &env, "the container")?;
     let cwd = opts.cwd.clone().unwrap_or_else(|| ".".into());
     if opts.cwd.is_some() && !std::fs::metadata(&cwd).is_ok_and(|m| m.is_dir()) {
-        return Err(failed(format!(
-            "working directory {cwd:?} is not a directory in the container"
-        )));
+        return Err(SpawnError::NotADirectory { cwd });
     }
     // As the init: no more than stack holds.
     let caps = security::own_permitted()
-        & match (&opts.capabilities, cap_bnd) {
-            (Some(c), _) => security::cap_mask(c).map_err(|e| failed(e.to_string()))?,
+        & match (&opts.capabilities, host.cap_bnd) {
+            (Some(c), _) => security::cap_mask(c)?,
             (None, Some(bnd)) => bnd,
             (None, None) => security::cap_mask(
                 &crate::caps::DOCKER_DEFAULT
                     .iter()
                     .map(|s| s.to_string())
                     .collect::<Vec<_>>(),
-            )
-            .map_err(|e| failed(e.to_string()))?,
+            )?,
         };
-    let c = |s: &str| CString::new(s).map_err(|_| failed(format!("{s:?} contains a NUL byte")));
-    let p = Prepared {
+    let c = |s: &str| {
+        CString::new(s).map_err(|_| SpawnError::Nul {
+            value: s.to_string(),
+        })
+    };
+    Ok(Prepared {
         init: true,
         log: None,
         path: c(&path)?,
@@ -182,26 +213,33 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
         id,
         caps,
         last_cap: security::last_cap(),
-        no_new_privs,
+        no_new_privs: host.no_new_privs,
         seccomp: opts.seccomp.as_ref().map(|s| s.load()),
         cwd: c(&cwd)?,
-        cwd_fd: cwd_dir.as_ref().map(|d| d.as_raw_fd()),
+        // `host` keeps it open until the exec.
+        cwd_fd: host.cwd_dir.as_ref().map(|d| d.as_raw_fd()),
         cmd,
-        user: user.clone().unwrap_or_else(|| "root".into()),
+        user: user.unwrap_or_else(|| "root".into()),
         rootfs: "the container".into(),
-    };
-    let pty = if opts.tty { Some(open_pty()?) } else { None };
-    let (st_r, st_w) = pipe().map_err(|e| failed(format!("cannot create a pipe: {e}")))?;
+    })
+}
+
+/// Fork, become the command in the child, and wait for it.
+fn run(p: &Prepared, pty: Option<(OwnedFd, OwnedFd)>) -> Result<i32, SpawnError> {
+    let (st_r, st_w) = pipe().map_err(|source| SpawnError::Resource {
+        what: "create a pipe",
+        source,
+    })?;
     let argv = ptrs(&p.argv);
     let envp = ptrs(&p.envp);
     // SAFETY: we are single-threaded (checked above), so the child may run
     // anything; it only makes raw syscalls before exec anyway.
     let child = unsafe { libc::fork() };
     if child < 0 {
-        return Err(failed(format!(
-            "cannot fork: {}",
-            io::Error::last_os_error()
-        )));
+        return Err(SpawnError::Resource {
+            what: "fork",
+            source: io::Error::last_os_error(),
+        });
     }
     if child == 0 {
         // The command lives no longer than `stack exec` (or the probe
@@ -222,28 +260,17 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
             }
         }
         let (step, errno) = if ok {
-            exec_command(&p, &argv, &envp)
+            exec_command(p, &argv, &envp)
         } else {
-            (6, libc::EBADF)
+            (STEP_FDS, libc::EBADF)
         };
-        let mut msg = [0u8; 5];
-        msg[0] = step;
-        msg[1..].copy_from_slice(&errno.to_le_bytes());
-        // SAFETY: write from a local buffer, then _exit without unwinding.
-        unsafe {
-            libc::write(st_w.as_raw_fd(), msg.as_ptr().cast(), msg.len());
-            libc::_exit(127);
-        }
+        report_step(&st_w, step, errno);
     }
     drop(st_w);
-    let mut msg = [0u8; 5];
-    let n = io::Read::read(&mut File::from(st_r), &mut msg).unwrap_or(0);
-    if n == 5 {
+    if let Some((step, errno)) = read_step(st_r) {
         wait_pid(child);
-        let errno = i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]);
-        return Err(failed(step_sentence(&p, msg[0], errno)));
+        return Err(StepError::new(p, step, errno).into());
     }
-    drop(p);
     if let Some((master, slave)) = pty {
         drop(slave);
         relay_tty(master);
@@ -256,10 +283,7 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
             return Ok(decode_status(status));
         }
         if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return Err(failed(format!(
-                "lost the exec'd command: {}",
-                io::Error::last_os_error()
-            )));
+            return Err(SpawnError::Lost(io::Error::last_os_error()));
         }
     }
 }
@@ -320,11 +344,8 @@ impl Namespaces {
     pub(crate) fn open(pid: i32, names: &[&'static str]) -> Result<Namespaces, SpawnError> {
         let mut ns = Vec::with_capacity(names.len());
         for &name in names {
-            let f = File::open(format!("/proc/{pid}/ns/{name}")).map_err(|e| {
-                failed(format!(
-                    "cannot open the {name} namespace of container process {pid}: {e} (is the container running?)"
-                ))
-            })?;
+            let f = File::open(format!("/proc/{pid}/ns/{name}"))
+                .map_err(|source| SpawnError::OpenNamespace { name, pid, source })?;
             ns.push((name, f));
         }
         Ok(Namespaces { pid, ns })
@@ -336,35 +357,22 @@ impl Namespaces {
         for (name, f) in &self.ns {
             // SAFETY: setns on an fd we hold; nstype 0 accepts the fd's own type.
             if unsafe { libc::setns(f.as_raw_fd(), 0) } != 0 {
-                let e = io::Error::last_os_error();
-                return Err(failed(format!(
-                    "cannot join the {name} namespace of container process {}: {e}",
-                    self.pid
-                )));
+                return Err(SpawnError::JoinNamespace {
+                    name,
+                    pid: self.pid,
+                    source: io::Error::last_os_error(),
+                });
             }
         }
         Ok(())
     }
 }
 
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two fds into a local array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both fds are fresh and ours.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 /// Put our pid into each cgroup `pid` is in (read from `/proc/<pid>/cgroup`,
 /// mount points from our mountinfo).
 fn join_cgroups(pid: i32) -> Result<(), SpawnError> {
-    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).map_err(|e| {
-        failed(format!(
-            "cannot read the cgroups of container process {pid}: {e}"
-        ))
-    })?;
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .map_err(|source| SpawnError::ReadCgroups { pid, source })?;
     let mounts = super::mountinfo::read();
     let me = std::process::id().to_string();
     for line in cg.lines() {
@@ -382,7 +390,10 @@ fn join_cgroups(pid: i32) -> Result<(), SpawnError> {
             if hid == "0" && cg.lines().count() > 1 {
                 continue;
             }
-            return Err(failed(format!("cannot join cgroup {procs}: {e}")));
+            return Err(SpawnError::JoinCgroup {
+                procs: procs.into(),
+                source: e,
+            });
         }
     }
     Ok(())
@@ -406,7 +417,7 @@ fn cgroup_mount(mounts: &[super::mountinfo::Mount], v2: bool, ctrls: &str) -> Op
 
 /// A pty from the container's own devpts: (master, slave).
 fn open_pty() -> Result<(OwnedFd, OwnedFd), SpawnError> {
-    let err = |e: io::Error| failed(format!("cannot allocate a tty in the container: {e}"));
+    let err = SpawnError::Tty;
     // SAFETY: open with a constant path; the fd is owned below.
     let m = unsafe {
         libc::open(

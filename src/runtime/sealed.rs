@@ -19,10 +19,29 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Why there is no sealed copy, or it cannot be run.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SealedError {
+    /// Reading the binary, or making or sealing the memfd, failed. The
+    /// error is shared: it is made once and kept for every later caller.
+    #[error("cannot make a sealed copy of {}: {source}", path.display())]
+    Copy {
+        path: PathBuf,
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// An argument or environment entry cannot be passed to execveat.
+    #[error("an argument contains a NUL byte")]
+    ArgumentNul,
+    /// execveat of the sealed copy returned.
+    #[error("cannot re-execute from the sealed copy of stack: {0}")]
+    Reexec(#[source] Arc<io::Error>),
+}
 
 static INIT_EXE: Mutex<Option<PathBuf>> = Mutex::new(None);
-static SEALED: OnceLock<Result<OwnedFd, String>> = OnceLock::new();
+static SEALED: OnceLock<Result<OwnedFd, SealedError>> = OnceLock::new();
 
 /// Use `path` instead of `/proc/self/exe` as the binary that provides the
 /// hidden `__init` verb. Needed when the current executable is not `stack`
@@ -47,21 +66,27 @@ pub fn init_exe_path() -> PathBuf {
 
 /// The sealed copy's fd (made on first use, then shared by every container
 /// this process starts, so its pages are in memory once).
-pub fn sealed_exe() -> Result<RawFd, String> {
+pub fn sealed_exe() -> Result<RawFd, SealedError> {
     match SEALED.get_or_init(make_sealed) {
         Ok(fd) => Ok(fd.as_raw_fd()),
         Err(e) => Err(e.clone()),
     }
 }
 
-fn make_sealed() -> Result<OwnedFd, String> {
+fn make_sealed() -> Result<OwnedFd, SealedError> {
     let path = init_exe_path();
-    let what = |e: io::Error| format!("cannot make a sealed copy of {}: {e}", path.display());
+    let what = |e: io::Error| SealedError::Copy {
+        path: path.clone(),
+        source: Arc::new(e),
+    };
     let mut src = File::open(&path).map_err(what)?;
-    let name = CString::new(MEMFD_NAME).map_err(|e| e.to_string())?;
-    // SAFETY: name is a valid C string; flags are constants.
-    let fd =
-        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    // SAFETY: the name is a valid C string; flags are constants.
+    let fd = unsafe {
+        libc::memfd_create(
+            MEMFD_CNAME.as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
     if fd < 0 {
         return Err(what(io::Error::last_os_error()));
     }
@@ -79,6 +104,8 @@ fn make_sealed() -> Result<OwnedFd, String> {
 
 /// The name the sealed copy shows in `/proc/<pid>/exe` (`/memfd:<name> (deleted)`).
 const MEMFD_NAME: &str = "stack-init";
+/// `MEMFD_NAME` for memfd_create.
+const MEMFD_CNAME: &std::ffi::CStr = c"stack-init";
 
 /// Whether this process runs from a sealed in-memory copy of stack: its
 /// executable is a memfd whose contents can no longer be written.
@@ -101,14 +128,14 @@ pub fn running_sealed() -> bool {
 /// Replace this process with the sealed copy of itself, same arguments and
 /// environment, unless it already runs from one. For the verbs that enter a
 /// container (`exec`, `__exec`, `__sync`), before they do anything else.
-pub fn reexec_sealed() -> Result<(), String> {
+pub fn reexec_sealed() -> Result<(), SealedError> {
     if running_sealed() {
         return Ok(());
     }
     let fd = sealed_exe()?;
     let cstr = |s: &std::ffi::OsStr| {
         use std::os::unix::ffi::OsStrExt;
-        CString::new(s.as_bytes()).map_err(|_| "an argument contains a NUL byte".to_string())
+        CString::new(s.as_bytes()).map_err(|_| SealedError::ArgumentNul)
     };
     let args: Vec<CString> = std::env::args_os()
         .map(|a| cstr(&a))
@@ -144,16 +171,13 @@ pub fn reexec_sealed() -> Result<(), String> {
             libc::AT_EMPTY_PATH,
         )
     };
-    Err(format!(
-        "cannot re-execute from the sealed copy of stack: {}",
-        io::Error::last_os_error()
-    ))
+    Err(SealedError::Reexec(Arc::new(io::Error::last_os_error())))
 }
 
 /// A command running the sealed copy (for helpers that enter a container):
 /// its `/proc/<pid>/exe` is the memfd, never the host's file. The child
 /// opens `/proc/self/fd/<fd>` during its exec, before close-on-exec fds go.
-pub fn sealed_command() -> Result<Command, String> {
+pub fn sealed_command() -> Result<Command, SealedError> {
     let fd = sealed_exe()?;
     let mut c = Command::new(format!("/proc/self/fd/{fd}"));
     std::os::unix::process::CommandExt::arg0(&mut c, "stack");
@@ -179,4 +203,14 @@ pub fn prewarm() {
         .spawn(|| {
             let _ = sealed_exe();
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memfd_names_agree() {
+        assert_eq!(MEMFD_CNAME.to_str().ok(), Some(MEMFD_NAME));
+    }
 }

@@ -30,11 +30,115 @@ use super::{sealed, ContainerConfig, Network};
 pub use super::exec::{exec, exec_helper_command, ExecOptions};
 pub use super::sealed::set_init_exe;
 
+/// Why a container could not be started, or a command not run in one;
+/// each a sentence for the user.
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
-    /// A sentence for the user, e.g. `cannot run "nginx": no such file in rootfs …`.
-    #[error("{0}")]
-    Failed(String),
+    /// There is no sealed copy of stack to run the init from.
+    #[error(transparent)]
+    Sealed(#[from] sealed::SealedError),
+    /// A file or directory the start needs could not be opened.
+    #[error("cannot open {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// A kernel resource (an fd, a pipe, a channel, a keyring, a fork)
+    /// could not be made; `what` completes "cannot …".
+    #[error("cannot {what}: {source}")]
+    Resource {
+        what: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    /// A string bound for the kernel holds a NUL byte; `what` names it.
+    #[error("{what} {value:?} contains a NUL byte")]
+    NulIn { what: &'static str, value: String },
+    /// A string bound for the kernel holds a NUL byte.
+    #[error("{value:?} contains a NUL byte")]
+    Nul { value: String },
+    /// The config could not be framed for the channel.
+    #[error("cannot encode the container config: {0}")]
+    Encode(#[source] io::Error),
+    /// clone (or clone3) failed.
+    #[error("cannot create the container's namespaces: {0}")]
+    Namespaces(#[source] io::Error),
+    /// The init's own sentence (sent over the channel), or what its death
+    /// says.
+    #[error("{sentence}")]
+    Init { sentence: String },
+    /// `exec` was called in a multi-threaded process.
+    #[error("exec must run in a single-threaded process; use exec_helper_command (stack __exec)")]
+    NotSingleThreaded,
+    /// `exec` was called outside the sealed copy (CVE-2019-5736).
+    #[error("exec must run from the sealed copy of stack; call sealed::reexec_sealed first")]
+    NotSealed,
+    /// `exec` was given an empty argv.
+    #[error("no command to run in the container")]
+    NoCommand,
+    /// `/proc/<pid>/environ` could not be read.
+    #[error("cannot read the environment of container process {pid}: {source} (is the container running?)")]
+    Environ {
+        pid: i32,
+        #[source]
+        source: io::Error,
+    },
+    /// `/proc/<pid>/cwd` could not be opened.
+    #[error("cannot find the working directory of container process {pid}: {source}")]
+    Cwd {
+        pid: i32,
+        #[source]
+        source: io::Error,
+    },
+    /// `/proc/<pid>/ns/<name>` could not be opened.
+    #[error("cannot open the {name} namespace of container process {pid}: {source} (is the container running?)")]
+    OpenNamespace {
+        name: &'static str,
+        pid: i32,
+        #[source]
+        source: io::Error,
+    },
+    /// setns into it failed.
+    #[error("cannot join the {name} namespace of container process {pid}: {source}")]
+    JoinNamespace {
+        name: &'static str,
+        pid: i32,
+        #[source]
+        source: io::Error,
+    },
+    /// `/proc/<pid>/cgroup` could not be read.
+    #[error("cannot read the cgroups of container process {pid}: {source}")]
+    ReadCgroups {
+        pid: i32,
+        #[source]
+        source: io::Error,
+    },
+    /// Writing ourselves into a `cgroup.procs` failed.
+    #[error("cannot join cgroup {}: {source}", procs.display())]
+    JoinCgroup {
+        procs: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// No pty from the container's devpts.
+    #[error("cannot allocate a tty in the container: {0}")]
+    Tty(#[source] io::Error),
+    /// The user, capabilities or limits asked for.
+    #[error(transparent)]
+    Security(#[from] super::security::SecurityError),
+    /// The command is not in the container.
+    #[error(transparent)]
+    Command(#[from] super::init::CommandError),
+    /// `exec -w DIR` names no directory.
+    #[error("working directory {cwd:?} is not a directory in the container")]
+    NotADirectory { cwd: String },
+    /// A step between fork and exec failed in the child.
+    #[error(transparent)]
+    Step(#[from] super::init::StepError),
+    /// waitpid on the exec'd command failed.
+    #[error("lost the exec'd command: {0}")]
+    Lost(#[source] io::Error),
 }
 
 /// A started container: its init (or command, with `init: false`) in the
@@ -111,10 +215,6 @@ pub fn container_env(cfg: &ContainerConfig) -> Vec<String> {
     env
 }
 
-fn failed(s: impl Into<String>) -> SpawnError {
-    SpawnError::Failed(s.into())
-}
-
 /// Duplicate `fd` to a number ≥ 10 (close-on-exec), so moving the channel
 /// to fd 3 in the child can never clobber another fd it still needs.
 fn high_fd(fd: RawFd) -> io::Result<OwnedFd> {
@@ -127,11 +227,13 @@ fn high_fd(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(n) })
 }
 
-fn cstrings(v: &[String], what: &str) -> Result<Vec<CString>, SpawnError> {
+fn cstrings(v: &[String], what: &'static str) -> Result<Vec<CString>, SpawnError> {
     v.iter()
         .map(|s| {
-            CString::new(s.as_bytes())
-                .map_err(|_| failed(format!("{what} {s:?} contains a NUL byte")))
+            CString::new(s.as_bytes()).map_err(|_| SpawnError::NulIn {
+                what,
+                value: s.clone(),
+            })
         })
         .collect()
 }
@@ -142,64 +244,129 @@ fn cstrings(v: &[String], what: &str) -> Result<Vec<CString>, SpawnError> {
 pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned, SpawnError> {
     // Everything that allocates or can fail in a friendly way happens here,
     // before clone.
-    let exe = sealed::sealed_exe().map_err(failed)?;
-    let exe =
-        high_fd(exe).map_err(|e| failed(format!("cannot duplicate the init binary fd: {e}")))?;
-    // The v1 hierarchies are joined by a write from the child; the cgroup2
-    // one (at most one) at clone where the kernel can, else by a write too.
-    let mut procs = Vec::with_capacity(cgroup_procs.len());
-    let mut v2: Option<(OwnedFd, OwnedFd)> = None;
-    for p in cgroup_procs {
-        let f = File::options()
-            .write(true)
-            .open(p)
-            .map_err(|e| failed(format!("cannot open {}: {e}", p.display())))?;
-        let f = high_fd(f.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?;
-        match p.parent().filter(|d| v2.is_none() && is_cgroup2(d)) {
-            Some(dir) => {
-                let d = File::options()
-                    .read(true)
-                    .custom_flags(libc::O_DIRECTORY)
-                    .open(dir)
-                    .map_err(|e| failed(format!("cannot open {}: {e}", dir.display())))?;
-                v2 = Some((OwnedFd::from(d), f));
-            }
-            None => procs.push(f),
-        }
-    }
-    let (mut parent, child_low) =
-        UnixStream::pair().map_err(|e| failed(format!("cannot create the init channel: {e}")))?;
-    let child =
-        high_fd(child_low.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?;
-    // Only our copy may stay open, or the parent never sees the init's EOF.
-    drop(child_low);
-    let null_low = File::options()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .map_err(|e| failed(format!("cannot open /dev/null: {e}")))?;
-    let devnull =
-        high_fd(null_low.as_raw_fd()).map_err(|e| failed(format!("cannot duplicate fd: {e}")))?;
-    drop(null_low);
+    let fds = ChildFds::open(cgroup_procs)?;
+    let (mut parent, child) = init_channel()?;
     let argv = [c"stack".as_ptr(), c"__init".as_ptr(), std::ptr::null()];
     let env = cstrings(&container_env(cfg), "environment entry")?;
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
     envp.push(std::ptr::null());
-    let mut procs_raw: Vec<RawFd> = procs.iter().map(|f| f.as_raw_fd()).collect();
-    let config_msg = channel::encode(&ToInitRef::Config(cfg))
-        .map_err(|e| failed(format!("cannot encode the container config: {e}")))?;
+    let config_msg = channel::encode(&ToInitRef::Config(cfg)).map_err(SpawnError::Encode)?;
 
     let mut flags =
         libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
     if cfg.network != Network::Host {
         flags |= libc::CLONE_NEWNET;
     }
-    let exe_fd = exe.as_raw_fd();
-    let child_fd = child.as_raw_fd();
-    let null_fd = devnull.as_raw_fd();
+    let (pid, into_cgroup) = clone_init(&fds, flags, child.as_raw_fd(), &argv, &envp)?;
+    drop(child);
+    drop(fds);
+
+    if let Err(sentence) = talk_to_init(&mut parent, &config_msg) {
+        // SAFETY: kill/waitpid on our own child's pid.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+        let status = wait_pid(pid);
+        let sentence = match sentence {
+            Some(s) => s,
+            None => describe_early_death(status),
+        };
+        return Err(SpawnError::Init { sentence });
+    }
+    let start_time = proc_start_time(pid).unwrap_or(0);
+    Ok(Spawned {
+        pid,
+        start_time,
+        into_cgroup,
+    })
+}
+
+/// The fds the clone child needs, all ≥ 10 (see `high_fd`).
+struct ChildFds {
+    /// The sealed copy of stack.
+    exe: OwnedFd,
+    /// `cgroup.procs` files the child writes itself into (v1).
+    procs: Vec<OwnedFd>,
+    /// The cgroup2 directory and its `cgroup.procs` (at most one): joined
+    /// at clone where the kernel can, else by a write too.
+    v2: Option<(OwnedFd, OwnedFd)>,
+    /// The child's stdin, stdout and stderr.
+    devnull: OwnedFd,
+}
+
+impl ChildFds {
+    fn open(cgroup_procs: &[PathBuf]) -> Result<ChildFds, SpawnError> {
+        let dup = |what| move |source| SpawnError::Resource { what, source };
+        let exe = high_fd(sealed::sealed_exe()?).map_err(dup("duplicate the init binary fd"))?;
+        let open = |path: &Path, write: bool, dir: bool| {
+            let mut o = File::options();
+            o.read(!write).write(write);
+            if dir {
+                o.custom_flags(libc::O_DIRECTORY);
+            }
+            o.open(path).map_err(|source| SpawnError::Open {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let mut procs = Vec::with_capacity(cgroup_procs.len());
+        let mut v2: Option<(OwnedFd, OwnedFd)> = None;
+        for p in cgroup_procs {
+            let f = open(p, true, false)?;
+            let f = high_fd(f.as_raw_fd()).map_err(dup("duplicate fd"))?;
+            match p.parent().filter(|d| v2.is_none() && is_cgroup2(d)) {
+                Some(dir) => v2 = Some((OwnedFd::from(open(dir, false, true)?), f)),
+                None => procs.push(f),
+            }
+        }
+        let null_low = File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .map_err(|source| SpawnError::Open {
+                path: "/dev/null".into(),
+                source,
+            })?;
+        let devnull = high_fd(null_low.as_raw_fd()).map_err(dup("duplicate fd"))?;
+        Ok(ChildFds {
+            exe,
+            procs,
+            v2,
+            devnull,
+        })
+    }
+}
+
+/// The socketpair to the init: our end, and the child's (≥ 10).
+fn init_channel() -> Result<(UnixStream, OwnedFd), SpawnError> {
+    let (parent, child_low) = UnixStream::pair().map_err(|source| SpawnError::Resource {
+        what: "create the init channel",
+        source,
+    })?;
+    let child = high_fd(child_low.as_raw_fd()).map_err(|source| SpawnError::Resource {
+        what: "duplicate fd",
+        source,
+    })?;
+    // Only our copy may stay open, or the parent never sees the init's EOF.
+    drop(child_low);
+    Ok((parent, child))
+}
+
+/// Clone the init with `flags`: by `clone3(CLONE_INTO_CGROUP)` where the
+/// kernel can, else by clone and a write from the child. Returns its pid
+/// and whether the kernel placed it in its cgroup.
+fn clone_init(
+    fds: &ChildFds,
+    flags: libc::c_int,
+    child_fd: RawFd,
+    argv: &[*const libc::c_char; 3],
+    envp: &[*const libc::c_char],
+) -> Result<(i32, bool), SpawnError> {
+    let mut procs_raw: Vec<RawFd> = fds.procs.iter().map(|f| f.as_raw_fd()).collect();
+    let (exe_fd, null_fd) = (fds.exe.as_raw_fd(), fds.devnull.as_raw_fd());
     let mut into_cgroup = false;
     let mut pid = -1;
-    if let Some((dir, _)) = &v2 {
+    if let Some((dir, _)) = &fds.v2 {
         if clone3_wanted() {
             let args = CloneArgs {
                 flags: flags as u64 | CLONE_INTO_CGROUP,
@@ -219,7 +386,7 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
             };
             if pid == 0 {
                 // SAFETY: we are the clone child; see child_after_clone.
-                unsafe { child_after_clone(&procs_raw, child_fd, null_fd, exe_fd, &argv, &envp) }
+                unsafe { child_after_clone(&procs_raw, child_fd, null_fd, exe_fd, argv, envp) }
             }
             if pid > 0 {
                 into_cgroup = true;
@@ -234,7 +401,7 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     if pid <= 0 {
         // Fallback (or v1 only): the child joins the cgroup2 hierarchy by a
         // write too; any other clone3 error is met again here and reported.
-        if let Some((_, procs_v2)) = &v2 {
+        if let Some((_, procs_v2)) = &fds.v2 {
             procs_raw.push(procs_v2.as_raw_fd());
         }
         // SAFETY: a raw clone without CLONE_VM and with a null stack behaves
@@ -253,43 +420,13 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
         };
         if pid == 0 {
             // SAFETY: we are the clone child; see child_after_clone.
-            unsafe { child_after_clone(&procs_raw, child_fd, null_fd, exe_fd, &argv, &envp) }
+            unsafe { child_after_clone(&procs_raw, child_fd, null_fd, exe_fd, argv, envp) }
         }
     }
     if pid < 0 {
-        let e = io::Error::last_os_error();
-        return Err(failed(format!(
-            "cannot create the container's namespaces: {e}"
-        )));
+        return Err(SpawnError::Namespaces(io::Error::last_os_error()));
     }
-    let pid = pid as i32;
-    drop(child);
-    drop(procs);
-    drop(v2);
-    drop(devnull);
-    drop(exe);
-
-    match talk_to_init(&mut parent, &config_msg) {
-        Ok(()) => {}
-        Err(sentence) => {
-            // SAFETY: kill/waitpid on our own child's pid.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
-            let status = wait_pid(pid);
-            let sentence = match sentence {
-                Some(s) => s,
-                None => describe_early_death(status),
-            };
-            return Err(failed(sentence));
-        }
-    }
-    let start_time = proc_start_time(pid).unwrap_or(0);
-    Ok(Spawned {
-        pid,
-        start_time,
-        into_cgroup,
-    })
+    Ok((pid as i32, into_cgroup))
 }
 
 /// Whether to try `clone3(CLONE_INTO_CGROUP)`: not refused before, and not

@@ -49,13 +49,6 @@ pub fn parse_mode(v: &str) -> Result<u32, String> {
     }
 }
 
-/// `[rwm]+`, each at most once.
-fn valid_access(a: &str) -> bool {
-    !a.is_empty()
-        && a.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
-        && a.chars().enumerate().all(|(i, c)| !a[..i].contains(c))
-}
-
 /// A `device_cgroup_rules` entry, normalized (`c 1:3 rwm`), by the same
 /// grammar the runtime writes it with (`crate::device_rules`).
 pub fn parse_device_rule(s: &str) -> Result<String, String> {
@@ -162,29 +155,21 @@ impl Cx<'_> {
     }
 }
 
-/// `HOST[:CONTAINER[:PERMISSIONS]]` → (host, container, permissions).
+/// `HOST[:CONTAINER[:PERMISSIONS]]` → (host, container, permissions), by
+/// the grammar the runtime shares (`crate::device_rules`).
 fn parse_device_mapping(s: &str) -> Result<(String, String, String), String> {
-    let bad = |why: &str| {
-        format!("invalid device {s:?}: {why} (expected HOST[:CONTAINER[:PERMISSIONS]], e.g. /dev/fuse or /dev/sdb:/dev/xvdb:rw)")
-    };
-    let parts: Vec<&str> = s.split(':').collect();
-    let (host, container, perms) = match parts[..] {
-        [h] => (h, h, "rwm"),
-        [h, c] if valid_access(c) && !c.starts_with('/') => (h, h, c),
-        [h, c] => (h, c, "rwm"),
-        [h, c, p] => (h, c, p),
-        _ => return Err(bad("too many `:`")),
-    };
-    if !host.starts_with('/') {
-        return Err(bad("the host path must be absolute"));
-    }
-    if !container.starts_with("/dev/") || container.split('/').any(|c| c == "..") {
-        return Err(bad("the container path must be under /dev/"));
-    }
-    if !valid_access(perms) {
-        return Err(bad("permissions are a subset of rwm"));
-    }
-    Ok((host.into(), container.into(), perms.into()))
+    use crate::device_rules::MappingFault;
+    crate::device_rules::parse_device_mapping(s)
+        .map(|m| (m.host.into(), m.container.into(), m.access.into()))
+        .map_err(|f| {
+            let why = match f {
+                MappingFault::TooManyParts => "too many `:`",
+                MappingFault::HostNotAbsolute => "the host path must be absolute",
+                MappingFault::ContainerNotUnderDev => "the container path must be under /dev/",
+                MappingFault::BadAccess => "permissions are a subset of rwm",
+            };
+            format!("invalid device {s:?}: {why} (expected HOST[:CONTAINER[:PERMISSIONS]], e.g. /dev/fuse or /dev/sdb:/dev/xvdb:rw)")
+        })
 }
 
 /// `shm_size`, a size.

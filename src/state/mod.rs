@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::{Service, Stack};
 
+/// Why the state store could not be read or written: the path and the
+/// cause.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("{path}: {source}")]

@@ -28,8 +28,8 @@ pub struct ExecRequest {
 #[derive(Debug, thiserror::Error)]
 pub enum InternalError {
     /// The sealed copy of the binary could not be made or run.
-    #[error("{0}")]
-    Sealed(String),
+    #[error(transparent)]
+    Sealed(#[from] crate::runtime::sealed::SealedError),
     /// The `--seccomp` argument does not decode.
     #[error("--seccomp: {0}")]
     Seccomp(String),
@@ -41,7 +41,7 @@ pub enum InternalError {
 /// Re-run this process from the sealed copy of the binary unless it does
 /// already: everything that enters a container must (CVE-2019-5736).
 pub fn seal() -> Result<(), ProjectError> {
-    crate::runtime::sealed::reexec_sealed().map_err(ProjectError::Exec)
+    crate::runtime::sealed::reexec_sealed().map_err(ProjectError::Sealed)
 }
 
 impl Project {

@@ -105,6 +105,9 @@ pub enum ProjectError {
     /// `exec` refused before entering the container, or failed entering it.
     #[error("{0}")]
     Exec(String),
+    /// The sealed copy of the binary could not be made or run.
+    #[error(transparent)]
+    Sealed(#[from] crate::runtime::sealed::SealedError),
 }
 
 /// Something that happened while a verb ran, for the user to see now.

@@ -37,12 +37,9 @@ fn first_existing<'a>(dir: &Path, names: &[&'a str]) -> Option<&'a str> {
 }
 
 fn no_weight_file(cgroup: &str, names: &[&str]) -> CgroupError {
-    CgroupError::Failed {
+    CgroupError::NoWeightFile {
         path: cgroup.to_string(),
-        message: format!(
-            "`blkio_config` weights need a proportional-weight I/O scheduler, and none of {} exists (load BFQ with `modprobe bfq` and select it for the device, or remove the weight)",
-            names.join(", ")
-        ),
+        files: names.iter().map(|n| n.to_string()).collect(),
     }
 }
 
@@ -91,9 +88,9 @@ pub(super) fn apply_v1(
             if list.is_empty() {
                 continue;
             }
-            return Err(CgroupError::Failed {
+            return Err(CgroupError::NoThrottling {
                 path: cgroup.to_string(),
-                message: format!("{name} is missing: this kernel has no block I/O throttling (CONFIG_BLK_DEV_THROTTLING), so `blkio_config` rates cannot be applied; remove them"),
+                file: name,
             });
         }
         // 0 lifts a device's limit.
@@ -179,12 +176,13 @@ pub(super) fn apply_v2(
 /// whose scheduler keeps no per-cgroup weights.
 fn weight_write(file: &Path, cgroup: &str, d: DevNum, w: &str) -> Result<(), CgroupError> {
     match write(file, &format!("{d} {w}")) {
-        Err(CgroupError::Write { source, .. }) if source.raw_os_error() == Some(libc::EOPNOTSUPP) => {
-            Err(CgroupError::Failed {
+        Err(CgroupError::Write { source, .. })
+            if source.raw_os_error() == Some(libc::EOPNOTSUPP) =>
+        {
+            Err(CgroupError::DeviceWeight {
                 path: cgroup.to_string(),
-                message: format!(
-                    "`blkio_config.weight_device` for device {d}: its I/O scheduler keeps no per-cgroup weights (select BFQ for it: `echo bfq > /sys/dev/block/{d}/queue/scheduler`), or remove the entry"
-                ),
+                device: d.to_string(),
+                source,
             })
         }
         r => r,

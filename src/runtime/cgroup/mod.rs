@@ -28,8 +28,27 @@ pub use layout::{Layout, V2_ROOT_ENV};
 /// Why a cgroup operation failed: the path, the cause and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
-    #[error("cgroup {path}: {message}")]
-    Failed { path: String, message: String },
+    /// `blkio_config` weights, and no weight file of any scheduler.
+    #[error("cgroup {path}: `blkio_config` weights need a proportional-weight I/O scheduler, and none of {} exists (load BFQ with `modprobe bfq` and select it for the device, or remove the weight)", files.join(", "))]
+    NoWeightFile { path: String, files: Vec<String> },
+    /// `blkio_config` rates, and no throttle file.
+    #[error("cgroup {path}: {file} is missing: this kernel has no block I/O throttling (CONFIG_BLK_DEV_THROTTLING), so `blkio_config` rates cannot be applied; remove them")]
+    NoThrottling { path: String, file: &'static str },
+    /// The kernel refused a per-device weight (EOPNOTSUPP).
+    #[error("cgroup {path}: `blkio_config.weight_device` for device {device}: its I/O scheduler keeps no per-cgroup weights (select BFQ for it: `echo bfq > /sys/dev/block/{device}/queue/scheduler`), or remove the entry")]
+    DeviceWeight {
+        path: String,
+        device: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The device cgroup (v1 list or v2 program) could not be set.
+    #[error("cgroup {path}: cannot restrict device access: {source}")]
+    Devices {
+        path: String,
+        #[source]
+        source: super::devices::DeviceError,
+    },
     #[error("cgroup path {path:?} is invalid: it must be relative, like stack/<project>/<service>, without `.` or `..`")]
     InvalidPath { path: String },
     #[error("no cgroup hierarchy found under /sys/fs/cgroup (mount cgroup2 there, or the v1 controllers cpu, cpuacct, cpuset, memory, pids, freezer)")]

@@ -146,31 +146,32 @@ fn walk(dir: &Path, top: bool, out: &mut Vec<DeviceNode>) -> Result<(), DeviceEr
 
 /// Parse Compose's `devices:` short syntax "HOST[:CONTAINER[:PERMS]]"
 /// (PERMS a subset of rwm, default rwm) into (host path, container path,
-/// perms). As Docker, "HOST:PERMS" is accepted too.
+/// perms in the kernel's order). As Docker, "HOST:PERMS" is accepted too.
+/// The grammar is the loader's (`crate::device_rules`).
 pub fn parse_device_mapping(s: &str) -> Result<(PathBuf, String, String), DeviceError> {
+    use crate::device_rules::MappingFault;
     let bad = |reason| DeviceError::InvalidMapping {
         spec: s.to_string(),
         reason,
     };
-    let parts: Vec<&str> = s.split(':').collect();
-    let (host, container, perms) = match parts[..] {
-        [host] => (host, host, "rwm"),
-        // A container path is absolute, so it cannot look like "rw".
-        [host, perms] if access_bits(perms).is_some() => (host, host, perms),
-        [host, container] => (host, container, "rwm"),
-        [host, container, perms] => (host, container, perms),
-        _ => return Err(bad("it has more than three parts")),
-    };
-    if !host.starts_with('/') {
-        return Err(bad("the host path must be absolute"));
-    }
-    if !under_dev(container) {
+    let m = crate::device_rules::parse_device_mapping(s).map_err(|f| {
+        bad(match f {
+            MappingFault::TooManyParts => "it has more than three parts",
+            MappingFault::HostNotAbsolute => "the host path must be absolute",
+            MappingFault::ContainerNotUnderDev => {
+                "the container path must be absolute and under /dev"
+            }
+            MappingFault::BadAccess => "PERMS must be some of r, w, m",
+        })
+    })?;
+    // Also what `host_device` will ask of it (a name below /dev).
+    if !under_dev(m.container) {
         return Err(bad("the container path must be absolute and under /dev"));
     }
-    let bits = access_bits(perms).ok_or_else(|| bad("PERMS must be some of r, w, m"))?;
+    let bits = access_bits(m.access).ok_or_else(|| bad("PERMS must be some of r, w, m"))?;
     Ok((
-        PathBuf::from(host),
-        container.to_string(),
+        PathBuf::from(m.host),
+        m.container.to_string(),
         access_string(bits),
     ))
 }

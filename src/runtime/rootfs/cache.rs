@@ -145,7 +145,7 @@ mod tests {
         let cache = dir.path().join("cache");
         let err = get_or_build(&cache, "k", |tmp| {
             fs::write(tmp.join("half"), "x").unwrap();
-            Err(RootfsError::Failed("boom".into()))
+            Err(RootfsError::HostEmpty)
         });
         assert!(err.is_err());
         let left: Vec<_> = fs::read_dir(&cache)

@@ -65,8 +65,13 @@ fn host_err(path: &Path, message: impl Into<String>) -> RootfsError {
     }
 }
 
-fn parse_elf(path: &Path, bytes: &[u8]) -> Result<ElfInfo, String> {
-    let elf = Elf::parse(bytes).map_err(|e| format!("not an ELF binary ({e})"))?;
+/// A file `host:` cannot copy as an executable.
+#[derive(Debug, thiserror::Error)]
+#[error("not an ELF binary ({0})")]
+struct NotElf(#[source] goblin::error::Error);
+
+fn parse_elf(path: &Path, bytes: &[u8]) -> Result<ElfInfo, NotElf> {
+    let elf = Elf::parse(bytes).map_err(NotElf)?;
     let split = |v: &Vec<&str>| -> Vec<String> {
         v.iter()
             .flat_map(|s| s.split(':'))
@@ -85,6 +90,20 @@ fn parse_elf(path: &Path, bytes: &[u8]) -> Result<ElfInfo, String> {
     })
 }
 
+/// The names and `..`s of `path`, last first: a stack to pop while walking.
+fn to_walk(path: &Path) -> Vec<std::ffi::OsString> {
+    let mut comps: Vec<std::ffi::OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    comps.reverse();
+    comps
+}
+
 impl Plan {
     /// Add `path` (absolute, on the host) to the plan the way the kernel
     /// resolves it: every directory on the way, every symlink as a symlink
@@ -92,15 +111,7 @@ impl Plan {
     /// path of that file.
     fn mirror(&mut self, path: &Path, for_what: &Path) -> Result<PathBuf, RootfsError> {
         let mut todo: Vec<PathBuf> = Vec::new();
-        let mut rest: Vec<std::ffi::OsString> = path
-            .components()
-            .filter_map(|c| match c {
-                Component::Normal(n) => Some(n.to_os_string()),
-                Component::ParentDir => Some("..".into()),
-                _ => None,
-            })
-            .collect();
-        rest.reverse();
+        let mut rest = to_walk(path);
         let mut resolved = PathBuf::from("/");
         let mut hops = 0;
         while let Some(comp) = rest.pop() {
@@ -139,16 +150,7 @@ impl Plan {
                 if target.is_absolute() {
                     resolved = PathBuf::from("/");
                 }
-                let mut tcomps: Vec<std::ffi::OsString> = target
-                    .components()
-                    .filter_map(|c| match c {
-                        Component::Normal(n) => Some(n.to_os_string()),
-                        Component::ParentDir => Some("..".into()),
-                        _ => None,
-                    })
-                    .collect();
-                tcomps.reverse();
-                rest.extend(tcomps);
+                rest.extend(to_walk(&target));
             } else if ft.is_dir() {
                 self.nodes.entry(candidate.clone()).or_insert(Node::Dir {
                     mode: meta.permissions().mode() & 0o7777,
@@ -372,9 +374,7 @@ pub fn prepare(
 
 fn plan(bins: &[PathBuf]) -> Result<Plan, RootfsError> {
     if bins.is_empty() {
-        return Err(RootfsError::Failed(
-            "rootfs host: the list of binaries is empty (name at least one, e.g. [/bin/sh])".into(),
-        ));
+        return Err(RootfsError::HostEmpty);
     }
     let mut plan = Plan::default();
     let conf_dirs = ld_so_conf_dirs();

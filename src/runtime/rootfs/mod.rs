@@ -15,8 +15,20 @@ pub mod tar;
 /// path (and the archive entry or library) and says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
-    #[error("{0}")]
-    Failed(String),
+    /// A layer path the overlay mount options cannot carry.
+    #[error("overlay {}: paths with `,`, `:` or `\\` cannot be overlay layers; move or rename it", path.display())]
+    OverlayPath { path: PathBuf },
+    /// mount(2) of the overlay failed.
+    #[error("overlay on {}: mount failed: {source} (lower {}; the state dir must not itself be on overlayfs)", target.display(), lower.display())]
+    OverlayMount {
+        target: PathBuf,
+        lower: PathBuf,
+        #[source]
+        source: nix::errno::Errno,
+    },
+    /// `rootfs: { host: [] }`.
+    #[error("rootfs host: the list of binaries is empty (name at least one, e.g. [/bin/sh])")]
+    HostEmpty,
     #[error("rootfs {path}: no such directory (create it, or point `rootfs` at an existing directory, tarball or `host:` list)")]
     DirMissing { path: PathBuf },
     #[error("rootfs {path}: not a directory (a tarball must end in .tar, .tar.gz or .tgz)")]

@@ -25,10 +25,9 @@ pub fn options(lower: &Path, bundle: &Path) -> Result<String, RootfsError> {
     for p in [lower, &upper, &work] {
         let s = p.to_string_lossy();
         if s.contains([',', ':', '\\']) {
-            return Err(RootfsError::Failed(format!(
-                "overlay {}: paths with `,`, `:` or `\\` cannot be overlay layers; move or rename it",
-                p.display()
-            )));
+            return Err(RootfsError::OverlayPath {
+                path: p.to_path_buf(),
+            });
         }
     }
     Ok(format!(
@@ -54,12 +53,10 @@ pub fn mount(lower: &Path, bundle: &Path) -> Result<PathBuf, RootfsError> {
         MsFlags::MS_NODEV,
         Some(opts.as_str()),
     )
-    .map_err(|e| {
-        RootfsError::Failed(format!(
-            "overlay on {}: mount failed: {e} (lower {}; the state dir must not itself be on overlayfs)",
-            target.display(),
-            lower.display()
-        ))
+    .map_err(|source| RootfsError::OverlayMount {
+        target: target.clone(),
+        lower: lower.to_path_buf(),
+        source,
     })?;
     Ok(target)
 }

@@ -240,18 +240,50 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Give the entry `p` in `dir` its owner, never following a symlink.
+fn chown_entry(dir: &impl std::os::fd::AsFd, p: &Place) -> nix::Result<()> {
+    fchownat(
+        dir,
+        p.leaf.as_os_str(),
+        Some(p.uid),
+        Some(p.gid),
+        AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+}
+
+/// Where an archive entry goes, and its metadata.
+struct Place {
+    /// As written in the archive, for messages.
+    name: String,
+    /// Cleaned, relative to the root.
+    rel: PathBuf,
+    parent: PathBuf,
+    leaf: std::ffi::OsString,
+    mode: Mode,
+    uid: Uid,
+    gid: Gid,
+    mtime: u64,
+}
+
+/// Why an entry name is refused: the end of an `UnsafeEntry` sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum Unclean {
+    #[error("path contains `..`")]
+    ParentDir,
+    #[error("absolute path (entries must be relative to the root)")]
+    Absolute,
+}
+
 /// Normalise an entry name to a relative path of normal components.
 /// `None` is the root itself (`./`).
-fn clean(raw: &Path) -> Result<Option<PathBuf>, String> {
+fn clean(raw: &Path) -> Result<Option<PathBuf>, Unclean> {
     let mut out = PathBuf::new();
     for c in raw.components() {
         match c {
             Component::Normal(n) => out.push(n),
             Component::CurDir => {}
-            Component::ParentDir => return Err("path contains `..`".into()),
-            Component::RootDir | Component::Prefix(_) => {
-                return Err("absolute path (entries must be relative to the root)".into())
-            }
+            Component::ParentDir => return Err(Unclean::ParentDir),
+            Component::RootDir | Component::Prefix(_) => return Err(Unclean::Absolute),
         }
     }
     Ok(if out.as_os_str().is_empty() {
@@ -410,7 +442,7 @@ impl Unpacker<'_> {
             return Ok(());
         }
         let raw = entry.path().map_err(|e| self.io(&name, "bad name", e))?;
-        let rel = match clean(&raw).map_err(|r| self.refuse(&name, r))? {
+        let rel = match clean(&raw).map_err(|r| self.refuse(&name, r.to_string()))? {
             Some(r) => r,
             None => {
                 // `./` itself: the root directory's own mode and owner.
@@ -431,139 +463,163 @@ impl Unpacker<'_> {
             Some(l) => l.to_os_string(),
             None => return Err(self.refuse(&name, "no file name")),
         };
-        let mode = Mode::from_bits_truncate(header.mode().unwrap_or(0o644) & 0o7777);
-        let uid = Uid::from_raw(header.uid().unwrap_or(0) as u32);
-        let gid = Gid::from_raw(header.gid().unwrap_or(0) as u32);
-        let mtime = header.mtime().unwrap_or(0);
+        let p = Place {
+            mode: Mode::from_bits_truncate(header.mode().unwrap_or(0o644) & 0o7777),
+            uid: Uid::from_raw(header.uid().unwrap_or(0) as u32),
+            gid: Gid::from_raw(header.gid().unwrap_or(0) as u32),
+            mtime: header.mtime().unwrap_or(0),
+            name,
+            rel,
+            parent,
+            leaf,
+        };
 
         match kind {
-            T::Directory => {
-                let dir = self.parent_fd(&parent, &name)?;
-                if !self.clear(&dir, &leaf, true, &name)? {
-                    mkdirat(&dir, leaf.as_os_str(), mode)
-                        .map_err(|e| self.io(&name, "create directory", e))?;
-                }
-                fchownat(
-                    &dir,
-                    leaf.as_os_str(),
-                    Some(uid),
-                    Some(gid),
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                )
-                .map_err(|e| self.io(&name, "chown", e))?;
-                fchmodat(&dir, leaf.as_os_str(), mode, FchmodatFlags::FollowSymlink)
-                    .map_err(|e| self.io(&name, "chmod", e))?;
-                self.dirs.push((rel, mtime));
-            }
-            T::Regular | T::Continuous | T::GNUSparse => {
-                let dir = self.parent_fd(&parent, &name)?;
-                self.clear(&dir, &leaf, false, &name)?;
-                let fd = openat(
-                    &dir,
-                    leaf.as_os_str(),
-                    OFlag::O_WRONLY
-                        | OFlag::O_CREAT
-                        | OFlag::O_EXCL
-                        | OFlag::O_NOFOLLOW
-                        | OFlag::O_CLOEXEC,
-                    Mode::from_bits_truncate(0o600),
-                )
-                .map_err(|e| self.io(&name, "create file", e))?;
-                let mut f = File::from(fd);
-                io::copy(&mut entry, &mut f).map_err(|e| self.io(&name, "write", e))?;
-                // chown before chmod: chown clears set-uid/set-gid bits.
-                fchown(f.as_fd(), Some(uid), Some(gid)).map_err(|e| self.io(&name, "chown", e))?;
-                fchmod(f.as_fd(), mode).map_err(|e| self.io(&name, "chmod", e))?;
-                let t = TimeSpec::new(mtime as i64, 0);
-                let _ = futimens(f.as_fd(), &t, &t);
-            }
-            T::Symlink => {
-                let target = entry
-                    .link_name()
-                    .map_err(|e| self.io(&name, "bad link target", e))?
-                    .ok_or_else(|| self.refuse(&name, "symlink without a target"))?
-                    .into_owned();
-                if symlink_escapes(&parent, &target) {
-                    return Err(self.refuse(
-                        &name,
-                        format!(
-                            "symlink target {} points outside the root",
-                            target.display()
-                        ),
-                    ));
-                }
-                let dir = self.parent_fd(&parent, &name)?;
-                self.clear(&dir, &leaf, false, &name)?;
-                self.parent_cache = None;
-                symlinkat(target.as_os_str(), &dir, leaf.as_os_str())
-                    .map_err(|e| self.io(&name, "create symlink", e))?;
-                fchownat(
-                    &dir,
-                    leaf.as_os_str(),
-                    Some(uid),
-                    Some(gid),
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                )
-                .map_err(|e| self.io(&name, "chown", e))?;
-            }
-            T::Link => {
-                let target = entry
-                    .link_name()
-                    .map_err(|e| self.io(&name, "bad link target", e))?
-                    .ok_or_else(|| self.refuse(&name, "hard link without a target"))?
-                    .into_owned();
-                let trel = clean(&target)
-                    .map_err(|r| {
-                        self.refuse(&name, format!("hard link target {}: {r}", target.display()))
-                    })?
-                    .ok_or_else(|| self.refuse(&name, "hard link to the root"))?;
-                let tparent = trel.parent().unwrap_or(Path::new(""));
-                let tleaf = trel.file_name().unwrap_or_default();
-                let src_dir = self.open_dir(tparent, &name, false)?;
-                match fstatat(&src_dir, tleaf, AtFlags::AT_SYMLINK_NOFOLLOW) {
-                    Ok(_) => {}
-                    Err(Errno::ENOENT) => {
-                        return Err(self.refuse(
-                            &name,
-                            format!(
-                                "hard link target {} is not in the archive before it",
-                                trel.display()
-                            ),
-                        ))
-                    }
-                    Err(e) => return Err(self.io(&name, "stat link target", e)),
-                }
-                let dir = self.parent_fd(&parent, &name)?;
-                if trel == rel {
-                    return Ok(());
-                }
-                self.clear(&dir, &leaf, false, &name)?;
-                // No AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself.
-                linkat(&src_dir, tleaf, &dir, leaf.as_os_str(), AtFlags::empty())
-                    .map_err(|e| self.io(&name, "create hard link", e))?;
-            }
-            T::Fifo => {
-                let dir = self.parent_fd(&parent, &name)?;
-                self.clear(&dir, &leaf, false, &name)?;
-                mkfifoat(&dir, leaf.as_os_str(), mode)
-                    .map_err(|e| self.io(&name, "create fifo", e))?;
-                let _ = fchownat(
-                    &dir,
-                    leaf.as_os_str(),
-                    Some(uid),
-                    Some(gid),
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                );
-            }
+            T::Directory => self.make_dir(p)?,
+            T::Regular | T::Continuous | T::GNUSparse => self.make_file(&p, &mut entry)?,
+            T::Symlink => self.make_symlink(&p, &entry)?,
+            T::Link => self.make_hard_link(&p, &entry)?,
+            T::Fifo => self.make_fifo(&p)?,
             // Containers get their own /dev; device nodes in an image are not needed.
             T::Char | T::Block => self.skipped_devices += 1,
             other => {
                 tracing::warn!(
-                    "{}: skipping entry {name:?} of unsupported type {other:?}",
-                    self.archive.display()
+                    "{}: skipping entry {:?} of unsupported type {other:?}",
+                    self.archive.display(),
+                    p.name
                 );
             }
         }
+        Ok(())
+    }
+
+    fn make_dir(&mut self, p: Place) -> Result<(), RootfsError> {
+        let dir = self.parent_fd(&p.parent, &p.name)?;
+        if !self.clear(&dir, &p.leaf, true, &p.name)? {
+            mkdirat(&dir, p.leaf.as_os_str(), p.mode)
+                .map_err(|e| self.io(&p.name, "create directory", e))?;
+        }
+        chown_entry(&dir, &p).map_err(|e| self.io(&p.name, "chown", e))?;
+        fchmodat(
+            &dir,
+            p.leaf.as_os_str(),
+            p.mode,
+            FchmodatFlags::FollowSymlink,
+        )
+        .map_err(|e| self.io(&p.name, "chmod", e))?;
+        self.dirs.push((p.rel, p.mtime));
+        Ok(())
+    }
+
+    fn make_file<R: Read>(
+        &mut self,
+        p: &Place,
+        entry: &mut ::tar::Entry<R>,
+    ) -> Result<(), RootfsError> {
+        let dir = self.parent_fd(&p.parent, &p.name)?;
+        self.clear(&dir, &p.leaf, false, &p.name)?;
+        let fd = openat(
+            &dir,
+            p.leaf.as_os_str(),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o600),
+        )
+        .map_err(|e| self.io(&p.name, "create file", e))?;
+        let mut f = File::from(fd);
+        io::copy(entry, &mut f).map_err(|e| self.io(&p.name, "write", e))?;
+        // chown before chmod: chown clears set-uid/set-gid bits.
+        fchown(f.as_fd(), Some(p.uid), Some(p.gid)).map_err(|e| self.io(&p.name, "chown", e))?;
+        fchmod(f.as_fd(), p.mode).map_err(|e| self.io(&p.name, "chmod", e))?;
+        let t = TimeSpec::new(p.mtime as i64, 0);
+        let _ = futimens(f.as_fd(), &t, &t);
+        Ok(())
+    }
+
+    /// A link entry's target; `missing` says what an empty one is.
+    fn link_target<R: Read>(
+        &self,
+        p: &Place,
+        entry: &::tar::Entry<R>,
+        missing: &str,
+    ) -> Result<PathBuf, RootfsError> {
+        Ok(entry
+            .link_name()
+            .map_err(|e| self.io(&p.name, "bad link target", e))?
+            .ok_or_else(|| self.refuse(&p.name, missing))?
+            .into_owned())
+    }
+
+    fn make_symlink<R: Read>(
+        &mut self,
+        p: &Place,
+        entry: &::tar::Entry<R>,
+    ) -> Result<(), RootfsError> {
+        let target = self.link_target(p, entry, "symlink without a target")?;
+        if symlink_escapes(&p.parent, &target) {
+            return Err(self.refuse(
+                &p.name,
+                format!(
+                    "symlink target {} points outside the root",
+                    target.display()
+                ),
+            ));
+        }
+        let dir = self.parent_fd(&p.parent, &p.name)?;
+        self.clear(&dir, &p.leaf, false, &p.name)?;
+        self.parent_cache = None;
+        symlinkat(target.as_os_str(), &dir, p.leaf.as_os_str())
+            .map_err(|e| self.io(&p.name, "create symlink", e))?;
+        chown_entry(&dir, p).map_err(|e| self.io(&p.name, "chown", e))?;
+        Ok(())
+    }
+
+    fn make_hard_link<R: Read>(
+        &mut self,
+        p: &Place,
+        entry: &::tar::Entry<R>,
+    ) -> Result<(), RootfsError> {
+        let target = self.link_target(p, entry, "hard link without a target")?;
+        let trel = clean(&target)
+            .map_err(|r| {
+                self.refuse(
+                    &p.name,
+                    format!("hard link target {}: {r}", target.display()),
+                )
+            })?
+            .ok_or_else(|| self.refuse(&p.name, "hard link to the root"))?;
+        let tparent = trel.parent().unwrap_or(Path::new(""));
+        let tleaf = trel.file_name().unwrap_or_default();
+        let src_dir = self.open_dir(tparent, &p.name, false)?;
+        match fstatat(&src_dir, tleaf, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(_) => {}
+            Err(Errno::ENOENT) => {
+                return Err(self.refuse(
+                    &p.name,
+                    format!(
+                        "hard link target {} is not in the archive before it",
+                        trel.display()
+                    ),
+                ))
+            }
+            Err(e) => return Err(self.io(&p.name, "stat link target", e)),
+        }
+        let dir = self.parent_fd(&p.parent, &p.name)?;
+        if trel == p.rel {
+            return Ok(());
+        }
+        self.clear(&dir, &p.leaf, false, &p.name)?;
+        // No AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself.
+        linkat(&src_dir, tleaf, &dir, p.leaf.as_os_str(), AtFlags::empty())
+            .map_err(|e| self.io(&p.name, "create hard link", e))?;
+        Ok(())
+    }
+
+    fn make_fifo(&mut self, p: &Place) -> Result<(), RootfsError> {
+        let dir = self.parent_fd(&p.parent, &p.name)?;
+        self.clear(&dir, &p.leaf, false, &p.name)?;
+        mkfifoat(&dir, p.leaf.as_os_str(), p.mode)
+            .map_err(|e| self.io(&p.name, "create fifo", e))?;
+        let _ = chown_entry(&dir, p);
         Ok(())
     }
 

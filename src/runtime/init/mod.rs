@@ -7,14 +7,19 @@
 use std::ffi::CString;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
 
 use super::channel::{self, FromInit, ToInit, INIT_CHANNEL_FD};
-use super::security::{self, Identity};
-use super::syscall::Linux;
-use super::{mounts, ContainerConfig, Network};
+use super::security::Identity;
+
+mod command;
+mod prepare;
+
+pub use command::StepError;
+pub(crate) use command::{exec_command, pipe, ptrs, read_step, report_step, STEP_FDS};
+use prepare::prepare;
+pub(crate) use prepare::resolve_command;
+pub use prepare::{CommandError, InitError};
 
 /// Signals the init passes on to the command.
 const FORWARDED: &[i32] = &[
@@ -76,7 +81,8 @@ pub fn main() -> i32 {
     };
     let p = match prepare(*cfg) {
         Ok(p) => p,
-        Err(sentence) => {
+        Err(e) => {
+            let sentence = e.to_string();
             let _ = channel::send(&mut chan, &FromInit::Failed { sentence });
             return 126;
         }
@@ -91,269 +97,6 @@ pub fn main() -> i32 {
 fn set_cloexec(fd: RawFd) {
     // SAFETY: fcntl on an fd we own.
     unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-}
-
-/// All set-up that may fail with a sentence, in order.
-fn prepare(cfg: ContainerConfig) -> Result<Prepared, String> {
-    // The log file lives on the host: open it before pivot_root.
-    if let Some(dir) = cfg.log_file.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let log = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o640)
-        .open(&cfg.log_file)
-        .map_err(|e| format!("cannot open log file {}: {e}", cfg.log_file.display()))?;
-    security::new_session_keyring()
-        .map_err(|e| format!("cannot create the container's session keyring: {e}"))?;
-    nix::unistd::sethostname(&cfg.hostname)
-        .map_err(|e| format!("cannot set hostname {:?}: {e}", cfg.hostname))?;
-    mounts::setup(&Linux, &cfg).map_err(|e| e.to_string())?;
-    if cfg.network == Network::None {
-        loopback_up().map_err(|e| format!("cannot bring up the loopback interface: {e}"))?;
-    }
-    security::apply_rlimits(&cfg.rlimits).map_err(|e| e.to_string())?;
-    let id = security::resolve_user_here(cfg.user.as_deref()).map_err(|e| e.to_string())?;
-    // `ALL` (privileged, `cap_add: [ALL]`) means all that stack itself
-    // holds: capset refuses more (a kernel's unknown bits, or what the
-    // host withheld from its root).
-    let caps = security::cap_mask(&cfg.capabilities).map_err(|e| e.to_string())?
-        & security::own_permitted();
-
-    let mut env = super::spawn::container_env(&cfg);
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", id.home.as_deref().unwrap_or("/")));
-    }
-    let rootfs = format!("rootfs {}", cfg.rootfs.display());
-    let cmd = cfg
-        .argv
-        .first()
-        .cloned()
-        .ok_or_else(|| "no command to run; set command or entrypoint".to_string())?;
-    let path = resolve_command(&cmd, &env, &rootfs)?;
-
-    let cwd = cfg.cwd.clone().unwrap_or_else(|| "/".into());
-    if !cwd.starts_with('/') {
-        return Err(format!("working_dir {cwd:?} must be an absolute path"));
-    }
-    match std::fs::metadata(&cwd) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(format!(
-                "working_dir {cwd:?} is not a directory in the container"
-            ))
-        }
-        // Docker creates a missing WORKDIR; so do we.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::create_dir_all(&cwd)
-            .map_err(|e| format!("cannot create working_dir {cwd:?}: {e}"))?,
-        Err(e) => return Err(format!("cannot use working_dir {cwd:?}: {e}")),
-    }
-    // The init waits in the working dir, so `exec` finds it as
-    // /proc/<init>/cwd and starts there by default, as Docker does.
-    std::env::set_current_dir(&cwd)
-        .map_err(|e| format!("cannot change to working_dir {cwd:?}: {e}"))?;
-
-    let c = |s: &str, what: &str| {
-        CString::new(s).map_err(|_| format!("{what} {s:?} contains a NUL byte"))
-    };
-    Ok(Prepared {
-        init: cfg.init,
-        log: Some(OwnedFd::from(log)),
-        path: c(&path, "command")?,
-        argv: cfg
-            .argv
-            .iter()
-            .map(|a| c(a, "argument"))
-            .collect::<Result<_, _>>()?,
-        envp: env
-            .iter()
-            .map(|e| c(e, "environment entry"))
-            .collect::<Result<_, _>>()?,
-        id,
-        caps,
-        last_cap: security::last_cap(),
-        no_new_privs: cfg.security.no_new_privs,
-        seccomp: cfg.security.seccomp.as_ref().map(|p| p.load()),
-        cwd: c(&cwd, "working_dir")?,
-        cwd_fd: None,
-        cmd,
-        user: cfg.user.clone().unwrap_or_else(|| "root".into()),
-        rootfs,
-    })
-}
-
-/// `argv[0]` as `execvp` would find it, or the sentence saying where we looked.
-pub(crate) fn resolve_command(cmd: &str, env: &[String], rootfs: &str) -> Result<String, String> {
-    if cmd.contains('/') {
-        if std::fs::metadata(cmd).is_err() {
-            return Err(format!("cannot run {cmd:?}: no such file in {rootfs}"));
-        }
-        return Ok(cmd.to_string());
-    }
-    security::find_executable(Path::new("/"), cmd, security::path_of(env)).map_err(|dirs| {
-        format!(
-            "cannot run {cmd:?}: no such file in {rootfs} (looked in {})",
-            dirs.join(", ")
-        )
-    })
-}
-
-/// Bring `lo` up in the new network namespace (ioctl, no `ip` binary).
-fn loopback_up() -> io::Result<()> {
-    #[repr(C)]
-    struct IfReq {
-        name: [u8; libc::IFNAMSIZ],
-        flags: libc::c_short,
-        _pad: [u8; 22],
-    }
-    // SAFETY: socket with constant arguments; the fd is owned below.
-    let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if s < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: s is a fresh fd.
-    let s = unsafe { OwnedFd::from_raw_fd(s) };
-    let mut req = IfReq {
-        name: [0; libc::IFNAMSIZ],
-        flags: 0,
-        _pad: [0; 22],
-    };
-    req.name[..2].copy_from_slice(b"lo");
-    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write an ifreq-sized struct we own.
-    unsafe {
-        if libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        req.flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-        if libc::ioctl(s.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-// Steps of `exec_command`, reported through the exec-status pipe.
-const STEP_BOUNDING: u8 = 1;
-const STEP_USER: u8 = 2;
-const STEP_CAPS: u8 = 3;
-const STEP_NNP: u8 = 4;
-const STEP_CWD: u8 = 5;
-const STEP_FDS: u8 = 6;
-const STEP_EXEC: u8 = 7;
-const STEP_SECCOMP: u8 = 8;
-
-/// Become the command: capabilities, user, no_new_privs, cwd, fds, exec.
-/// Returns only on failure, with the step and errno. Raw syscalls only.
-pub(crate) fn exec_command(
-    p: &Prepared,
-    argv: &[*const libc::c_char],
-    envp: &[*const libc::c_char],
-) -> (u8, i32) {
-    let errno = |e: io::Error| e.raw_os_error().unwrap_or(libc::EIO);
-    // SAFETY: plain signal-mask and disposition calls on local data: the
-    // command must not inherit the init's blocked signals.
-    unsafe {
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-        // Ignored signals stay ignored across exec (Rust ignores SIGPIPE;
-        // the supervisor may ignore more): start the command from defaults.
-        for sig in 1..=libc::SIGRTMAX() {
-            libc::signal(sig, libc::SIG_DFL);
-        }
-    }
-    if let Err(e) = security::drop_bounding(p.caps, p.last_cap) {
-        return (STEP_BOUNDING, errno(e));
-    }
-    // Without no_new_privs only CAP_SYS_ADMIN may install a filter: do it
-    // while we still hold it (the profile must then allow the few calls
-    // left before execve, as Docker's does).
-    if !p.no_new_privs {
-        if let Some(Err(e)) = p.seccomp.as_ref().map(|f| f.install()) {
-            return (STEP_SECCOMP, e);
-        }
-    }
-    if let Err(e) = security::set_identity(&p.id) {
-        return (STEP_USER, errno(e));
-    }
-    // A non-root user ends up with no capabilities at all, as in Docker.
-    let caps = if p.id.uid == 0 { p.caps } else { 0 };
-    if let Err(e) = security::set_caps(caps) {
-        return (STEP_CAPS, errno(e));
-    }
-    if p.no_new_privs {
-        if let Err(e) = security::no_new_privs() {
-            return (STEP_NNP, errno(e));
-        }
-    }
-    // SAFETY: fchdir on an fd we hold, or chdir with a valid C string.
-    let r = unsafe {
-        match p.cwd_fd {
-            Some(fd) => libc::fchdir(fd),
-            None => libc::chdir(p.cwd.as_ptr()),
-        }
-    };
-    if r != 0 {
-        return (STEP_CWD, errno(io::Error::last_os_error()));
-    }
-    // Close-on-exec rather than close: the exec-status pipe must stay
-    // usable until exec succeeds.
-    // SAFETY: close_range with integer arguments.
-    if unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    } != 0
-    {
-        return (STEP_FDS, errno(io::Error::last_os_error()));
-    }
-    // Last, so the filter judges the command alone, not our set-up.
-    if p.no_new_privs {
-        if let Some(Err(e)) = p.seccomp.as_ref().map(|f| f.install()) {
-            return (STEP_SECCOMP, e);
-        }
-    }
-    // SAFETY: NULL-terminated arrays of pointers into live CStrings.
-    unsafe { libc::execve(p.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
-    (STEP_EXEC, errno(io::Error::last_os_error()))
-}
-
-pub(crate) fn step_sentence(p: &Prepared, step: u8, errno: i32) -> String {
-    let e = io::Error::from_raw_os_error(errno);
-    let path = p.path.to_string_lossy();
-    let cmd = &p.cmd;
-    match step {
-        STEP_BOUNDING => format!("cannot drop capabilities: {e}"),
-        STEP_USER => format!("cannot switch to user {:?}: {e}", p.user),
-        STEP_CAPS => format!("cannot set capabilities: {e}"),
-        STEP_NNP => format!("cannot set no_new_privs: {e}"),
-        STEP_CWD => format!("cannot change to working_dir {:?}: {e}", p.cwd.to_string_lossy()),
-        STEP_FDS => format!("cannot close inherited file descriptors: {e}"),
-        STEP_SECCOMP => format!("cannot install the seccomp filter: {e}"),
-        _ => match errno {
-            libc::ENOENT => format!(
-                "cannot run {cmd:?}: {path} exists but its interpreter or a shared library it needs is missing in {}",
-                p.rootfs
-            ),
-            libc::EACCES => format!(
-                "cannot run {cmd:?}: permission denied for {path} (is it executable and may user {:?} run it?)",
-                p.user
-            ),
-            libc::ENOEXEC => format!("cannot run {cmd:?}: {path} is not an executable for this machine"),
-            _ => format!("cannot run {cmd:?}: {e}"),
-        },
-    }
-}
-
-pub(crate) fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
-    v.iter()
-        .map(|c| c.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect()
 }
 
 fn dup2_or(fd: RawFd, to: RawFd) -> bool {
@@ -383,19 +126,9 @@ fn exec_as_pid1(mut chan: UnixStream, p: Prepared) -> i32 {
     let argv = ptrs(&p.argv);
     let envp = ptrs(&p.envp);
     let (step, errno) = exec_command(&p, &argv, &envp);
-    let sentence = step_sentence(&p, step, errno);
+    let sentence = StepError::new(&p, step, errno).to_string();
     let _ = channel::send(&mut chan, &FromInit::Failed { sentence });
     127
-}
-
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two fds into a local array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both fds are fresh and ours.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 /// `init: true`: fork the command as pid 2, then relay and reap.
@@ -458,25 +191,11 @@ fn supervise(mut chan: UnixStream, p: Prepared) -> i32 {
         } else {
             exec_command(&p, &argv, &envp)
         };
-        let mut msg = [0u8; 5];
-        msg[0] = step;
-        msg[1..].copy_from_slice(&errno.to_le_bytes());
-        // SAFETY: write from a local buffer, then _exit without unwinding.
-        unsafe {
-            libc::write(st_w.as_raw_fd(), msg.as_ptr().cast(), msg.len());
-            libc::_exit(127);
-        }
+        report_step(&st_w, step, errno);
     }
     drop((out_w, err_w, st_w));
-    let mut msg = [0u8; 5];
-    let mut st = std::fs::File::from(st_r);
-    let n = io::Read::read(&mut st, &mut msg).unwrap_or(0);
-    if n == 5 {
-        let sentence = step_sentence(
-            &p,
-            msg[0],
-            i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]),
-        );
+    if let Some((step, errno)) = read_step(st_r) {
+        let sentence = StepError::new(&p, step, errno).to_string();
         super::spawn::wait_pid(child);
         return fail(&mut chan, sentence);
     }

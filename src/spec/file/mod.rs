@@ -1,0 +1,91 @@
+//! The stack file as written (before normalization): the single source of
+//! truth for `schemas/stack.schema.json`, the key tables of the "Stack file
+//! reference" chapter, and the set of keys the loader accepts (an unknown
+//! key is checked against these for "did you mean").
+//!
+//! The loader itself walks a positioned YAML tree (see `load.rs`) so that it
+//! can report every problem with its line and column; a test asserts that
+//! it handles exactly the keys declared here.
+//!
+//! Doc comments become the schema's descriptions and the reference's text:
+//! first sentence what it is, then `Compose:` differences, then `Example:`.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+mod lifecycle;
+mod mounts;
+mod ports;
+mod reference;
+mod resources;
+mod rootfs;
+mod service;
+
+pub use lifecycle::*;
+pub use mounts::*;
+pub use ports::*;
+pub use reference::{reference_tables, schema, schema_json, SECTIONS};
+pub use resources::*;
+pub use rootfs::*;
+pub use service::*;
+
+/// A string, or a number/boolean YAML turns into one.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Scalar {
+    String(String),
+    Number(f64),
+    Bool(bool),
+}
+
+/// One string or a list of strings.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StringOrList {
+    String(String),
+    List(Vec<String>),
+}
+
+/// A map of strings, or a list of `KEY=VALUE` strings.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MapOrList {
+    Map(BTreeMap<String, Option<Scalar>>),
+    List(Vec<String>),
+}
+
+/// A stack file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "stack file")]
+pub struct StackFile {
+    /// Project name: lower case letters, digits, `_` and `-`. `-p` overrides it;
+    /// without both, the file's directory name is used.
+    /// Example: `name: cola-wars`
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The services (containers) of the stack, by name.
+    /// Example: `services: { web: { rootfs: ./rootfs } }`
+    pub services: BTreeMap<String, ServiceFile>,
+    /// Named volumes, kept under the project's state directory until `stack down -v`.
+    /// Compose: `driver`, `driver_opts`, `external` and `name` are not supported yet.
+    /// Example: `volumes: { data: {} }`
+    #[serde(default)]
+    pub volumes: BTreeMap<String, Option<VolumeFile>>,
+    /// Obsolete, as in Compose: accepted and ignored with a warning.
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// A named volume.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeFile {
+    /// Labels recorded with the volume.
+    /// Example: `labels: { backup: daily }`
+    #[serde(default)]
+    pub labels: Option<MapOrList>,
+}

@@ -1,0 +1,115 @@
+//! Resource limits: `blkio_config`, `deploy.resources` and `ulimits`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::*;
+
+/// `blkio_config`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlkioFile {
+    /// Relative weight, 10 to 1000. Example: `weight: 300`
+    #[serde(default)]
+    pub weight: Option<u64>,
+    /// Weight on one device. Example: `weight_device: [{ path: /dev/sda, weight: 400 }]`
+    #[serde(default)]
+    pub weight_device: Option<Vec<WeightDeviceFile>>,
+    /// Bytes per second read from a device (a size: `12mb`, `1048576`).
+    /// Example: `device_read_bps: [{ path: /dev/sda, rate: 12mb }]`
+    #[serde(default)]
+    pub device_read_bps: Option<Vec<ThrottleDeviceFile>>,
+    /// Bytes per second written to a device.
+    #[serde(default)]
+    pub device_write_bps: Option<Vec<ThrottleDeviceFile>>,
+    /// Read operations per second on a device. Example: `device_read_iops: [{ path: /dev/sda, rate: 120 }]`
+    #[serde(default)]
+    pub device_read_iops: Option<Vec<ThrottleDeviceFile>>,
+    /// Write operations per second on a device.
+    #[serde(default)]
+    pub device_write_iops: Option<Vec<ThrottleDeviceFile>>,
+}
+
+/// A device's weight.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightDeviceFile {
+    /// The host's block device. Example: `path: /dev/sda`
+    pub path: String,
+    /// 10 to 1000.
+    pub weight: u64,
+}
+
+/// A device's rate limit.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleDeviceFile {
+    /// The host's block device. Example: `path: /dev/sda`
+    pub path: String,
+    /// Per second: a size for `_bps` (`12mb`), a number for `_iops`.
+    pub rate: Scalar,
+}
+
+/// `deploy`: only resources.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployFile {
+    /// Resource limits and reservations.
+    /// Example: `resources: { limits: { memory: 80M } }`
+    #[serde(default)]
+    pub resources: Option<ResourcesFile>,
+}
+
+/// Resource limits and reservations.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesFile {
+    /// Hard limits. Example: `limits: { cpus: "0.05", memory: 80M, pids: 64 }`
+    #[serde(default)]
+    pub limits: Option<LimitsFile>,
+    /// Reservations; only `memory` (a soft limit). Example: `reservations: { memory: 40M }`
+    #[serde(default)]
+    pub reservations: Option<ReservationsFile>,
+}
+
+/// Hard limits (cgroup).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// CPU cores, a positive decimal. Example: `cpus: "0.05"`
+    #[serde(default)]
+    pub cpus: Option<Scalar>,
+    /// Memory: `80M`, `1.5G`, `512k` or bytes. Example: `memory: 80M`
+    #[serde(default)]
+    pub memory: Option<Scalar>,
+    /// Maximum number of processes. Example: `pids: 64`
+    #[serde(default)]
+    pub pids: Option<i64>,
+}
+
+/// Reservations: only memory, applied as a soft limit.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationsFile {
+    /// Memory soft limit. Example: `memory: 40M`
+    #[serde(default)]
+    pub memory: Option<Scalar>,
+}
+
+/// A ulimit: one number, or soft and hard.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum UlimitFile {
+    Single(u64),
+    Pair(UlimitPairFile),
+}
+
+/// Soft and hard values of a ulimit.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UlimitPairFile {
+    /// Soft limit. Example: `soft: 1024`
+    pub soft: u64,
+    /// Hard limit (at least `soft`). Example: `hard: 4096`
+    pub hard: u64,
+}

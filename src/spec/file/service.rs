@@ -1,0 +1,232 @@
+//! A service's map (`services.NAME`), its `env_file` and stack's own `x-stack` settings.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::*;
+
+/// One service.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceFile {
+    /// The root filesystem: a directory, a `.tar`/`.tar.gz`/`.tgz` file (relative
+    /// paths are relative to the stack file), or a map with `host` or
+    /// `debootstrap`. Required. It must exist when the file is loaded.
+    /// Compose: replaces `image` and `build`.
+    /// Example: `rootfs: { host: [/bin/sh, /bin/sleep] }`
+    pub rootfs: RootfsFile,
+    /// The command, as a list or a string split like a shell would (no shell is run).
+    /// Example: `command: sleep infinity`
+    #[serde(default)]
+    pub command: Option<StringOrList>,
+    /// The entrypoint, put before `command`; same forms as `command`.
+    /// Example: `entrypoint: ["/bin/sh", "-c"]`
+    #[serde(default)]
+    pub entrypoint: Option<StringOrList>,
+    /// Environment variables: a map, or `KEY=VALUE` strings; a `KEY` alone (or
+    /// a null value) takes the value from stack's own environment. Wins over `env_file`.
+    /// Example: `environment: { MODE: prod }`
+    #[serde(default)]
+    pub environment: Option<MapOrList>,
+    /// Files of `KEY=VALUE` lines read into the environment, relative to the stack file.
+    /// Example: `env_file: [common.env, { path: local.env, required: false }]`
+    #[serde(default)]
+    pub env_file: Option<EnvFileFile>,
+    /// Working directory of the command inside the container (absolute).
+    /// Default: `/`. Example: `working_dir: /srv`
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    /// User to run as: `name`, `uid` or `uid:gid`. Default: root.
+    /// Example: `user: "1000:1000"`
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Hostname inside the container. Default: the service name.
+    /// Example: `hostname: pepsi`
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// Services to start first: a list of names, or a map with `condition`,
+    /// `restart` and `required` per service.
+    /// Example: `depends_on: { db: { condition: service_healthy } }`
+    #[serde(default)]
+    pub depends_on: Option<DependsOnFile>,
+    /// How to tell the service is healthy.
+    /// Example: `healthcheck: { test: "test -f /tmp/ready", interval: 1s }`
+    #[serde(default)]
+    pub healthcheck: Option<HealthcheckFile>,
+    /// `no` (default), `always`, `on-failure`, `on-failure:N` or `unless-stopped`.
+    /// Example: `restart: on-failure:3`
+    #[serde(default)]
+    pub restart: Option<String>,
+    /// Deployment settings; only `resources` is supported.
+    /// Compose: `replicas`, `restart_policy`, `placement`, `update_config`, … are not supported yet.
+    /// Example: `deploy: { resources: { limits: { cpus: "0.05", memory: 80M, pids: 64 } } }`
+    #[serde(default)]
+    pub deploy: Option<DeployFile>,
+    /// CPU limit in cores (same as `deploy.resources.limits.cpus`).
+    /// Example: `cpus: 0.5`
+    #[serde(default)]
+    pub cpus: Option<Scalar>,
+    /// Memory limit (same as `deploy.resources.limits.memory`).
+    /// Example: `mem_limit: 80M`
+    #[serde(default)]
+    pub mem_limit: Option<Scalar>,
+    /// Memory soft limit (same as `deploy.resources.reservations.memory`).
+    /// Example: `mem_reservation: 40M`
+    #[serde(default)]
+    pub mem_reservation: Option<Scalar>,
+    /// Memory plus swap limit; `-1` for unlimited swap.
+    /// Example: `memswap_limit: 160M`
+    #[serde(default)]
+    pub memswap_limit: Option<Scalar>,
+    /// Maximum number of processes (same as `deploy.resources.limits.pids`); `-1` for no limit.
+    /// Example: `pids_limit: 64`
+    #[serde(default)]
+    pub pids_limit: Option<i64>,
+    /// Relative CPU weight (cgroup v1 `cpu.shares`, mapped to `cpu.weight` on v2).
+    /// Example: `cpu_shares: 512`
+    #[serde(default)]
+    pub cpu_shares: Option<u64>,
+    /// CPUs the service may run on.
+    /// Example: `cpuset: "0-1"`
+    #[serde(default)]
+    pub cpuset: Option<String>,
+    /// Mounts: `SOURCE:TARGET[:ro|rw]` (a source starting with `.`, `/` or `~`
+    /// is a host path, otherwise a named volume) or the long form.
+    /// Compose: anonymous volumes (a target alone) are not supported yet.
+    /// Example: `volumes: [./html:/srv:ro, data:/var/lib/data]`
+    #[serde(default)]
+    pub volumes: Option<Vec<VolumeMountFile>>,
+    /// tmpfs mounts: a path or a list of paths, with `size=` and `mode=`
+    /// options [default size: the container's memory limit, else 64M].
+    /// Example: `tmpfs: ["/run:size=64m,mode=1777"]`
+    #[serde(default)]
+    pub tmpfs: Option<StringOrList>,
+    /// Mount the root filesystem read-only. Default: `false`.
+    /// Example: `read_only: true`
+    #[serde(default)]
+    pub read_only: Option<bool>,
+    /// Signal sent to stop the service. Default: `SIGTERM`.
+    /// Example: `stop_signal: SIGINT`
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+    /// Time to wait after the stop signal before `SIGKILL`. Default: `10s`.
+    /// Example: `stop_grace_period: 1m30s`
+    #[serde(default)]
+    pub stop_grace_period: Option<String>,
+    /// Run stack's small init as pid 1 (reaps zombies, forwards signals). Default: `true`.
+    /// Compose: the default is `false` there.
+    /// Example: `init: false`
+    #[serde(default)]
+    pub init: Option<bool>,
+    /// Capabilities to add to Docker's default set (`NET_ADMIN` or `CAP_NET_ADMIN`, or `ALL`).
+    /// Example: `cap_add: [NET_ADMIN]`
+    #[serde(default)]
+    pub cap_add: Option<Vec<String>>,
+    /// Capabilities to drop from the default set.
+    /// Example: `cap_drop: [ALL]`
+    #[serde(default)]
+    pub cap_drop: Option<Vec<String>>,
+    /// Docker's `--privileged`: every capability (minus `cap_drop`), no
+    /// seccomp filter, every host device, no masked or read-only kernel
+    /// paths, writable `/sys`. Default: `false`.
+    /// Example: `privileged: true`
+    #[serde(default)]
+    pub privileged: Option<bool>,
+    /// `seccomp=unconfined`, `seccomp=PATH` (a profile in Docker's JSON
+    /// format), `no-new-privileges[:true|false]` (stack's default is `true`).
+    /// Compose: `apparmor=` and `label=` are not supported.
+    /// Example: `security_opt: ["seccomp=./profile.json"]`
+    #[serde(default)]
+    pub security_opt: Option<StringOrList>,
+    /// Host devices to pass through: `HOST[:CONTAINER[:PERMISSIONS]]`,
+    /// PERMISSIONS a subset of `rwm` [default: rwm].
+    /// Example: `devices: ["/dev/fuse"]`
+    #[serde(default)]
+    pub devices: Option<StringOrList>,
+    /// Extra device cgroup rules: `TYPE MAJOR:MINOR ACCESS` (`c 1:3 rwm`, `b 8:* r`).
+    /// Example: `device_cgroup_rules: ["c 10:200 rwm"]`
+    #[serde(default)]
+    pub device_cgroup_rules: Option<StringOrList>,
+    /// Size of `/dev/shm`. Default: `64M`.
+    /// Example: `shm_size: 256M`
+    #[serde(default)]
+    pub shm_size: Option<Scalar>,
+    /// Block I/O: a relative `weight` (10–1000), per-device weights, and
+    /// per-device read/write limits in bytes or operations per second
+    /// (cgroup v1 `blkio`, v2 `io.weight`/`io.max`).
+    /// Example: `blkio_config: { weight: 300, device_read_bps: [{ path: /dev/sda, rate: 12mb }] }`
+    #[serde(default)]
+    pub blkio_config: Option<BlkioFile>,
+    /// Resource limits (`setrlimit`): a number (soft = hard) or `{soft, hard}`.
+    /// Example: `ulimits: { nofile: { soft: 1024, hard: 4096 }, nproc: 512 }`
+    #[serde(default)]
+    pub ulimits: Option<BTreeMap<String, UlimitFile>>,
+    /// `none` (default: only loopback) or `host`.
+    /// Compose: `bridge`, `service:NAME` and `container:NAME` are not supported yet.
+    /// Example: `network_mode: host`
+    #[serde(default)]
+    pub network_mode: Option<String>,
+    /// Published ports: `[[IP:]HOST:]CONTAINER[/PROTOCOL]` or the long form.
+    /// Publishing needs the project bridge, which is not supported yet: only
+    /// with `network_mode: host` (where they are the host's ports) are they
+    /// accepted. Example: `ports: ["8080:80"]`
+    #[serde(default)]
+    pub ports: Option<Vec<PortFile>>,
+    /// Labels: a map or `KEY=VALUE` strings.
+    /// Example: `labels: { team: blue }`
+    #[serde(default)]
+    pub labels: Option<MapOrList>,
+    /// The service is active only when one of these profiles is enabled
+    /// (`--profile`, `STACK_PROFILES`).
+    /// Example: `profiles: [debug]`
+    #[serde(default)]
+    pub profiles: Option<Vec<String>>,
+    /// Development settings for `stack up --watch`.
+    /// Example: `develop: { watch: [{ path: ./src, action: restart }] }`
+    #[serde(default)]
+    pub develop: Option<DevelopFile>,
+    /// stack's own per-service settings.
+    /// Example: `x-stack: { restart_unhealthy: false }`
+    #[serde(default, rename = "x-stack")]
+    pub x_stack: Option<XStackFile>,
+}
+
+/// An env file path, or a list of paths and `{path, required}` maps.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EnvFileFile {
+    One(String),
+    Many(Vec<EnvFileItem>),
+}
+
+/// One env file: a path or the long form.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EnvFileItem {
+    Path(String),
+    Long(EnvFileLong),
+}
+
+/// An env file, long form.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvFileLong {
+    /// Path, relative to the stack file. Example: `path: app.env`
+    pub path: String,
+    /// Fail when the file is missing. Default: `true`. Example: `required: false`
+    #[serde(default)]
+    pub required: Option<bool>,
+}
+
+/// stack's own per-service settings.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct XStackFile {
+    /// Restart a container that stays unhealthy, when its restart policy is not
+    /// `no`. Default: `true`. Compose: never does (moby#28400).
+    /// Example: `restart_unhealthy: false`
+    #[serde(default)]
+    pub restart_unhealthy: Option<bool>,
+}
