@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::ctr::{After, Busy, Ctr, StopReq};
 use super::seams::{StartJob, StopJob};
 use super::Sup;
+use crate::graph::DepGraph;
 use crate::plan::{self, Action, Observed};
 use crate::state::ContainerRecord;
 
@@ -186,6 +187,10 @@ impl Sup {
 
     /// Dispatch stop workers for `to_stop`, dependents first.
     pub(super) fn dispatch_stops(&mut self) {
+        if self.to_stop.is_empty() {
+            return;
+        }
+        let graph = DepGraph::lenient(&self.stack);
         let names: Vec<String> = self.to_stop.keys().cloned().collect();
         for name in names {
             let Some(c) = self.ctrs.get(&name) else {
@@ -195,7 +200,7 @@ impl Sup {
             if c.busy.is_some() {
                 continue; // a start is stopped once it finished
             }
-            if self.dependents_still_up(&name) {
+            if self.dependents_still_up(&graph, &name) {
                 continue;
             }
             let after = self.to_stop[&name].after;
@@ -226,19 +231,14 @@ impl Sup {
         }
     }
 
-    /// A dependent of `name` that is being stopped too and still runs (or
-    /// has a worker): `name` waits for it.
-    fn dependents_still_up(&self, name: &str) -> bool {
-        self.to_stop.keys().any(|other| {
-            other != name
-                && self
-                    .stack
-                    .services
-                    .get(other)
-                    .is_some_and(|s| s.depends_on.contains_key(name))
+    /// A dependent of `name` (by the graph) that is being stopped too and
+    /// still runs, or has a worker: `name` waits for it.
+    fn dependents_still_up(&self, graph: &DepGraph, name: &str) -> bool {
+        graph.dependents(name).iter().any(|d| {
+            self.to_stop.contains_key(d)
                 && self
                     .ctrs
-                    .get(other)
+                    .get(d)
                     .is_some_and(|o| self.alive(o) || o.busy.is_some())
         })
     }
