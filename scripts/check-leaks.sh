@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fails when anything stack made outlived `stack down` / the test suite: a
 # cgroup (under stack/, or any new one a test made), a process inside one,
-# an overlay mount of ours.
+# an overlay mount of ours, a network link (`stk*`), a network namespace
+# (`stk*`), an nftables table (`stack-*`, `stacktest-*`), a rule of ours in
+# Docker's DOCKER-USER chain.
 #
 #   check-leaks.sh --snapshot FILE   record what exists now (before the tests)
 #   check-leaks.sh [FILE]            fail on anything not in FILE
@@ -19,6 +21,16 @@ ours() {
   # The tests' own throwaway cgroups (stack-rt-test-<pid>, stack-devtest-…).
   find /sys/fs/cgroup -type d -name 'stack-*' 2>/dev/null | sed 's/^/cgroup /'
   awk '$9=="overlay" && $5 ~ /(stack|busybox|it\/)/ {print "mount " $5}' /proc/self/mountinfo
+  # Networking: links and namespaces named stk*, our nftables tables, our
+  # rules (comment "stack:<project>") in Docker's DOCKER-USER chain.
+  ip -o link show 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print $2}' \
+    | grep -E '^stk' | sed 's/^/link /'
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^stk' | sed 's/^/netns /'
+  if command -v nft >/dev/null; then
+    nft list tables 2>/dev/null | awk '$3 ~ /^stack(test)?-/ {print "nft-table " $2 " " $3}'
+    nft list chain ip filter DOCKER-USER 2>/dev/null \
+      | grep -o 'comment "stack:[^"]*"' | sed 's/^/docker-user /'
+  fi
 }
 
 any_cgroup() {

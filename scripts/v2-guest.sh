@@ -108,12 +108,49 @@ else
     [ -n "$kdir" ] || { say "cannot find the package linux-image-amd64 points to"; exit 125; }
 fi
 
+# What the guest needs: virtio, 9p and overlay to boot; veth, bridge and
+# nftables (NAT, masquerade, conntrack, fib; crc32c_generic is libcrc32c's
+# soft dependency, which `depends=` does not name) for the networking tests. Their
+# dependencies come from each module's own `depends=`, and modules/order
+# lists them all in a loadable order (dependencies first).
 modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-virtio_blk netfs fscache 9pnet 9pnet_virtio 9p overlay"
+virtio_blk netfs fscache 9pnet 9pnet_virtio 9p overlay
+veth bridge crc32c_generic nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_fib_inet nft_fib_ipv4 nft_fib_ipv6"
 # A cache from before a module was added is fetched again.
 for m in $modules; do
     [ -e "$kdir/modules/$m.ko" ] || rm -f "$kdir/.ok"
 done
+[ -e "$kdir/modules/order" ] || rm -f "$kdir/.ok"
+
+# A module's `depends=` from its .modinfo strings (no kmod needed).
+module_depends() {
+    case "$1" in
+        *.ko.xz) xz -dc "$1" ;;
+        *.ko.zst) zstd -qdc "$1" ;;
+        *) cat "$1" ;;
+    esac | tr '\0' '\n' | grep -a '^depends=' | head -n1 | cut -d= -f2
+}
+
+# `ordered INDEX MODULE...`: the modules and their dependencies (each
+# module's `depends=`: a kernel package ships no modules.dep), each once,
+# every module after what it needs. INDEX lists `name path` for every
+# module of the package.
+ordered() {
+    local index=$1 m
+    shift
+    for m in "$@"; do visit_module "$index" "$m"; done
+}
+visit_module() {
+    local index=$1 m=$2 f d
+    case " $seen " in *" $m "*) return ;; esac
+    seen="$seen $m"
+    f=$(awk -v m="$m" '$1 == m {print $2; exit}' "$index")
+    [ -n "$f" ] || { say "module $m not in $pkg"; exit 125; }
+    for d in $(module_depends "$f" | tr , ' '); do
+        visit_module "$index" "$(echo "$d" | tr - _)"
+    done
+    echo "$m"
+}
 
 # The uncompressed kernel out of a bzImage, as the kernel's extract-vmlinux
 # does: at each xz magic (\xfd 7zXZ \0), try to decompress an ELF.
@@ -147,8 +184,14 @@ if [ ! -e "$kdir/.ok" ]; then
     mkdir -p "$dl/k/modules"
     cp "$dl"/x/boot/vmlinuz-* "$dl/k/vmlinuz"
     cp "$dl"/x/boot/config-* "$dl/k/config"
-    for m in $modules; do
-        f=$(find "$dl/x/lib/modules" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -n1)
+    find "$dl/x/lib/modules" -name '*.ko*' | awk '{
+        n = $0; sub(/.*\//, "", n); sub(/\.ko(\.(xz|zst))?$/, "", n); gsub(/-/, "_", n); print n, $0
+    }' >"$dl/index"
+    seen=
+    # shellcheck disable=SC2086
+    ordered "$dl/index" $modules >"$dl/k/modules/order"
+    for m in $(cat "$dl/k/modules/order"); do
+        f=$(awk -v m="$m" '$1 == m {print $2; exit}' "$dl/index")
         case "$f" in
             *.ko) cp "$f" "$dl/k/modules/$m.ko" ;;
             *.ko.xz) xz -dc "$f" >"$dl/k/modules/$m.ko" ;;
@@ -171,14 +214,14 @@ fi
 # --- initramfs: busybox, the modules, /init; cached by content hash --------
 hash=$( {
     sha256sum "$busybox" "$here/v2-guest/init" "$here/v2-guest/stage2"
-    (cd "$kdir/modules" && sha256sum ./*.ko)
+    (cd "$kdir/modules" && sha256sum ./*.ko order)
 } | awk '{print $1}' | sha256sum | cut -c1-16)
 initrd=$cache/initramfs-$hash.cpio
 if [ ! -e "$initrd" ]; then
     ir=$(mktemp -d "$cache/ir.XXXXXX")
     mkdir -p "$ir/bin" "$ir/modules" "$ir/dev"
     cp "$busybox" "$ir/bin/busybox"
-    cp "$kdir"/modules/*.ko "$ir/modules/"
+    cp "$kdir"/modules/*.ko "$kdir/modules/order" "$ir/modules/"
     cp "$here/v2-guest/init" "$ir/init"
     cp "$here/v2-guest/stage2" "$ir/stage2"
     chmod 755 "$ir/init"

@@ -9,6 +9,7 @@ pub mod spawn;
 pub mod channel;
 pub mod devices;
 pub mod exec;
+pub mod firewall;
 pub mod init;
 pub mod mountinfo;
 pub mod mounts;
