@@ -11,6 +11,7 @@
 //! <state>/<project>/volumes/<name>/
 //! <state>/cache/
 //! <run>/<project>/{control.sock, supervisor.pid, supervisor.log, lock}
+//! <state>/networks/<network>.json, .lock   machine-wide (ipam)
 //! ```
 
 use std::fs::{self, File, OpenOptions};
@@ -22,6 +23,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::spec::{Service, Stack};
+
+pub mod ipam;
 
 /// Why the state store could not be read or written: the path and the
 /// cause.
@@ -363,7 +366,7 @@ fn write_replace(path: &Path, bytes: &[u8], sync: bool) -> Result<(), StateError
 }
 
 /// Read a JSON file; a corrupt one is moved aside and reported.
-pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(
+fn read_json<T: for<'de> Deserialize<'de>>(
     path: &Path,
 ) -> Result<(Option<T>, Option<Damage>), StateError> {
     let mut s = String::new();
@@ -397,7 +400,7 @@ pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(
 
 /// Write `v` as pretty JSON through [`write_atomic`] (`sync`) or
 /// [`write_atomic_volatile`].
-pub(crate) fn write_json<T: Serialize>(path: &Path, v: &T, sync: bool) -> Result<(), StateError> {
+fn write_json<T: Serialize>(path: &Path, v: &T, sync: bool) -> Result<(), StateError> {
     let mut bytes = serde_json::to_vec_pretty(v).map_err(|source| StateError::Encode {
         path: path.to_path_buf(),
         source,
@@ -633,7 +636,7 @@ fn remove_path(p: &Path) -> Result<(), StateError> {
 /// while another process (or another open of it) holds it; `on_wait` is
 /// told the holder's pid (`?` if unknown) before waiting. The lock lasts as
 /// long as the returned file is open. The holder's pid is written into it.
-pub(crate) fn lock_path(path: &Path, on_wait: &dyn Fn(&str)) -> Result<File, StateError> {
+fn lock_path(path: &Path, on_wait: &dyn Fn(&str)) -> Result<File, StateError> {
     let mut f = OpenOptions::new()
         .read(true)
         .write(true)
