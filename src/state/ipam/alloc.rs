@@ -132,13 +132,17 @@ pub fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
 
 /// The first subnet of `prefix_len` in `pool` that overlaps no subnet of
 /// another stack network (`taken`) and no host route (`host_routes`);
-/// `None` when there is none (or `prefix_len` is shorter than the pool's).
+/// `None` when there is none (or `prefix_len` is shorter than the pool's,
+/// or longer than /30, which leaves no room for a gateway and a container).
 pub fn pick_subnet(
     pool: Ipv4Net,
     taken: &[Ipv4Net],
     host_routes: &[Ipv4Net],
     prefix_len: u8,
 ) -> Option<Ipv4Net> {
+    if prefix_len > 30 {
+        return None;
+    }
     let candidates = pool.trunc().subnets(prefix_len).ok()?;
     candidates
         .into_iter()
@@ -410,12 +414,14 @@ mod tests {
 
     #[test]
     fn pick_exhaustion_and_bad_prefix() {
-        let pool = net("10.89.0.0/30");
-        assert_eq!(pick_subnet(pool, &[], &[], 31), Some(net("10.89.0.0/31")));
+        let pool = net("10.89.0.0/29");
+        assert_eq!(pick_subnet(pool, &[], &[], 30), Some(net("10.89.0.0/30")));
         assert_eq!(
-            pick_subnet(pool, &[net("10.89.0.0/31"), net("10.89.0.2/31")], &[], 31),
+            pick_subnet(pool, &[net("10.89.0.0/30"), net("10.89.0.4/30")], &[], 30),
             None
         );
+        // Too small for a gateway and a container.
+        assert_eq!(pick_subnet(pool, &[], &[], 31), None);
         // Shorter than the pool: nothing to split.
         assert_eq!(pick_subnet(net("10.89.0.0/16"), &[], &[], 8), None);
         // A pool written with host bits is read as its network.

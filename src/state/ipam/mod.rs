@@ -280,6 +280,14 @@ impl Networks {
                 c
             }
             None => {
+                if req.pool.prefix_len > 30 {
+                    return Err(AllocError::TooSmall {
+                        network: req.name.clone(),
+                        subnet: Ipv4Net::new(req.pool.range.network(), req.pool.prefix_len)
+                            .unwrap_or(req.pool.range),
+                    }
+                    .into());
+                }
                 let taken: Vec<Ipv4Net> = others.iter().map(|r| r.subnet).collect();
                 let subnet =
                     alloc::pick_subnet(req.pool.range, &taken, host_routes, req.pool.prefix_len)

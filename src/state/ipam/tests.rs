@@ -165,6 +165,17 @@ fn pool_exhaustion_names_the_network() {
     n.create(&small("a"), &[]).unwrap();
     n.create(&small("b"), &[]).unwrap();
     let e = n.create(&small("c"), &[]).unwrap_err();
+    let tiny = NetworkRequest {
+        pool: Pool {
+            range: net("10.99.0.0/23"),
+            prefix_len: 31,
+        },
+        ..NetworkRequest::new("d", "demo")
+    };
+    assert!(matches!(
+        n.create(&tiny, &[]),
+        Err(IpamError::Alloc(AllocError::TooSmall { .. }))
+    ));
     assert_eq!(
         e.to_string(),
         "network c: no free subnet of /24 left in the pool 10.99.0.0/23 (the others are used by stack networks or host routes): remove unused networks or set ipam.config.subnet"
