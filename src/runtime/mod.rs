@@ -13,6 +13,7 @@ pub mod firewall;
 pub mod init;
 pub mod mountinfo;
 pub mod mounts;
+pub mod net_routes;
 pub mod proc;
 pub mod sealed;
 pub mod seccomp;

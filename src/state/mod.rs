@@ -11,6 +11,7 @@
 //! <state>/<project>/volumes/<name>/
 //! <state>/cache/
 //! <run>/<project>/{control.sock, supervisor.pid, supervisor.log, lock}
+//! <state>/networks/<network>.json, .lock   machine-wide (ipam)
 //! ```
 
 use std::fs::{self, File, OpenOptions};
@@ -22,6 +23,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::spec::{Service, Stack};
+
+pub mod ipam;
 
 /// Why the state store could not be read or written: the path and the
 /// cause.
@@ -362,6 +365,50 @@ fn write_replace(path: &Path, bytes: &[u8], sync: bool) -> Result<(), StateError
     res.map_err(io_err(path))
 }
 
+/// Read a JSON file; a corrupt one is moved aside and reported.
+fn read_json<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+) -> Result<(Option<T>, Option<Damage>), StateError> {
+    let mut s = String::new();
+    match File::open(path) {
+        Ok(mut f) => {
+            f.read_to_string(&mut s).map_err(io_err(path))?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, None)),
+        Err(e) => return Err(io_err(path)(e)),
+    }
+    match serde_json::from_str::<T>(&s) {
+        Ok(v) => Ok((Some(v), None)),
+        Err(e) => {
+            let moved_to = PathBuf::from(format!("{}.corrupt-{}", path.display(), unix_now()));
+            fs::rename(path, &moved_to).map_err(io_err(path))?;
+            Ok((
+                None,
+                Some(Damage {
+                    path: path.to_path_buf(),
+                    moved_to,
+                    reason: if s.trim().is_empty() {
+                        "empty".to_string()
+                    } else {
+                        e.to_string()
+                    },
+                }),
+            ))
+        }
+    }
+}
+
+/// Write `v` as pretty JSON through [`write_atomic`] (`sync`) or
+/// [`write_atomic_volatile`].
+fn write_json<T: Serialize>(path: &Path, v: &T, sync: bool) -> Result<(), StateError> {
+    let mut bytes = serde_json::to_vec_pretty(v).map_err(|source| StateError::Encode {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    bytes.push(b'\n');
+    write_replace(path, &bytes, sync)
+}
+
 /// The store of one project.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -459,66 +506,23 @@ impl Store {
         self.run.join("lock")
     }
 
-    /// Read a JSON file; a corrupt one is moved aside and reported.
-    fn read_json<T: for<'de> Deserialize<'de>>(
-        &self,
-        path: &Path,
-    ) -> Result<(Option<T>, Option<Damage>), StateError> {
-        let mut s = String::new();
-        match File::open(path) {
-            Ok(mut f) => {
-                f.read_to_string(&mut s).map_err(io_err(path))?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, None)),
-            Err(e) => return Err(io_err(path)(e)),
-        }
-        match serde_json::from_str::<T>(&s) {
-            Ok(v) => Ok((Some(v), None)),
-            Err(e) => {
-                let moved_to = PathBuf::from(format!("{}.corrupt-{}", path.display(), unix_now()));
-                fs::rename(path, &moved_to).map_err(io_err(path))?;
-                Ok((
-                    None,
-                    Some(Damage {
-                        path: path.to_path_buf(),
-                        moved_to,
-                        reason: if s.trim().is_empty() {
-                            "empty".to_string()
-                        } else {
-                            e.to_string()
-                        },
-                    }),
-                ))
-            }
-        }
-    }
-
-    fn write_json<T: Serialize>(&self, path: &Path, v: &T, sync: bool) -> Result<(), StateError> {
-        let mut bytes = serde_json::to_vec_pretty(v).map_err(|source| StateError::Encode {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        bytes.push(b'\n');
-        write_replace(path, &bytes, sync)
-    }
-
     pub fn load_project(&self) -> Result<(Option<ProjectRecord>, Option<Damage>), StateError> {
-        self.read_json(&self.project_file())
+        read_json(&self.project_file())
     }
 
     pub fn save_project(&self, rec: &ProjectRecord) -> Result<(), StateError> {
-        self.write_json(&self.project_file(), rec, true)
+        write_json(&self.project_file(), rec, true)
     }
 
     pub fn load_container(
         &self,
         service: &str,
     ) -> Result<(Option<ContainerRecord>, Option<Damage>), StateError> {
-        self.read_json(&self.record_file(service))
+        read_json(&self.record_file(service))
     }
 
     pub fn save_container(&self, rec: &ContainerRecord) -> Result<(), StateError> {
-        self.write_json(&self.record_file(&rec.service), rec, false)
+        write_json(&self.record_file(&rec.service), rec, false)
     }
 
     /// Remove a container's record (not its log or layers).
@@ -585,45 +589,13 @@ impl Store {
     /// while another stack command holds it.
     pub fn lock(&self, notify: &dyn Fn(&str)) -> Result<ProjectLock, StateError> {
         fs::create_dir_all(&self.run).map_err(io_err(&self.run))?;
-        let path = self.lock_file();
-        let mut f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        // SAFETY: flock on a file descriptor we own; no memory is passed.
-        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if r != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-                return Err(io_err(&path)(err));
-            }
-            let mut holder = String::new();
-            let _ = f.read_to_string(&mut holder);
-            let holder = holder.trim();
+        let file = lock_path(&self.lock_file(), &|holder| {
             notify(&format!(
-                "waiting for another stack command on project {} (pid {})…",
-                self.project,
-                if holder.is_empty() { "?" } else { holder }
-            ));
-            loop {
-                // SAFETY: as above; blocking flock.
-                let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-                if r == 0 {
-                    break;
-                }
-                let err = std::io::Error::last_os_error();
-                if err.kind() != std::io::ErrorKind::Interrupted {
-                    return Err(io_err(&path)(err));
-                }
-            }
-        }
-        // The holder's pid, for the message of whoever waits next.
-        let _ = f.set_len(0);
-        let _ = (&f).write_all(format!("{}\n", std::process::id()).as_bytes());
-        Ok(ProjectLock { _file: f })
+                "waiting for another stack command on project {} (pid {holder})…",
+                self.project
+            ))
+        })?;
+        Ok(ProjectLock { _file: file })
     }
 
     /// Remove everything of the project except named volumes (unless
@@ -658,6 +630,47 @@ fn remove_path(p: &Path) -> Result<(), StateError> {
         Err(e) => Err(e),
     };
     r.map_err(io_err(p))
+}
+
+/// Take an exclusive `flock` on `path` (created if missing), blocking
+/// while another process (or another open of it) holds it; `on_wait` is
+/// told the holder's pid (`?` if unknown) before waiting. The lock lasts as
+/// long as the returned file is open. The holder's pid is written into it.
+fn lock_path(path: &Path, on_wait: &dyn Fn(&str)) -> Result<File, StateError> {
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io_err(path))?;
+    // SAFETY: flock on a file descriptor we own; no memory is passed.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(io_err(path)(err));
+        }
+        let mut holder = String::new();
+        let _ = f.read_to_string(&mut holder);
+        let holder = holder.trim();
+        on_wait(if holder.is_empty() { "?" } else { holder });
+        loop {
+            // SAFETY: as above; blocking flock.
+            let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+            if r == 0 {
+                break;
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(io_err(path)(err));
+            }
+        }
+    }
+    // The holder's pid, for the message of whoever waits next.
+    let _ = f.set_len(0);
+    let _ = (&f).write_all(format!("{}\n", std::process::id()).as_bytes());
+    Ok(f)
 }
 
 /// Held while a stack command changes the project; released on drop.
