@@ -24,13 +24,17 @@
 //! `SIGHUP` re-reads the table at once; `SIGTERM` or `SIGINT` stops it.
 
 pub mod answer;
+pub mod forward;
 pub mod resolv;
+pub mod server;
+pub mod table;
 pub mod wire;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use answer::{Decision, Kind, Table, Zone};
+pub use server::{Options, Server};
 
 /// What can go wrong starting or running the resolver.
 #[derive(Debug, thiserror::Error)]
@@ -78,4 +82,30 @@ pub enum DnsError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The helper process's body: serve `table_path` on `listen`, forwarding
+/// to the host's upstreams, until SIGTERM or SIGINT; SIGHUP re-reads the
+/// table. Returns once stopped.
+pub fn serve_main(table_path: &Path, listen: Vec<SocketAddr>) -> Result<(), DnsError> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let upstreams = resolv::host_upstreams()?;
+    if upstreams.is_empty() {
+        tracing::warn!(
+            "dns: {} names no upstream resolver: names outside the project will not resolve",
+            resolv::RESOLV_CONF
+        );
+    }
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])
+        .map_err(|source| DnsError::Signals { source })?;
+    let server = Server::start(Options::new(table_path.to_path_buf(), listen, upstreams))?;
+    for sig in signals.forever() {
+        if sig == SIGHUP {
+            server.reload();
+        } else {
+            break;
+        }
+    }
+    server.stop();
+    Ok(())
 }
