@@ -369,3 +369,41 @@ fn a_taken_address_is_an_error_naming_it() {
     let o = Options::new(dir.path().join("table.json"), vec![], vec![]);
     assert!(Server::start(o).is_err());
 }
+
+#[test]
+fn serve_main_serves_until_sigterm_and_rereads_on_sighup() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("table.json");
+    store(&path, &table(7, lo(7, 30))).unwrap();
+    // A fixed high port on an address of this test's own.
+    let at = SocketAddr::new(lo(7, 1).into(), 15353);
+    let p = path.clone();
+    let main = std::thread::spawn(move || stack::runtime::dns::serve_main(&p, vec![at]));
+    let from = lo(7, 30);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let ask = || {
+        let sock = UdpSocket::bind((from, 0)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let q = query("db", RecordType::A);
+        sock.send_to(&q.to_vec().unwrap(), at).unwrap();
+        let mut buf = [0u8; 512];
+        let n = sock.recv(&mut buf).ok()?;
+        Some(addrs(&Message::from_vec(&buf[..n]).unwrap()))
+    };
+    let first = loop {
+        if let Some(a) = ask() {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "serve_main never answered");
+    };
+    assert_eq!(first, vec![lo(7, 30)]);
+    store(&path, &table(7, lo(7, 31))).unwrap();
+    kill(Pid::this(), Signal::SIGHUP).unwrap();
+    assert_eq!(ask(), Some(vec![lo(7, 31)]));
+    kill(Pid::this(), Signal::SIGTERM).unwrap();
+    main.join().unwrap().unwrap();
+    UdpSocket::bind(at).unwrap();
+}
