@@ -8,6 +8,7 @@ pub mod spawn;
 
 pub mod channel;
 pub mod devices;
+pub mod dns;
 pub mod exec;
 pub mod firewall;
 pub mod init;
