@@ -12,6 +12,7 @@ pub mod exec;
 pub mod init;
 pub mod mountinfo;
 pub mod mounts;
+pub mod net;
 pub mod proc;
 pub mod sealed;
 pub mod seccomp;
