@@ -32,10 +32,12 @@ impl Netns {
     fn new() -> Netns {
         let mut command = Command::new("sleep");
         command.arg("600");
-        // SAFETY: the closure runs between fork and exec and only calls
-        // unshare(2), a plain syscall, and reads errno.
+        // SAFETY: the closure runs between fork and exec and only makes
+        // plain syscalls (prctl, unshare) and reads errno.
         unsafe {
             command.pre_exec(|| {
+                // Die with the test, even if it is killed before its guard runs.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 if libc::unshare(libc::CLONE_NEWNET) == 0 {
                     Ok(())
                 } else {
@@ -222,6 +224,7 @@ fn a_bridge_is_reused_keeps_its_mac_and_is_deleted_whole() {
     assert_eq!(net::link_index("stktestabr").unwrap(), Some(index));
     assert_eq!(sysfs("stktestabr", "address"), mac_text(br.mac));
     assert_eq!(sysfs("stktestabr", "mtu"), "1400");
+    assert_eq!(sysfs("stktestabr", "addr_assign_type"), "3", "NET_ADDR_SET");
     let flags = u32::from_str_radix(sysfs("stktestabr", "flags").trim_start_matches("0x"), 16);
     assert_eq!(flags.unwrap() & 1, 1, "the bridge is up");
     let addrs = Command::new("ip")
