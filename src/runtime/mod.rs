@@ -14,6 +14,7 @@ pub mod firewall;
 pub mod init;
 pub mod mountinfo;
 pub mod mounts;
+pub mod net;
 pub mod net_routes;
 pub mod proc;
 pub mod sealed;
