@@ -650,7 +650,7 @@ fn measure_start_time_and_init_pss() {
         let (mut up, mut down) = (Duration::ZERO, Duration::ZERO);
         for i in 0..n {
             let mut b = Box_::new(&format!("bench{i}"), &["/bin/true"]);
-            b.cfg.network = net;
+            b.cfg.network = net.clone();
             let t = Instant::now();
             b.start().unwrap();
             up += t.elapsed();

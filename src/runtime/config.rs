@@ -98,12 +98,33 @@ impl Default for Security {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Network {
     /// New network namespace with loopback up.
     None,
     /// Share the host's.
     Host,
+    /// New network namespace with one veth per attachment, on bridges the
+    /// caller has made: set up by the parent between clone and the init's
+    /// config, so the command starts with its network ready.
+    Bridge(Vec<Attachment>),
+}
+
+/// One interface of a container on a bridge network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The bridge (it must exist: `net::ensure_bridge`).
+    pub bridge: String,
+    /// The host end's name (at most 15 bytes).
+    pub host_veth: String,
+    /// The name inside the container (`eth0`, `eth1`…).
+    pub interface: String,
+    pub address: std::net::Ipv4Addr,
+    pub prefix: u8,
+    /// The default route's next hop; on one attachment at most.
+    pub gateway: Option<std::net::Ipv4Addr>,
+    pub mac: Option<[u8; 6]>,
+    pub mtu: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

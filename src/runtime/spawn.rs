@@ -17,7 +17,7 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::channel::{self, FromInit, ToInitRef, INIT_CHANNEL_FD};
-use super::{sealed, ContainerConfig, Network};
+use super::{net, sealed, Attachment, ContainerConfig, Network};
 
 pub use super::exec::{exec, exec_helper_command, ExecOptions};
 pub use super::sealed::set_init_exe;
@@ -37,6 +37,14 @@ pub enum SpawnError {
     /// There is no sealed copy of stack to run the init from.
     #[error(transparent)]
     Sealed(#[from] sealed::SealedError),
+    /// An interface of a bridge network could not be made.
+    #[error("cannot attach {interface} to bridge {bridge}: {source}")]
+    Network {
+        interface: String,
+        bridge: String,
+        #[source]
+        source: super::net::NetError,
+    },
     /// A file or directory the start needs could not be opened.
     #[error("cannot open {}: {source}", path.display())]
     Open {
@@ -261,6 +269,18 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     drop(child);
     drop(fds);
 
+    // The init waits for its config: its network is made first.
+    if let Network::Bridge(attachments) = &cfg.network {
+        if let Err(e) = attach(pid, attachments) {
+            // SAFETY: kill/waitpid on our own child's pid.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            let _ = wait_pid(pid);
+            return Err(e);
+        }
+    }
+
     if let Err(sentence) = talk_to_init(&mut parent, &config_msg) {
         // SAFETY: kill/waitpid on our own child's pid.
         unsafe {
@@ -279,6 +299,44 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
         start_time,
         into_cgroup,
     })
+}
+
+/// Give the container (its init is `pid`) one veth per attachment, each
+/// configured inside its network namespace.
+fn attach(pid: i32, attachments: &[Attachment]) -> Result<(), SpawnError> {
+    let path = PathBuf::from(format!("/proc/{pid}/ns/net"));
+    let ns = File::open(&path).map_err(|source| SpawnError::Open { path, source })?;
+    for a in attachments {
+        let fail = |source| SpawnError::Network {
+            interface: a.interface.clone(),
+            bridge: a.bridge.clone(),
+            source,
+        };
+        let bridge = net::link_index(&a.bridge).map_err(fail)?.ok_or_else(|| {
+            fail(net::NetError::NoSuchLink {
+                name: a.bridge.clone(),
+            })
+        })?;
+        net::create_veth(&net::Veth {
+            host_name: &a.host_veth,
+            peer_name: &a.interface,
+            peer_netns: ns.as_fd(),
+            bridge_ifindex: bridge,
+            mtu: a.mtu,
+            peer_mac: a.mac,
+        })
+        .map_err(fail)?;
+        net::configure_netns(
+            ns.as_fd(),
+            &net::IfConfig {
+                name: a.interface.clone(),
+                address: (a.address, a.prefix),
+                gateway: a.gateway,
+            },
+        )
+        .map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// The fds the clone child needs, all ≥ 10 (see `high_fd`).
