@@ -34,8 +34,15 @@ pub enum Goal {
 
 /// Judge `observed` against `desired` for `--wait` (`opts.targets` limits
 /// it to `up SERVICE...` and their dependencies, as for [`diff()`]).
+/// The options' one-time parts (`explicit`, `force_recreate`) are left out:
+/// asked after the `up` that used them, they would read as pending for ever.
 pub fn readiness(desired: &Stack, observed: &Observed, opts: &PlanOptions) -> Readiness {
-    judge(desired, observed, opts, Goal::Healthy, None)
+    let settled = PlanOptions {
+        explicit: false,
+        force_recreate: false,
+        ..opts.clone()
+    };
+    judge(desired, observed, &settled, Goal::Healthy, None)
 }
 
 /// [`readiness`] for `goal`, judging only the services in `only` (`None`:

@@ -99,8 +99,12 @@ impl Sup {
             }
             _ => {}
         }
-        eprintln!("{line}");
-        self.last_actions.push(line);
+        let second_half =
+            matches!(a, Action::Create { .. }) && self.intent.recreating.remove(&name);
+        if !second_half {
+            eprintln!("{line}");
+            self.last_actions.push(line);
+        }
         match a {
             Action::Create { .. } => self.create(&name),
             Action::Start { .. } => {
@@ -264,10 +268,11 @@ impl Sup {
                 }
                 let _ = self.store.remove_container(name);
                 self.emit(Some(name), "removed", String::new());
-                // The second half of the planned recreate, not a new
-                // action: `up` does what `stack plan` said.
+                // The create is the second half of the planned recreate:
+                // planned (so its dependencies are judged again now), but
+                // not said again as an action of its own.
                 if after == After::Recreate && self.shutdown.is_none() {
-                    self.create(name);
+                    self.intent.recreating.insert(name.to_string());
                 }
             }
         }

@@ -18,6 +18,9 @@ pub(super) struct Intent {
     pub kicked: BTreeSet<String>,
     /// Services still to be force-recreated by this `up`.
     pub force: BTreeSet<String>,
+    /// Services whose recreate has removed the old container: their next
+    /// `create` completes it (it is not printed as an action of its own).
+    pub recreating: BTreeSet<String>,
 }
 
 impl Intent {
@@ -54,11 +57,15 @@ impl Sup {
         } else {
             BTreeSet::new()
         };
+        // A recreate under way stays one, unless its service left the file.
+        let mut recreating = std::mem::take(&mut self.intent.recreating);
+        recreating.retain(|n| stack.services.contains_key(n));
         self.stack = stack;
         self.intent = Intent {
             options,
             kicked,
             force,
+            recreating,
         };
         self.out.reported.clear();
         self.save_project();

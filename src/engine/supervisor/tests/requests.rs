@@ -234,3 +234,55 @@ fn the_first_settle_reports_a_failed_job_to_up() {
     let e = r.unwrap_err();
     assert!(e.contains("service app: job job exited 3"), "{e}");
 }
+
+#[test]
+fn a_recreate_judges_its_dependencies_again_before_the_new_container() {
+    let mut h = Harness::new(stack(vec![
+        plain("db"),
+        needs(plain("web"), &["db"], Condition::ServiceStarted),
+    ]));
+    up_running(&mut h, &[("db", 10), ("web", 11)]);
+    let mut changed = needs(plain("web"), &["db"], Condition::ServiceStarted);
+    changed.environment.insert("COLOR".into(), "blue".into());
+    h.request(Op::Reload {
+        stack: Box::new(stack(vec![plain("db"), changed])),
+        options: UpOptions::default(),
+    });
+    assert_eq!(h.jobs(), vec![stop("web", true)]);
+    // While web's old container stops, the user stops db.
+    h.request(Op::Stop {
+        services: vec!["db".into()],
+        timeout: None,
+    });
+    assert_eq!(h.jobs(), vec![], "db waits for its dependent web");
+    h.stopped("web", 11, true);
+    assert_eq!(
+        h.jobs(),
+        vec![stop("db", false)],
+        "web is not created under it"
+    );
+    h.stopped("db", 10, false);
+    assert_eq!(h.jobs(), vec![]);
+    let notes = h.sup.ps().pending;
+    assert!(
+        notes
+            .get("web")
+            .is_some_and(|n| n.contains("stopped by the user")),
+        "{notes:?}"
+    );
+    // `start db` brings db back, and the recreate completes.
+    h.request(Op::Start {
+        services: vec!["db".into()],
+    });
+    assert_eq!(h.jobs(), vec![start("db")]);
+    h.started("db", 12);
+    assert_eq!(h.jobs(), vec![start("web")]);
+    assert!(
+        !h.sup
+            .last_actions
+            .iter()
+            .any(|l| l.starts_with("create web")),
+        "{:?}",
+        h.sup.last_actions
+    );
+}
