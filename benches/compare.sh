@@ -10,6 +10,8 @@
 # up -d after one service of 50 changed (one recreate).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=benches/lib.sh
+. "$here/benches/lib.sh"
 BEFORE=$(realpath "${BEFORE:?set BEFORE to the old binary}")
 AFTER=$(realpath "${AFTER:-$here/target/release/stack}")
 work=${BENCH_DIR:-/tmp/stack-bench-compare}
@@ -18,11 +20,7 @@ export STACK_STATE_DIR=$work/state STACK_RUN_DIR=$work/run
 
 rm -rf "$work"; mkdir -p "$work"
 rootfs=$work/rootfs
-mkdir -p "$rootfs"/{bin,proc,sys,dev,tmp,etc,root}
-cp /bin/busybox "$rootfs/bin/busybox"
-for a in $("$rootfs/bin/busybox" --list); do
-  [ "$a" = busybox ] || ln -sf busybox "$rootfs/bin/$a"
-done
+busybox_rootfs "$rootfs"
 
 stackfile() { # file count command [colour of s1]
   { echo "services:"

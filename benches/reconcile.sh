@@ -7,6 +7,8 @@
 #   STACK=target/release/stack RUNS=20 benches/reconcile.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=benches/lib.sh
+. "$here/benches/lib.sh"
 STACK=$(realpath "${STACK:-$here/target/release/stack}")
 work=${BENCH_DIR:-/tmp/stack-bench-reconcile}
 runs=${RUNS:-30}
@@ -14,11 +16,7 @@ export STACK_STATE_DIR=$work/state STACK_RUN_DIR=$work/run
 
 rm -rf "$work"; mkdir -p "$work"
 rootfs=$work/rootfs
-mkdir -p "$rootfs"/{bin,proc,sys,dev,tmp,etc,root}
-cp /bin/busybox "$rootfs/bin/busybox"
-for a in $("$rootfs/bin/busybox" --list); do
-  [ "$a" = busybox ] || ln -sf busybox "$rootfs/bin/$a"
-done
+busybox_rootfs "$rootfs"
 
 gen() { # file colour-of-s1
   { echo "services:"

@@ -16,6 +16,8 @@
 # is hidden; stack, runc and unshare see the same v1 hierarchy there.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=benches/lib.sh
+. "$here/benches/lib.sh"
 STACK=$(realpath "${STACK:-$here/target/release/stack}")
 work=${BENCH_DIR:-/tmp/stack-bench}
 runs=${RUNS:-30}
@@ -24,13 +26,7 @@ export STACK_STATE_DIR=$work/state STACK_RUN_DIR=$work/run
 rm -rf "$work"; mkdir -p "$work"
 # A busybox rootfs, as the tests build it.
 rootfs=$work/rootfs
-mkdir -p "$rootfs"/{bin,proc,sys,dev,tmp,etc,root}
-cp /bin/busybox "$rootfs/bin/busybox"
-for a in $("$rootfs/bin/busybox" --list); do
-  [ "$a" = busybox ] || ln -sf busybox "$rootfs/bin/$a"
-done
-echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
-echo 'root:x:0:' > "$rootfs/etc/group"
+busybox_rootfs "$rootfs"
 
 # Stack files: one /bin/true job, and N long-running services.
 stackfile() { # name count command
