@@ -61,6 +61,7 @@ fn stack_of(services: Vec<Service>) -> Stack {
         dir: PathBuf::from("/bench"),
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
         volumes: BTreeMap::new(),
+        networks: BTreeMap::new(),
         inputs: Vec::new(),
     }
 }

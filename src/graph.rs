@@ -246,6 +246,7 @@ mod tests {
             dir: "/t".into(),
             services: s.iter().map(|(n, d)| (n.to_string(), svc(n, d))).collect(),
             volumes: BTreeMap::new(),
+            networks: BTreeMap::new(),
             inputs: Vec::new(),
         }
     }

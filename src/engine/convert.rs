@@ -279,8 +279,10 @@ pub fn container_config(
             .map(|(k, u)| (k.clone(), u.soft, u.hard))
             .collect(),
         network: match svc.network_mode {
-            NetworkMode::None => Network::None,
             NetworkMode::Host => Network::Host,
+            // Bridges and shared namespaces are the network room's
+            // (`engine::network`), which replaces this.
+            _ => Network::None,
         },
         init: svc.init,
         cgroup: cgroup_path(&store.project, &svc.name),

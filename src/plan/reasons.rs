@@ -46,7 +46,16 @@ pub fn config_changed(old: &Service, new: &Service) -> bool {
         security,
         ulimits,
         network_mode,
+        networks,
         ports,
+        expose,
+        container_name,
+        links,
+        extra_hosts,
+        dns,
+        dns_search,
+        dns_opt,
+        domainname,
         labels,
         profiles: _,
         develop,
@@ -74,7 +83,16 @@ pub fn config_changed(old: &Service, new: &Service) -> bool {
         && *security == new.security
         && *ulimits == new.ulimits
         && *network_mode == new.network_mode
+        && *networks == new.networks
         && *ports == new.ports
+        && *expose == new.expose
+        && *container_name == new.container_name
+        && *links == new.links
+        && *extra_hosts == new.extra_hosts
+        && *dns == new.dns
+        && *dns_search == new.dns_search
+        && *dns_opt == new.dns_opt
+        && *domainname == new.domainname
         && *labels == new.labels
         && *develop == new.develop
         && *x_stack == new.x_stack)

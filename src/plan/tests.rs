@@ -42,6 +42,7 @@ fn stack(services: Vec<Service>) -> Stack {
         dir: PathBuf::from("/t"),
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
         volumes: BTreeMap::new(),
+        networks: BTreeMap::new(),
         inputs: Vec::new(),
     }
 }

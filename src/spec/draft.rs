@@ -38,6 +38,9 @@ pub(super) struct Draft {
     pub security: Security,
     pub ulimits: BTreeMap<String, Ulimit>,
     pub network_mode: NetworkMode,
+    /// `networks`, `container_name`, `links`, `expose`, `extra_hosts`,
+    /// `dns*`, `domainname`.
+    pub net: NetKeys,
     pub ports: Vec<Port>,
     /// Where `ports` was, for the `network_mode` check.
     pub ports_at: Option<(Pos, String)>,
@@ -75,7 +78,8 @@ impl Default for Draft {
             cap_drop: Vec::new(),
             security: Security::default(),
             ulimits: BTreeMap::new(),
-            network_mode: NetworkMode::None,
+            network_mode: NetworkMode::Bridge,
+            net: NetKeys::default(),
             ports: Vec::new(),
             ports_at: None,
             labels: BTreeMap::new(),
@@ -84,6 +88,20 @@ impl Default for Draft {
             x_stack: XStack::default(),
         }
     }
+}
+
+/// A service's network keys as read so far.
+#[derive(Default)]
+pub(super) struct NetKeys {
+    pub networks: BTreeMap<String, ServiceNetwork>,
+    pub expose: Vec<String>,
+    pub container_name: Option<String>,
+    pub links: Vec<(String, String)>,
+    pub extra_hosts: Vec<ExtraHost>,
+    pub dns: Vec<std::net::IpAddr>,
+    pub dns_search: Vec<String>,
+    pub dns_opt: Vec<String>,
+    pub domainname: Option<String>,
 }
 
 impl Draft {
@@ -119,7 +137,16 @@ impl Draft {
             security: self.security,
             ulimits: self.ulimits,
             network_mode: self.network_mode,
+            networks: self.net.networks,
             ports: self.ports,
+            expose: self.net.expose,
+            container_name: self.net.container_name,
+            links: self.net.links,
+            extra_hosts: self.net.extra_hosts,
+            dns: self.net.dns,
+            dns_search: self.net.dns_search,
+            dns_opt: self.net.dns_opt,
+            domainname: self.net.domainname,
             labels: self.labels,
             profiles: self.profiles,
             develop: self.develop,

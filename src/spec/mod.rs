@@ -314,6 +314,7 @@ fn load_str(
                 dir: dir.to_path_buf(),
                 services: active,
                 volumes,
+                networks: BTreeMap::new(),
                 inputs: std::mem::take(&mut cx.env_inputs).into_iter().collect(),
             };
             match check_dependencies(&stack.services) {

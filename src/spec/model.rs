@@ -26,12 +26,94 @@ pub struct Stack {
     /// Named volumes declared at the top level.
     #[serde(default)]
     pub volumes: BTreeMap<String, VolumeDef>,
+    /// Networks by their key in the file (`default` included when a service
+    /// joins it), each with its name on the machine. Only the networks some
+    /// active service joins are here.
+    #[serde(default)]
+    pub networks: BTreeMap<String, NetworkDef>,
     /// Every file the stack was built from (absolute): the stack file, the
     /// `.env` or `--env-file`, and every service's `env_file`, existing or
     /// not (creating a missing optional one changes the stack). The file
     /// watcher of `up --watch` watches exactly these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<PathBuf>,
+}
+
+/// One top-level network (`driver: bridge`, the only driver).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkDef {
+    /// The name on the machine: `<project>_<key>` (Compose's), or `name:`.
+    pub name: String,
+    /// `external: true`: made by another stack project; joined, never
+    /// created or removed by this one.
+    #[serde(default)]
+    pub external: bool,
+    /// No route out, no published ports.
+    #[serde(default)]
+    pub internal: bool,
+    /// `ipam.config[0].subnet`; `None`: picked from the pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<ipnet::Ipv4Net>,
+    /// `ipam.config[0].ip_range`: where dynamic addresses come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<ipnet::Ipv4Net>,
+    /// `ipam.config[0].gateway` [default: the subnet's first address].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<std::net::Ipv4Addr>,
+    /// `driver_opts: com.docker.network.bridge.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+    /// `driver_opts: com.docker.network.driver.mtu`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl NetworkDef {
+    /// A bridge network named `name` on the machine, with every default.
+    pub fn new(name: &str) -> NetworkDef {
+        NetworkDef {
+            name: name.to_string(),
+            external: false,
+            internal: false,
+            subnet: None,
+            ip_range: None,
+            gateway: None,
+            bridge: None,
+            mtu: None,
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+/// A service's attachment to one network (`networks:` on the service).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceNetwork {
+    /// Extra names of the service on this network (plus `links` aliases).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<std::net::Ipv4Addr>,
+    /// `aa:bb:cc:dd:ee:ff`, lower case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    /// Higher first: the order of the interfaces (`eth0` is the highest)
+    /// and of the default route [default: 0].
+    #[serde(default)]
+    pub priority: i32,
+    /// The network's definition, copied here so that changing it changes
+    /// every attached container's config (and recreates it, with reasons
+    /// `networks.front.network.internal …`).
+    pub network: NetworkDef,
+}
+
+/// `extra_hosts` entry: `HOST:IP` (or `HOST=IP`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraHost {
+    pub host: String,
+    /// An address, or `host-gateway` (the network's gateway, as Docker).
+    pub ip: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -93,8 +175,35 @@ pub struct Service {
     #[serde(default)]
     pub ulimits: BTreeMap<String, Ulimit>,
     pub network_mode: NetworkMode,
+    /// With `network_mode` `bridge` (the default): the networks joined, by
+    /// key in [`Stack::networks`] (`default` when the file names none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, ServiceNetwork>,
+    /// Published ports; ranges are expanded to one entry per port.
     #[serde(default)]
     pub ports: Vec<Port>,
+    /// `expose`: ports the service serves to other containers,
+    /// normalised to `PORT/PROTO` (documentation; nothing is published).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expose: Vec<String>,
+    /// `container_name`: a fixed name, which also resolves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    /// `links`: `SERVICE[:ALIAS]`, as (service, alias): the alias resolves
+    /// to the service on the networks the two share.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<ExtraHost>,
+    /// `dns`: resolvers for names outside the project, instead of the host's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<std::net::IpAddr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
@@ -327,10 +436,16 @@ pub struct Ulimit {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NetworkMode {
-    /// Loopback only (the default until the project bridge lands).
+    /// Compose's default: the service's `networks` (the project's
+    /// `default` network when it names none), each a bridge.
     #[default]
+    Bridge,
+    /// Loopback only.
     None,
     Host,
+    /// `service:NAME`: the network namespace of that service's container
+    /// (started after it, restarted when it is recreated).
+    Service(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -415,7 +530,16 @@ impl Service {
             security: Security::default(),
             ulimits: BTreeMap::new(),
             network_mode: NetworkMode::None,
+            networks: BTreeMap::new(),
             ports: vec![],
+            expose: vec![],
+            container_name: None,
+            links: vec![],
+            extra_hosts: vec![],
+            dns: vec![],
+            dns_search: vec![],
+            dns_opt: vec![],
+            domainname: None,
             labels: BTreeMap::new(),
             profiles: vec![],
             develop: None,

@@ -264,6 +264,7 @@ mod tests {
             dir: "/s".into(),
             services: Default::default(),
             volumes: Default::default(),
+            networks: Default::default(),
             inputs: Vec::new(),
         };
         for n in ["db", "web"] {

@@ -540,6 +540,7 @@ mod tests {
             dir: "/x".into(),
             services: Default::default(),
             volumes: Default::default(),
+            networks: Default::default(),
             inputs: vec![],
         };
         assert_eq!(

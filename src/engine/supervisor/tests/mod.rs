@@ -135,6 +135,7 @@ pub fn stack(services: Vec<Service>) -> Stack {
         dir: "/t".into(),
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
         volumes: Default::default(),
+        networks: Default::default(),
         inputs: Vec::new(),
     }
 }
