@@ -6,6 +6,7 @@
 #   STACK=target/release/stack benches/startup.sh
 #   ONLY=clone3 benches/startup.sh     # only clone3(CLONE_INTO_CGROUP) vs clone
 #   scripts/v2-guest.sh env ONLY=clone3 COMPOSE=0 benches/startup.sh   # on pure v2
+#   ONLY=network benches/startup.sh    # the default network against none, and Compose's bridge
 #
 # Docker Compose is included (unless COMPOSE=0) when `docker` and `docker-compose` (or
 # `docker compose`) work; the image is a `docker import` of the same busybox
@@ -42,6 +43,11 @@ true1=$(stackfile true1 1 /bin/true)
 true1u=$(stackfile true1u 1 /bin/true)
 echo '    security_opt: [seccomp=unconfined]' >> "$true1u"
 for n in 1 10 50; do stackfile sleep$n "$n" "sleep 3600" >/dev/null; done
+# The same without a network (loopback only): the network's cost is the gap.
+true1n=$(stackfile true1n 1 /bin/true)
+echo '    network_mode: none' >> "$true1n"
+sleep50n=$(stackfile sleep50n 50 "sleep 3600")
+sed -i 's|^    command: sleep 3600$|&\n    network_mode: none|' "$sleep50n"
 
 # One OCI bundle for crun and runc.
 mkdir -p "$work/oci"
@@ -70,6 +76,11 @@ if [ -n "$compose" ]; then
         printf '  s%s:\n    image: stackbench/busybox\n    command: sleep 3600\n    network_mode: none\n' "$i"; done
     } > "$work/compose$n/docker-compose.yml"
   done
+  # Compose's default: every service on the project's bridge network.
+  mkdir -p "$work/composebridge50"
+  { echo "services:"; for i in $(seq 1 50); do
+      printf '  s%s:\n    image: stackbench/busybox\n    command: sleep 3600\n' "$i"; done
+  } > "$work/composebridge50/docker-compose.yml"
   mkdir -p "$work/composetrue"
   printf 'services:\n  s1:\n    image: stackbench/busybox\n    command: /bin/true\n    network_mode: none\n' \
     > "$work/composetrue/docker-compose.yml"
@@ -96,6 +107,34 @@ hyperfine -N --runs $runs --export-markdown $work/clone3-10.md \
   -n "up -d, 10 containers, clone3" "env STACK_CLONE_INTO_CGROUP=1 $STACK -f $work/sleep10.yaml -p benchc3 up -d" \
   -n "up -d, 10 containers, clone" "env STACK_CLONE_INTO_CGROUP=0 $STACK -f $work/sleep10.yaml -p benchc3 up -d" 2>&1
 [ "${ONLY:-}" = clone3 ] && exit 0
+echo "## the network: one /bin/true job and 50 containers, default network against none"
+hyperfine -N --warmup 3 --runs $runs --export-markdown $work/net-true.md \
+  --prepare "$STACK -f $true1 -p benchnet1 down -t 0" --prepare "$STACK -f $true1n -p benchnet1n down -t 0" \
+  -n "up, /bin/true, default network" "$STACK -f $true1 -p benchnet1 up" \
+  -n "up, /bin/true, network_mode none" "$STACK -f $true1n -p benchnet1n up" 2>&1
+$STACK -f $true1 -p benchnet1 down -t 0 >/dev/null 2>&1; $STACK -f $true1n -p benchnet1n down -t 0 >/dev/null 2>&1
+hyperfine -N --runs $runs --export-markdown $work/net-up50.md \
+  --prepare "$STACK -f $work/sleep50.yaml -p benchnet50 down -t 0" \
+  --prepare "$STACK -f $sleep50n -p benchnet50n down -t 0" \
+  -n "up -d, 50 containers, default network" "$STACK -f $work/sleep50.yaml -p benchnet50 up -d" \
+  -n "up -d, 50 containers, network_mode none" "$STACK -f $sleep50n -p benchnet50n up -d" 2>&1
+$STACK -f $work/sleep50.yaml -p benchnet50 down -t 0 >/dev/null 2>&1; $STACK -f $sleep50n -p benchnet50n down -t 0 >/dev/null 2>&1
+hyperfine -N --runs $runs --export-markdown $work/net-down50.md \
+  --prepare "$STACK -f $work/sleep50.yaml -p benchnet50 up -d" \
+  --prepare "$STACK -f $sleep50n -p benchnet50n up -d" \
+  -n "down, 50 containers, default network" "$STACK -f $work/sleep50.yaml -p benchnet50 down -t 0" \
+  -n "down, 50 containers, network_mode none" "$STACK -f $sleep50n -p benchnet50n down -t 0" 2>&1
+if [ -n "$compose" ]; then
+  echo "## 50 containers with $compose on its default bridge network: up -d, down"
+  hyperfine --runs 3 --export-markdown $work/net-compose50.md \
+    --prepare "cd $work/composebridge50 && $compose down -t 0 >/dev/null 2>&1" \
+    --cleanup "cd $work/composebridge50 && $compose down -t 0 >/dev/null 2>&1" \
+    "cd $work/composebridge50 && $compose up -d >/dev/null 2>&1" 2>&1
+  hyperfine --runs 3 --export-markdown $work/net-compose50-down.md \
+    --prepare "cd $work/composebridge50 && $compose up -d >/dev/null 2>&1" \
+    "cd $work/composebridge50 && $compose down -t 0 >/dev/null 2>&1" 2>&1
+fi
+[ "${ONLY:-}" = network ] && exit 0
 echo "## one container running /bin/true"
 cmds=(
   "unshare --mount --uts --ipc --net --pid --fork --root=$rootfs --mount-proc /bin/true"

@@ -150,19 +150,21 @@ pub fn stop(run: &Path) {
     let _ = std::fs::remove_file(run.join("resolver.log"));
 }
 
-/// SIGTERM, a second to go, then SIGKILL; the pid is checked against its
-/// start time before each signal, so a reused pid is never hit.
+/// SIGKILL (it keeps nothing worth a clean exit, and its idle threads
+/// would take up to 200 ms to notice a SIGTERM), then wait until it is
+/// gone so its addresses are free for a successor. The pid is checked
+/// against its start time first, so a reused pid is never hit.
 fn stop_record(r: &Record) {
     let ours = || proc::live_start_time(r.pid) == Some(r.start_time);
-    let pid = nix::unistd::Pid::from_raw(r.pid);
-    if ours() {
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    if !ours() {
+        return;
     }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(r.pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     let deadline = Instant::now() + Duration::from_secs(1);
     while ours() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    if ours() {
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
