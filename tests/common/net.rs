@@ -268,7 +268,20 @@ pub fn pid(p: &Project, svc: &str) -> i64 {
 pub fn diagnose(p: &Project, svc: Option<&str>) -> String {
     let mut s = String::from("--- diagnosis\n");
     let ps = p.run(&["ps", "--format", "json"]);
-    s += &format!("ps: {}\n", text(&ps));
+    match serde_json::from_slice::<serde_json::Value>(&ps.stdout) {
+        Ok(mut v) => {
+            // The services' whole config is noise here.
+            if let Some(cs) = v["containers"].as_array_mut() {
+                for c in cs {
+                    if let Some(m) = c.as_object_mut() {
+                        m.remove("config");
+                    }
+                }
+            }
+            s += &format!("ps: {v}\n");
+        }
+        Err(_) => s += &format!("ps: {}\n", text(&ps)),
+    }
     if let Some(svc) = svc {
         let o = sh_in(
             p,
