@@ -18,8 +18,9 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use stack::runtime::net::{
-    self, configure_netns, create_veth, delete_link, ensure_bridge, in_netns, link_exists,
-    links_with_prefix, Bridge, IfConfig, NetError, Veth,
+    self, add_address, addresses, bridge_exists, configure_netns, create_veth, del_address,
+    delete_link, ensure_bridge, in_netns, link_exists, links_with_prefix, route_localnet,
+    set_route_localnet, Bridge, IfConfig, NetError, Veth,
 };
 
 /// A network namespace of the test's own: a `sleep` that unshared it.
@@ -393,4 +394,84 @@ fn the_host_reaches_a_namespace_through_the_bridge() {
     }
     delete_link("stktestcbr").unwrap();
     assert!(links_with_prefix("stktestc").unwrap().is_empty());
+}
+
+/// Whether the running kernel is at least `major.minor`.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (a, b) >= (major, minor)
+}
+
+#[test]
+fn a_bridge_gets_extra_addresses_and_route_localnet() {
+    if !common::root_or_skip("a_bridge_gets_extra_addresses_and_route_localnet") {
+        return;
+    }
+    let _links = Links::new(&["stkttdbr"]);
+    let name = "stkttdbr";
+    let own = (Ipv4Addr::new(10, 250, 5, 1), 24);
+    let extra = Ipv4Addr::new(10, 250, 5, 53);
+    let mut br = bridge(name, 0xd1, 5);
+    br.address = own;
+    assert!(!bridge_exists(name).unwrap());
+    ensure_bridge(&br).unwrap();
+    assert!(bridge_exists(name).unwrap());
+    // A link that is not a bridge is said, not taken for one.
+    let err = bridge_exists("lo").unwrap_err();
+    assert!(matches!(err, NetError::NotABridge { .. }), "{err}");
+
+    // An extra address, twice: there once, beside the bridge's own, and
+    // usable (something binds to it).
+    add_address(name, extra, 24).unwrap();
+    add_address(name, extra, 24).unwrap();
+    let listed = addresses(name).unwrap();
+    assert_eq!(listed, [own, (extra, 24)], "{listed:?}");
+    let shown = Command::new("ip")
+        .args(["-4", "addr", "show", "dev", name])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8(shown.stdout).unwrap();
+    assert!(shown.contains("inet 10.250.5.53/24"), "{shown}");
+    assert!(shown.contains("secondary"), "{shown}");
+    std::net::UdpSocket::bind((extra, 0)).unwrap();
+
+    // The owner's ensure_bridge keeps it where the kernel keeps the mark
+    // (IFA_PROTO, Linux 6.1).
+    ensure_bridge(&br).unwrap();
+    if kernel_at_least(6, 1) {
+        assert_eq!(addresses(name).unwrap(), [own, (extra, 24)]);
+    }
+
+    del_address(name, extra, 24).unwrap();
+    del_address(name, extra, 24).unwrap(); // already gone: fine
+    assert_eq!(addresses(name).unwrap(), [own]);
+
+    // route_localnet, on and off, as the kernel shows it.
+    let file = format!("/proc/sys/net/ipv4/conf/{name}/route_localnet");
+    set_route_localnet(name, true).unwrap();
+    assert!(route_localnet(name).unwrap());
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), "1");
+    set_route_localnet(name, false).unwrap();
+    assert!(!route_localnet(name).unwrap());
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), "0");
+
+    // A link that is not there: named, for add and for the setting; a
+    // removal has nothing to do. A name that would leave the directory is
+    // refused before any path is made.
+    delete_link(name).unwrap();
+    let err = add_address(name, extra, 24).unwrap_err();
+    assert!(matches!(err, NetError::NoSuchLink { .. }), "{err}");
+    assert_eq!(err.to_string(), "link stkttdbr does not exist");
+    let err = set_route_localnet(name, true).unwrap_err();
+    assert!(matches!(err, NetError::NoSuchLink { .. }), "{err}");
+    del_address(name, extra, 24).unwrap();
+    let err = set_route_localnet("..", true).unwrap_err();
+    assert!(matches!(err, NetError::InvalidName { .. }), "{err}");
+    let err = add_address(name, extra, 33).unwrap_err();
+    assert!(matches!(err, NetError::InvalidPrefix { .. }), "{err}");
 }

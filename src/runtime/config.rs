@@ -108,6 +108,11 @@ pub enum Network {
     /// caller has made: set up by the parent between clone and the init's
     /// config, so the command starts with its network ready.
     Bridge(Vec<Attachment>),
+    /// Join the existing network namespace at this path (Compose's
+    /// `network_mode: service:NAME`: `/proc/<its init's pid>/ns/net`), so
+    /// both see the same interfaces and the same `localhost`. Nothing is
+    /// configured in it: it belongs to the container that made it.
+    Join(PathBuf),
 }
 
 /// One interface of a container on a bridge network.

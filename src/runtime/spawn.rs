@@ -13,6 +13,15 @@
 //! outside its limits. Where clone3 is missing or refused (an older kernel,
 //! a seccomp filter that answers ENOSYS as Docker's does) it falls back to
 //! clone and a write from the child.
+//!
+//! `Network::Join` (Compose's `network_mode: service:NAME`): the parent
+//! opens the namespace file and checks it is a network namespace, the clone
+//! leaves out CLONE_NEWNET, and the child's first syscall is `setns` on that
+//! fd. The child is a fresh single-threaded process about to exec, so
+//! moving it moves nothing else; the alternative, cloning from a helper
+//! thread that entered the namespace, would make the init the child of a
+//! thread that ends at once (reparented within the process, but one more
+//! moving part) and cost a thread per start.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -45,6 +54,16 @@ pub enum SpawnError {
         #[source]
         source: super::net::NetError,
     },
+    /// The network namespace to share (`Network::Join`) cannot be opened.
+    #[error("cannot open network namespace {}: {source} (the service whose network this container shares must be running)", path.display())]
+    JoinNetwork {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The path of `Network::Join` is not a network namespace.
+    #[error("{} is not a network namespace (expected /proc/<pid>/ns/net of the container whose network is shared)", path.display())]
+    NotANetworkNamespace { path: PathBuf },
     /// A file or directory the start needs could not be opened.
     #[error("cannot open {}: {source}", path.display())]
     Open {
@@ -208,6 +227,11 @@ const EXIT_CGROUP: i32 = 120;
 const EXIT_UNSHARE: i32 = 121;
 const EXIT_EXEC: i32 = 122;
 const EXIT_FDS: i32 = 123;
+const EXIT_SETNS: i32 = 124;
+
+/// `ioctl(NS_GET_NSTYPE)` (`_IO(0xb7, 0x3)`, Linux 4.11): the `CLONE_NEW*`
+/// type of a namespace fd.
+const NS_GET_NSTYPE: u64 = 0xb703;
 
 /// The container's environment: `cfg.env` plus Docker's defaults for
 /// `PATH` and `HOSTNAME` when they are not set. The init is exec'd with it,
@@ -252,7 +276,7 @@ fn cstrings(v: &[String], what: &'static str) -> Result<Vec<CString>, SpawnError
 pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned, SpawnError> {
     // Everything that allocates or can fail in a friendly way happens here,
     // before clone.
-    let fds = ChildFds::open(cgroup_procs)?;
+    let fds = ChildFds::open(cgroup_procs, &cfg.network)?;
     let (mut parent, child) = init_channel()?;
     let argv = [c"stack".as_ptr(), c"__init".as_ptr(), std::ptr::null()];
     let env = cstrings(&container_env(cfg), "environment entry")?;
@@ -262,8 +286,11 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
 
     let mut flags =
         libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
-    if cfg.network != Network::Host {
-        flags |= libc::CLONE_NEWNET;
+    match &cfg.network {
+        Network::None | Network::Bridge(_) => flags |= libc::CLONE_NEWNET,
+        // The host's: stay where we are. Join: the child enters it (setns
+        // on `fds.netns`) before anything else.
+        Network::Host | Network::Join(_) => {}
     }
     let (pid, into_cgroup) = clone_init(&fds, flags, child.as_raw_fd(), &argv, &envp)?;
     drop(child);
@@ -350,10 +377,12 @@ struct ChildFds {
     v2: Option<(OwnedFd, OwnedFd)>,
     /// The child's stdin, stdout and stderr.
     devnull: OwnedFd,
+    /// The network namespace the child enters first (`Network::Join`).
+    netns: Option<OwnedFd>,
 }
 
 impl ChildFds {
-    fn open(cgroup_procs: &[PathBuf]) -> Result<ChildFds, SpawnError> {
+    fn open(cgroup_procs: &[PathBuf], network: &Network) -> Result<ChildFds, SpawnError> {
         let dup = |what| move |source| SpawnError::Resource { what, source };
         let exe = high_fd(sealed::sealed_exe()?).map_err(dup("duplicate the init binary fd"))?;
         let open = |path: &Path, write: bool, dir: bool| {
@@ -386,13 +415,39 @@ impl ChildFds {
                 source,
             })?;
         let devnull = high_fd(null_low.as_raw_fd()).map_err(dup("duplicate fd"))?;
+        let netns = match network {
+            Network::Join(path) => {
+                let ns = open_netns(path)?;
+                Some(high_fd(ns.as_raw_fd()).map_err(dup("duplicate fd"))?)
+            }
+            _ => None,
+        };
         Ok(ChildFds {
             exe,
             procs,
             v2,
             devnull,
+            netns,
         })
     }
+}
+
+/// Opens the network namespace at `path` and checks that it is one, so a
+/// wrong path is a sentence here and not an exit code from the child.
+fn open_netns(path: &Path) -> Result<File, SpawnError> {
+    let file = File::open(path).map_err(|source| SpawnError::JoinNetwork {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // SAFETY: an argument-less ioctl on an fd we own; it only returns a
+    // number (or -1 with ENOTTY/EINVAL when the fd is no namespace).
+    let kind = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE as _) };
+    if kind != libc::CLONE_NEWNET {
+        return Err(SpawnError::NotANetworkNamespace {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(file)
 }
 
 /// The socketpair to the init: our end, and the child's (≥ 10).
@@ -422,6 +477,8 @@ fn clone_init(
 ) -> Result<(i32, bool), SpawnError> {
     let mut procs_raw: Vec<RawFd> = fds.procs.iter().map(|f| f.as_raw_fd()).collect();
     let (exe_fd, null_fd) = (fds.exe.as_raw_fd(), fds.devnull.as_raw_fd());
+    let netns_fd = fds.netns.as_ref().map_or(-1, |f| f.as_raw_fd());
+
     let mut into_cgroup = false;
     let mut pid = -1;
     if let Some((dir, _)) = &fds.v2 {
@@ -444,7 +501,9 @@ fn clone_init(
             };
             if pid == 0 {
                 // SAFETY: we are the clone child; see child_after_clone.
-                unsafe { child_after_clone(&procs_raw, child_fd, null_fd, exe_fd, argv, envp) }
+                unsafe {
+                    child_after_clone(&procs_raw, netns_fd, child_fd, null_fd, exe_fd, argv, envp)
+                }
             }
             if pid > 0 {
                 into_cgroup = true;
@@ -478,7 +537,9 @@ fn clone_init(
         };
         if pid == 0 {
             // SAFETY: we are the clone child; see child_after_clone.
-            unsafe { child_after_clone(&procs_raw, child_fd, null_fd, exe_fd, argv, envp) }
+            unsafe {
+                child_after_clone(&procs_raw, netns_fd, child_fd, null_fd, exe_fd, argv, envp)
+            }
         }
     }
     if pid < 0 {
@@ -552,6 +613,9 @@ fn describe_early_death(status: Option<i32>) -> String {
         Some(EXIT_UNSHARE) => "cannot create the container's cgroup namespace".into(),
         Some(EXIT_EXEC) => "cannot execute the container's init (the sealed copy of stack)".into(),
         Some(EXIT_FDS) => "cannot set up the container's init file descriptors".into(),
+        Some(EXIT_SETNS) => {
+            "cannot enter the network namespace the container shares (setns failed)".into()
+        }
         Some(s) if s >= 128 => format!(
             "the container's init was killed by signal {} during set-up",
             s - 128
@@ -588,19 +652,26 @@ pub(crate) fn decode_status(status: i32) -> i32 {
     }
 }
 
-/// The clone child: join cgroups, new cgroup namespace, fds 0-3, exec init.
+/// The clone child: enter the shared network namespace (`netns` ≥ 0),
+/// join cgroups, new cgroup namespace, fds 0-3, exec init.
 ///
 /// # Safety
 /// Only for the child of `clone` in `start`: touches only the given raw
 /// values and makes raw syscalls (async-signal-safe), never returns.
 unsafe fn child_after_clone(
     procs: &[RawFd],
+    netns: RawFd,
     chan: RawFd,
     null: RawFd,
     exe: RawFd,
     argv: &[*const libc::c_char; 3],
     envp: &[*const libc::c_char],
 ) -> ! {
+    // First, so that everything the init does (its sysfs mount included)
+    // happens in the namespace it shares. The fd is close-on-exec.
+    if netns >= 0 && libc::setns(netns, libc::CLONE_NEWNET) != 0 {
+        libc::_exit(EXIT_SETNS);
+    }
     for &fd in procs {
         // "0" means the writing process itself.
         if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {

@@ -158,6 +158,17 @@ pub fn link_exists(name: &str) -> Result<bool, NetError> {
     Ok(link_index(name)?.is_some())
 }
 
+/// Whether a bridge named `name` exists in the caller's namespace (an
+/// external network's, made by another project). A link of that name that
+/// is not a bridge is an error ([`NetError::NotABridge`]).
+pub fn bridge_exists(name: &str) -> Result<bool, NetError> {
+    check_name(name)?;
+    match find(&mut open()?, name)? {
+        Some(link) => bridge_index(&link, name).map(|_| true),
+        None => Ok(false),
+    }
+}
+
 /// The ifindex of the link `name`, if it exists.
 pub fn link_index(name: &str) -> Result<Option<u32>, NetError> {
     check_name(name)?;

@@ -6,9 +6,11 @@
 //! a NETLINK_ROUTE socket opened for it (`socket.rs`).
 //!
 //! - `link.rs`: `ensure_bridge`, `create_veth`, `delete_link`,
-//!   `link_exists`, `links_with_prefix`.
-//! - `addr.rs` and `route.rs`: an interface's IPv4 address and its default
+//!   `link_exists`, `bridge_exists`, `links_with_prefix`.
+//! - `addr.rs` and `route.rs`: an interface's IPv4 addresses (its own, and
+//!   extra ones on a bridge: `add_address`, `del_address`) and its default
 //!   route.
+//! - `sysctl.rs`: per-interface settings (`set_route_localnet`).
 //! - `netns.rs`: `configure_netns`, which sets up `lo` and `eth0` inside a
 //!   container's namespace from a socket opened there.
 
@@ -17,6 +19,7 @@ mod link;
 mod netns;
 mod route;
 mod socket;
+mod sysctl;
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -24,9 +27,13 @@ use std::os::fd::BorrowedFd;
 
 use sha2::{Digest, Sha256};
 
+pub use addr::{add_address, addresses, del_address, EXTRA_ADDRESS_PROTO};
 pub use link::link_index;
-pub use link::{create_veth, delete_link, ensure_bridge, link_exists, links_with_prefix};
+pub use link::{
+    bridge_exists, create_veth, delete_link, ensure_bridge, link_exists, links_with_prefix,
+};
 pub use netns::{configure_netns, in_netns};
+pub use sysctl::{route_localnet, set_route_localnet};
 
 /// Linux's IFNAMSIZ less its NUL: the longest interface name.
 pub const MAX_NAME: usize = 15;
@@ -113,6 +120,15 @@ pub enum NetError {
     },
     #[error("the thread that entered network namespace fd {fd} panicked")]
     NetnsThread { fd: i32 },
+    /// A per-interface setting could not be read or written; `op` is
+    /// `read` or `write`.
+    #[error("cannot {op} {}: {source}", path.display())]
+    Sysctl {
+        op: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 impl NetError {
@@ -121,7 +137,8 @@ impl NetError {
         match self {
             NetError::Kernel { source, .. }
             | NetError::Socket { source }
-            | NetError::Setns { source, .. } => source.raw_os_error(),
+            | NetError::Setns { source, .. }
+            | NetError::Sysctl { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
