@@ -534,3 +534,65 @@ fn the_outside_world_answers_the_host() {
     assert_eq!(&buf[n - 4..n], &named.octets());
     assert_eq!(outside.asked(), ["upstream.test"]);
 }
+
+/// More bad input from issue 11: each fails `up` with a line that names
+/// what is wrong, and makes nothing.
+#[test]
+fn bad_network_input_fails_up_and_makes_nothing() {
+    if !root_or_skip("bad_network_input_fails_up_and_makes_nothing") {
+        return;
+    }
+    let svc = |extra: &str| format!("  a:\n    rootfs: {{rootfs}}\n    command: {SLEEP}\n{extra}");
+    let cases = [
+        (
+            "overlapping subnets",
+            format!(
+                "services:\n{}networks:\n  one:\n    ipam:\n      config:\n        - subnet: 10.234.0.0/24\n  two:\n    ipam:\n      config:\n        - subnet: 10.234.0.0/16\n",
+                svc("    networks: [one, two]\n")
+            ),
+            vec!["10.234.0.0"],
+            vec!["one", "two"],
+        ),
+        (
+            "an address taken twice",
+            format!(
+                "services:\n{}  b:\n    rootfs: {{rootfs}}\n    command: {SLEEP}\n    networks:\n      pinned:\n        ipv4_address: 10.235.0.5\nnetworks:\n  pinned:\n    ipam:\n      config:\n        - subnet: 10.235.0.0/24\n",
+                svc("    networks:\n      pinned:\n        ipv4_address: 10.235.0.5\n")
+            ),
+            vec!["10.235.0.5"],
+            vec!["pinned"],
+        ),
+        (
+            "service: naming an unknown service",
+            format!("services:\n{}", svc("    network_mode: \"service:nosuch\"\n")),
+            vec!["nosuch"],
+            vec!["default"],
+        ),
+        (
+            "a cycle through service:",
+            format!(
+                "services:\n{}  b:\n    rootfs: {{rootfs}}\n    command: {SLEEP}\n    network_mode: \"service:a\"\n",
+                svc("    network_mode: \"service:b\"\n")
+            ),
+            vec!["cycl|circular"],
+            vec!["default"],
+        ),
+        (
+            "a port that does not parse",
+            format!("services:\n{}", svc("    ports: [\"80:eighty\"]\n")),
+            vec!["eighty"],
+            vec!["default"],
+        ),
+    ];
+    for (i, (what, yaml, words, nets)) in cases.into_iter().enumerate() {
+        let p = project(&format!("e2e-n13c{i}"), &yaml);
+        let out = p.run(&["up", "-d"]);
+        let all = text(&out);
+        assert!(!out.status.success(), "{what}: up accepted it:\n{all}");
+        assert!(
+            one_line_with(&all, &words),
+            "{what}: no line names {words:?}:\n{all}"
+        );
+        assert_nothing_made(&p, &nets);
+    }
+}

@@ -827,8 +827,14 @@ pub fn assert_nothing_made(p: &Project, networks: &[&str]) {
     }
 }
 
-/// Whether some non-empty line of `out` contains every one of `words`.
+/// Whether some non-empty line of `out` contains every one of `words`
+/// (a word `a|b` is either).
 pub fn one_line_with(out: &str, words: &[&str]) -> bool {
-    out.lines()
-        .any(|l| !l.trim().is_empty() && words.iter().all(|w| l.contains(w)))
+    out.lines().any(|l| {
+        !l.trim().is_empty()
+            && words.iter().all(|w| {
+                w.split('|')
+                    .any(|alt| l.to_lowercase().contains(&alt.to_lowercase()))
+            })
+    })
 }
