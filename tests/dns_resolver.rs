@@ -130,15 +130,16 @@ fn start(n: u8, dir: &Path, upstreams: Vec<SocketAddr>) -> Server {
     Server::start(o).unwrap()
 }
 
-/// The fake upstream: `example.test` → 192.0.2.1; `big.test` → TC over
-/// UDP and 100 addresses over TCP; `silent.test` → no answer; other
-/// names NXDOMAIN. Counts the questions it got.
+/// The fake upstream: `example.test` → 192.0.2.1 (or the address it was
+/// given); `big.test` → TC over UDP and 100 addresses over TCP;
+/// `silent.test` → no answer; other names NXDOMAIN. Counts the questions
+/// it got.
 struct Upstream {
     addr: SocketAddr,
     asked: Arc<AtomicUsize>,
 }
 
-fn upstream_answer(q: &Message, over_tcp: bool) -> Option<Message> {
+fn upstream_answer(q: &Message, over_tcp: bool, example: Ipv4Addr) -> Option<Message> {
     let query = q.queries.first()?;
     let name = query.name.to_ascii().to_ascii_lowercase();
     let mut m = Message::response(q.metadata.id, q.metadata.op_code);
@@ -147,7 +148,7 @@ fn upstream_answer(q: &Message, over_tcp: bool) -> Option<Message> {
     let a = |ip: Ipv4Addr| Record::from_rdata(query.name.clone(), 60, RData::A(A(ip)));
     match name.as_str() {
         "example.test." => {
-            m.add_answer(a(ip("192.0.2.1")));
+            m.add_answer(a(example));
         }
         "big.test." if over_tcp => {
             for i in 0..100 {
@@ -162,6 +163,11 @@ fn upstream_answer(q: &Message, over_tcp: bool) -> Option<Message> {
 }
 
 fn fake_upstream(at: Ipv4Addr) -> Upstream {
+    fake_upstream_answering(at, ip("192.0.2.1"))
+}
+
+/// A fake upstream whose `example.test` is `example`.
+fn fake_upstream_answering(at: Ipv4Addr, example: Ipv4Addr) -> Upstream {
     let udp = UdpSocket::bind((at, 0)).unwrap();
     let addr = udp.local_addr().unwrap();
     let tcp = TcpListener::bind(addr).unwrap();
@@ -172,7 +178,7 @@ fn fake_upstream(at: Ipv4Addr) -> Upstream {
         while let Ok((n, peer)) = udp.recv_from(&mut buf) {
             count.fetch_add(1, Ordering::SeqCst);
             let q = Message::from_vec(&buf[..n]).unwrap();
-            if let Some(m) = upstream_answer(&q, false) {
+            if let Some(m) = upstream_answer(&q, false, example) {
                 udp.send_to(&m.to_vec().unwrap(), peer).unwrap();
             }
         }
@@ -182,7 +188,7 @@ fn fake_upstream(at: Ipv4Addr) -> Upstream {
         for mut s in tcp.incoming().flatten() {
             count.fetch_add(1, Ordering::SeqCst);
             let q = Message::from_vec(&read_framed(&mut s).unwrap()).unwrap();
-            if let Some(m) = upstream_answer(&q, true) {
+            if let Some(m) = upstream_answer(&q, true, example) {
                 write_framed(&mut s, &m.to_vec().unwrap()).unwrap();
             }
         }
@@ -406,4 +412,64 @@ fn serve_main_serves_until_sigterm_and_rereads_on_sighup() {
     kill(Pid::this(), Signal::SIGTERM).unwrap();
     main.join().unwrap().unwrap();
     UdpSocket::bind(at).unwrap();
+}
+
+#[test]
+fn a_container_with_its_own_upstreams_is_forwarded_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = fake_upstream(lo(8, 53));
+    let own = fake_upstream_answering(lo(8, 54), ip("192.0.2.8"));
+    let server = start(8, dir.path(), vec![host.addr]);
+    let at = server.addrs()[0];
+    let path = dir.path().join("table.json");
+    // client (.10) has `dns: [own]`; db (.30) has an empty list; web
+    // (.21) has none and uses the host's.
+    let mut t = table(8, lo(8, 30));
+    t.upstreams.insert(lo(8, 10), vec![own.addr]);
+    t.upstreams.insert(lo(8, 30), vec![]);
+    store(&path, &t).unwrap();
+    let example = |from, tcp_too: bool| {
+        let mut got = addrs(&udp(from, at, "example.test", RecordType::A));
+        if tcp_too {
+            assert_eq!(addrs(&tcp(from, at, "example.test", RecordType::A)), got);
+        }
+        got.pop()
+    };
+    assert_eq!(example(lo(8, 10), true), Some(ip("192.0.2.8")));
+    assert_eq!(example(lo(8, 21), true), Some(ip("192.0.2.1")));
+    assert_eq!(own.asked.load(Ordering::SeqCst), 2);
+    assert_eq!(host.asked.load(Ordering::SeqCst), 2);
+    // Local names stay local, whatever the upstreams.
+    assert_eq!(
+        addrs(&udp(lo(8, 10), at, "web", RecordType::A)),
+        vec![lo(8, 20)]
+    );
+    // Truncation over its own upstream: TCP asks it over TCP.
+    let m = tcp(lo(8, 10), at, "big.test", RecordType::A);
+    assert_eq!(addrs(&m).len(), 100);
+    assert_eq!(own.asked.load(Ordering::SeqCst), 4);
+    // An empty list is no upstream: SERVFAIL at once, nobody asked.
+    let t0 = Instant::now();
+    for m in [
+        udp(lo(8, 30), at, "example.test", RecordType::A),
+        tcp(lo(8, 30), at, "example.test", RecordType::A),
+    ] {
+        assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    }
+    assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+    assert_eq!(own.asked.load(Ordering::SeqCst), 4);
+    assert_eq!(host.asked.load(Ordering::SeqCst), 2);
+    // A changed `dns:` counts from the next question, without a restart:
+    // the client back on the host's, web on its own.
+    t.upstreams.remove(&lo(8, 10));
+    t.upstreams.insert(lo(8, 21), vec![own.addr]);
+    store(&path, &t).unwrap();
+    assert_eq!(example(lo(8, 10), false), Some(ip("192.0.2.1")));
+    assert_eq!(example(lo(8, 21), false), Some(ip("192.0.2.8")));
+    // A list naming this resolver itself would loop: SERVFAIL instead.
+    t.upstreams.insert(lo(8, 10), vec![at]);
+    store(&path, &t).unwrap();
+    let m = udp(lo(8, 10), at, "example.test", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    server.stop();
 }

@@ -7,14 +7,21 @@
 //! addresses on exactly those networks. So `db` on `back` does not
 //! resolve from a container that is only on `front`, and `web`, on both,
 //! resolves to its `front` address from a `front`-only client.
+//!
+//! The source also says where a name that is not ours goes: a container
+//! with its own upstream resolvers (Compose's `dns:`) has them in
+//! [`Table::upstreams`], and [`Zone::upstreams_for`] gives that list for
+//! its questions; every other source's go to the host's upstreams. An
+//! empty list is "no upstream" (SERVFAIL at once).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// What the engine writes (JSON, replaced by an atomic rename): every
-/// name on every network, and the networks of every source address.
+/// name on every network, the networks of every source address, and the
+/// upstream resolvers of the sources that have their own.
 ///
 /// Names are service names, aliases, `container_name`s and
 /// `<service>-<n>`; one name may have several addresses (replicas).
@@ -32,6 +39,45 @@ pub struct Table {
     /// here rather than asked upstream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// a container's address (the source of its queries) → the upstream
+    /// resolvers for its forwarded questions, in order (Compose's `dns:`,
+    /// as Docker's 127.0.0.11 forwards to a container's `--dns`). Written
+    /// `"192.0.2.1"` (port 53) or `"192.0.2.1:5353"`, `"[2001:db8::1]:53"`.
+    /// A source not here uses the host's upstreams; an empty list means no
+    /// upstream at all.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "upstream_lists"
+    )]
+    pub upstreams: BTreeMap<Ipv4Addr, Vec<SocketAddr>>,
+}
+
+/// [`Table::upstreams`] from JSON: each address with its port, or port 53.
+fn upstream_lists<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<Ipv4Addr, Vec<SocketAddr>>, D::Error> {
+    let raw = BTreeMap::<Ipv4Addr, Vec<String>>::deserialize(d)?;
+    raw.into_iter()
+        .map(|(source, list)| {
+            let list = list
+                .iter()
+                .map(|a| upstream_addr(a).map_err(serde::de::Error::custom))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((source, list))
+        })
+        .collect()
+}
+
+/// `"192.0.2.1"` → 192.0.2.1:53; `"192.0.2.1:5353"`, `"[::1]:53"` as given.
+pub fn upstream_addr(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(sa) = text.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    text.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("{text:?} is not an upstream resolver address (IP or IP:PORT)"))
 }
 
 /// The kind of record a question asks for, as far as the answers care.
@@ -57,7 +103,8 @@ pub enum Decision {
     NoData,
     /// The name is under our search domain and not in the table.
     NxDomain,
-    /// Not ours: ask the host's upstream resolvers.
+    /// Not ours: ask the upstream resolvers ([`Zone::upstreams_for`] the
+    /// source, else the host's).
     Forward,
 }
 
@@ -74,6 +121,7 @@ pub struct Zone {
     networks: BTreeMap<String, Network>,
     containers: BTreeMap<Ipv4Addr, BTreeSet<String>>,
     domain: Option<String>,
+    upstreams: BTreeMap<Ipv4Addr, Vec<SocketAddr>>,
 }
 
 impl Zone {
@@ -106,7 +154,19 @@ impl Zone {
             networks,
             containers: table.containers.clone(),
             domain,
+            upstreams: table
+                .upstreams
+                .iter()
+                .map(|(source, list)| (*source, dedup(list)))
+                .collect(),
         }
+    }
+
+    /// Where a [`Decision::Forward`] asked from `source` goes: its own
+    /// upstreams, in order and without duplicates (`Some(&[])` when it
+    /// has none at all), or `None` for the host's.
+    pub fn upstreams_for(&self, source: Ipv4Addr) -> Option<&[SocketAddr]> {
+        self.upstreams.get(&source).map(Vec::as_slice)
     }
 
     /// The decision for the question `(qname, kind)` asked from `source`.
@@ -187,6 +247,17 @@ impl Zone {
         }
         (name, false)
     }
+}
+
+/// `list` in order, each address once.
+fn dedup(list: &[SocketAddr]) -> Vec<SocketAddr> {
+    let mut out = Vec::with_capacity(list.len());
+    for a in list {
+        if !out.contains(a) {
+            out.push(*a);
+        }
+    }
+    out
 }
 
 /// Lowercase, without the trailing dot.
@@ -444,5 +515,77 @@ mod tests {
         let empty: Table = serde_json::from_str("{}").unwrap();
         assert_eq!(empty, Table::default());
         assert!(serde_json::from_str::<Table>(r#"{"nets": {}}"#).is_err());
+        assert!(!text.contains("upstreams"), "empty: left out: {text}");
+    }
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_source_with_its_own_upstreams_gets_them_and_others_the_hosts() {
+        let mut t = table();
+        t.upstreams.insert(
+            ip(CLIENT),
+            vec![
+                sa("192.0.2.53:53"),
+                sa("192.0.2.54:5353"),
+                sa("192.0.2.53:53"),
+            ],
+        );
+        t.upstreams.insert(ip(BACK), vec![]);
+        let z = Zone::new(&t);
+        // Its own, in order, each once.
+        assert_eq!(
+            z.upstreams_for(ip(CLIENT)),
+            Some(&[sa("192.0.2.53:53"), sa("192.0.2.54:5353")][..])
+        );
+        // An empty list is "no upstream", not "the host's".
+        assert_eq!(z.upstreams_for(ip(BACK)), Some(&[][..]));
+        // Without a list (known or unknown source): the host's.
+        assert_eq!(z.upstreams_for(ip(BOTH)), None);
+        assert_eq!(z.upstreams_for(ip("10.9.9.9")), None);
+        // The decision itself does not change: local names stay local.
+        assert_eq!(
+            z.decide(ip(CLIENT), "web", Kind::A),
+            Decision::Addresses(vec![ip(BOTH)])
+        );
+        assert_eq!(
+            z.decide(ip(CLIENT), "example.org", Kind::A),
+            Decision::Forward
+        );
+        assert_eq!(Zone::new(&table()).upstreams_for(ip(CLIENT)), None);
+    }
+
+    #[test]
+    fn upstreams_in_json_default_to_port_53_and_round_trip() {
+        let text = r#"{"upstreams": {
+            "10.1.0.10": ["192.0.2.1", "192.0.2.2:5353", "2001:db8::1", "[2001:db8::2]:54"],
+            "10.2.0.30": []
+        }}"#;
+        let t: Table = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            t.upstreams[&ip(CLIENT)],
+            vec![
+                sa("192.0.2.1:53"),
+                sa("192.0.2.2:5353"),
+                sa("[2001:db8::1]:53"),
+                sa("[2001:db8::2]:54")
+            ]
+        );
+        assert_eq!(t.upstreams[&ip(BACK)], vec![]);
+        let back: Table = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, t);
+        for bad in [
+            r#"{"upstreams": {"10.1.0.10": ["dns.example"]}}"#,
+            r#"{"upstreams": {"10.1.0.10": "192.0.2.1"}}"#,
+            r#"{"upstreams": {"not-an-ip": []}}"#,
+        ] {
+            assert!(serde_json::from_str::<Table>(bad).is_err(), "{bad}");
+        }
+        let e = serde_json::from_str::<Table>(r#"{"upstreams": {"10.1.0.10": ["x"]}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"x\""), "{e}");
     }
 }

@@ -2,14 +2,16 @@
 //! per project, listening on every project network's gateway (port 53,
 //! UDP and TCP), answering service names, aliases, `container_name`s and
 //! `<service>-<n>` from a table the engine writes, and forwarding every
-//! other name to the host's upstream resolvers. The book's
-//! `networking-dns.md` says why it is built this way.
+//! other name upstream: to the asking container's own resolvers when the
+//! table has them (Compose's `dns:`, [`Table::upstreams`]), else to the
+//! host's. The book's `networking-dns.md` says why it is built this way.
 //!
-//! - [`answer`]: the table and the decisions (pure).
+//! - [`answer`]: the table, the decisions and each source's upstreams
+//!   (pure).
 //! - [`wire`]: DNS messages in and out (hickory-proto, pure).
 //! - [`table`]: the table file, re-read when it is replaced.
-//! - [`resolv`]: the upstreams, from the host's resolv.conf.
-//! - [`forward`]: asking them (UDP, TCP on truncation).
+//! - [`resolv`]: the host's upstreams, from its resolv.conf.
+//! - [`forward`]: asking upstreams (UDP, TCP on truncation).
 //! - [`server`]: the sockets and threads.
 //!
 //! # Running it
@@ -85,8 +87,8 @@ pub enum DnsError {
 }
 
 /// The helper process's body: serve `table_path` on `listen`, forwarding
-/// to the host's upstreams, until SIGTERM or SIGINT; SIGHUP re-reads the
-/// table. Returns once stopped.
+/// to the host's upstreams (or a container's own, from the table), until
+/// SIGTERM or SIGINT; SIGHUP re-reads the table. Returns once stopped.
 pub fn serve_main(table_path: &Path, listen: Vec<SocketAddr>) -> Result<(), DnsError> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let upstreams = resolv::host_upstreams()?;

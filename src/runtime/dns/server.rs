@@ -8,6 +8,12 @@
 //! - One thread per TCP listener accepts; each connection gets a thread
 //!   (at most [`MAX_CONNECTIONS`]) that answers its questions in turn
 //!   until the asker closes it or is idle for [`TCP_IDLE`].
+//!
+//! A forwarded question goes to the asker's own upstreams when the table
+//! has them ([`super::Zone::upstreams_for`], Compose's `dns:`), else to
+//! [`Options::upstreams`]; the table is read per question, so a changed
+//! list counts from the next one. A list that is empty (or names only
+//! this resolver's own addresses, which would loop) is SERVFAIL at once.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -39,7 +45,8 @@ pub struct Options {
     /// Where to listen, UDP and TCP: each network's gateway, port 53. A
     /// port of 0 takes a free UDP port and the same port for TCP.
     pub listen: Vec<SocketAddr>,
-    /// Where unknown names go.
+    /// Where unknown names go, from a source without its own upstreams
+    /// in the table.
     pub upstreams: Vec<SocketAddr>,
     /// How long one upstream has to answer.
     pub timeout: Duration,
@@ -64,6 +71,8 @@ impl Options {
 struct Shared {
     table: TableFile,
     forwarder: Forwarder,
+    /// The addresses served: never forwarded to.
+    listen: Vec<SocketAddr>,
     ttl: u32,
     stop: AtomicBool,
     forwards: AtomicUsize,
@@ -93,6 +102,7 @@ impl Server {
                 upstreams: opts.upstreams,
                 timeout: opts.timeout,
             },
+            listen: sockets.iter().map(|(addr, _, _)| *addr).collect(),
             ttl: opts.ttl,
             stop: AtomicBool::new(false),
             forwards: AtomicUsize::new(0),
@@ -192,27 +202,44 @@ fn source_of(peer: SocketAddr) -> Ipv4Addr {
     }
 }
 
+impl Shared {
+    /// The upstreams for a forward: `own` (the asker's, from the table)
+    /// or the host's, without this resolver's own addresses.
+    fn upstreams(&self, own: Option<&[SocketAddr]>) -> Vec<SocketAddr> {
+        own.unwrap_or(&self.forwarder.upstreams)
+            .iter()
+            .filter(|a| !self.listen.contains(a))
+            .copied()
+            .collect()
+    }
+}
+
 /// What to do with one received message.
 enum Step {
     Send(Vec<u8>),
-    Forward(wire::Request),
+    /// Ask these upstreams (never empty).
+    Forward(wire::Request, Vec<SocketAddr>),
     Nothing,
 }
 
-/// The table's part of a question: an answer now, or a forward. `udp`:
-/// the answer must fit the asker's UDP size.
+/// The table's part of a question: an answer now, or a forward to the
+/// asker's upstreams (SERVFAIL now when there are none). `udp`: the
+/// answer must fit the asker's UDP size.
 fn step(sh: &Shared, bytes: &[u8], peer: SocketAddr, udp: bool) -> Step {
     let req = match wire::read(bytes) {
         wire::Incoming::Ask(r) => r,
         wire::Incoming::Reply(b) => return Step::Send(b),
         wire::Incoming::Ignore => return Step::Nothing,
     };
-    let decision = sh
-        .table
-        .current()
-        .decide(source_of(peer), &req.name, req.kind);
+    let source = source_of(peer);
+    let zone = sh.table.current();
+    let decision = zone.decide(source, &req.name, req.kind);
     if decision == Decision::Forward {
-        return Step::Forward(req);
+        let upstreams = sh.upstreams(zone.upstreams_for(source));
+        if upstreams.is_empty() {
+            return Step::Send(wire::servfail(&req));
+        }
+        return Step::Forward(req, upstreams);
     }
     let limit = if udp {
         wire::udp_limit(&req)
@@ -245,7 +272,7 @@ fn serve_udp(sh: &Arc<Shared>, sock: &UdpSocket) {
         match step(sh, bytes, peer, true) {
             Step::Send(b) => send_udp(sock, &b, peer),
             Step::Nothing => {}
-            Step::Forward(req) => forward_udp(sh, sock, bytes.to_vec(), req, peer),
+            Step::Forward(req, ups) => forward_udp(sh, sock, bytes.to_vec(), req, ups, peer),
         }
     }
 }
@@ -256,13 +283,14 @@ fn send_udp(sock: &UdpSocket, bytes: &[u8], peer: SocketAddr) {
     }
 }
 
-/// Forwards on a thread of its own; SERVFAIL at once when too many are
-/// in flight or no thread can be had.
+/// Forwards to `upstreams` on a thread of its own; SERVFAIL at once when
+/// too many are in flight or no thread can be had.
 fn forward_udp(
     sh: &Arc<Shared>,
     sock: &UdpSocket,
     raw: Vec<u8>,
     req: wire::Request,
+    upstreams: Vec<SocketAddr>,
     peer: SocketAddr,
 ) {
     if sh.forwards.fetch_add(1, Ordering::SeqCst) >= MAX_FORWARDS {
@@ -277,7 +305,7 @@ fn forward_udp(
     let spawned = spawn_named("dns-forward".into(), move || {
         let reply = sh2
             .forwarder
-            .ask(&raw, false)
+            .ask_via(&upstreams, &raw, false)
             .unwrap_or_else(|| wire::servfail(&req));
         send_udp(&out, &reply, peer);
         sh2.forwards.fetch_sub(1, Ordering::SeqCst);
@@ -331,9 +359,9 @@ fn serve_conn(sh: &Shared, mut stream: TcpStream) {
         let reply = match step(sh, &bytes, peer, false) {
             Step::Send(b) => b,
             Step::Nothing => continue,
-            Step::Forward(req) => sh
+            Step::Forward(req, ups) => sh
                 .forwarder
-                .ask(&bytes, true)
+                .ask_via(&ups, &bytes, true)
                 .unwrap_or_else(|| wire::servfail(&req)),
         };
         if write_framed(&mut stream, &reply).is_err() {
