@@ -11,12 +11,15 @@
 //!   extra ones on a bridge: `add_address`, `del_address`) and its default
 //!   route.
 //! - `sysctl.rs`: per-interface settings (`set_route_localnet`).
+//! - `ports/`: holding a published port's host side (`reserve`), and who
+//!   holds a port that is taken.
 //! - `netns.rs`: `configure_netns`, which sets up `lo` and `eth0` inside a
 //!   container's namespace from a socket opened there.
 
 mod addr;
 mod link;
 mod netns;
+mod ports;
 mod route;
 mod socket;
 mod sysctl;
@@ -33,6 +36,7 @@ pub use link::{
     bridge_exists, create_veth, delete_link, ensure_bridge, link_exists, links_with_prefix,
 };
 pub use netns::{configure_netns, in_netns};
+pub use ports::{find_holder, reserve, reserve_in_range, Holder, PortError, Reservation};
 pub use sysctl::{route_localnet, set_route_localnet};
 
 /// Linux's IFNAMSIZ less its NUL: the longest interface name.
