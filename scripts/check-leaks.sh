@@ -3,7 +3,8 @@
 # cgroup (under stack/, or any new one a test made), a process inside one,
 # an overlay mount of ours, a network link (`stk*`), a network namespace
 # (`stk*`), an nftables table (`stack-*`, `stacktest-*`), a rule of ours in
-# Docker's DOCKER-USER chain.
+# Docker's DOCKER-USER chain, a project resolver process (`stack __dns`),
+# a network record (`<state root>/networks/*.json`).
 #
 #   check-leaks.sh --snapshot FILE   record what exists now (before the tests)
 #   check-leaks.sh [FILE]            fail on anything not in FILE
@@ -31,6 +32,15 @@ ours() {
     nft list chain ip filter DOCKER-USER 2>/dev/null \
       | grep -o 'comment "stack:[^"]*"' | sed 's/^/docker-user /'
   fi
+  # Resolver helpers: their argv[1] is `__dns`.
+  for f in /proc/[0-9]*/cmdline; do
+    arg1=$(tr '\0' '\n' < "$f" 2>/dev/null | sed -n 2p)
+    if [ "$arg1" = "__dns" ]; then
+      pid=${f#/proc/}; pid=${pid%/cmdline}
+      echo "resolver $pid $(tr '\0' ' ' < "$f" 2>/dev/null | cut -c1-100)"
+    fi
+  done
+  ls "${STACK_STATE_DIR:-/var/lib/stack}"/networks/*.json 2>/dev/null | sed 's/^/network-record /'
 }
 
 any_cgroup() {

@@ -223,7 +223,13 @@ fn six_hundred_deep_chain() {
 #[test]
 fn every_example_through_the_binary() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for ex in ["cola-wars", "healthcheck", "volumes", "interpolation"] {
+    for ex in [
+        "cola-wars",
+        "healthcheck",
+        "volumes",
+        "interpolation",
+        "networks",
+    ] {
         let f = root.join("examples").join(ex).join("stack.yaml");
         let out = stack(&root, &["config", "-f", f.to_str().unwrap()]);
         assert_eq!(
@@ -233,4 +239,47 @@ fn every_example_through_the_binary() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn config_shows_the_normalised_networks() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let f = root.join("examples/networks/stack.yaml");
+    let run = |format: &str| {
+        let out = stack(
+            &root,
+            &["config", "-f", f.to_str().unwrap(), "--format", format],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let yaml = run("yaml");
+    let v: serde_json::Value = serde_yaml::from_str(&yaml).unwrap();
+    // Top level: the networks some service joins, with their names.
+    assert_eq!(v["networks"]["front"]["name"], "networks_front");
+    assert_eq!(v["networks"]["front"]["mtu"], 1400);
+    assert_eq!(v["networks"]["back"]["internal"], true);
+    assert_eq!(v["networks"]["back"]["subnet"], "172.28.0.0/24");
+    // Per service: the attachment, with the network's definition.
+    let db = &v["services"]["db"];
+    assert_eq!(db["networks"]["back"]["ipv4_address"], "172.28.0.10");
+    assert_eq!(db["networks"]["back"]["aliases"][0], "database");
+    assert_eq!(db["networks"]["back"]["network"]["name"], "networks_back");
+    assert_eq!(db["expose"][0], "5432/tcp");
+    let web = &v["services"]["web"];
+    assert_eq!(web["ports"].as_array().unwrap().len(), 3);
+    assert_eq!(web["ports"][2]["published"], "9001");
+    let side = &v["services"]["sidecar"];
+    assert_eq!(side["network_mode"]["service"], "web");
+    assert_eq!(side["depends_on"]["web"]["restart"], true);
+    assert!(!yaml.contains('!'), "no YAML tags: {yaml}");
+    // The YAML and the JSON are the same model.
+    let from_yaml: stack::spec::Stack = serde_json::from_value(v).unwrap();
+    let from_json: stack::spec::Stack = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(from_yaml, from_json);
 }

@@ -158,6 +158,10 @@ fn schema_rejects_what_the_loader_rejects() {
     assert!(!v.is_valid(&bad));
     let bad = serde_json::json!({"services": {"web": {"image": "nginx"}}});
     assert!(!v.is_valid(&bad));
+    let bad = serde_json::json!({"services": {"web": {"rootfs": "/"}}, "networks": {"n": {"ipam": {"options": {}}}}});
+    assert!(!v.is_valid(&bad));
+    let bad = serde_json::json!({"services": {"web": {"rootfs": "/", "networks": {"n": {"gw_priority": 1}}}}});
+    assert!(!v.is_valid(&bad));
     let good = serde_json::json!({"services": {"web": {"rootfs": {"host": ["/bin/sh"]}, "x-note": 1}}, "x-any": {}});
     assert!(
         v.is_valid(&good),

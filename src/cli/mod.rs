@@ -86,6 +86,8 @@ pub enum Command {
     Down(DownArgs),
     /// List the stack's containers
     Ps(PsArgs),
+    /// Print the public address of a published port
+    Port(PortArgs),
     /// Show container output
     Logs(LogsArgs),
     /// Run a command in a running container
@@ -114,6 +116,14 @@ pub enum Command {
         /// Refuse if the pid's start time (field 22 of its stat) differs
         #[arg(long)]
         start_time: Option<u64>,
+    },
+    /// Internal: the project's resolver
+    #[command(name = "__dns", hide = true)]
+    InternalDns {
+        /// The table file the supervisor writes
+        table: std::path::PathBuf,
+        /// Addresses to answer on (`ip:53`)
+        listen: Vec<std::net::SocketAddr>,
     },
     /// Internal: the detached supervisor
     #[command(name = "__supervise", hide = true)]
@@ -172,6 +182,16 @@ pub enum Format {
     Table,
     Json,
     Yaml,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PortArgs {
+    pub service: String,
+    /// The container's port (`80`, or `53/udp`)
+    pub private_port: String,
+    /// tcp or udp
+    #[arg(long, default_value = "tcp")]
+    pub protocol: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -361,6 +381,7 @@ pub fn main() -> i32 {
         Command::Supervise(args) => up::supervise(&cli.global, args),
         Command::Down(args) => down::run(&cli.global, args),
         Command::Ps(args) => ps::run(&cli.global, args),
+        Command::Port(args) => ps::port(&cli.global, args),
         Command::Logs(args) => logs::run(&cli.global, args),
         Command::Exec(args) => exec::run(&cli.global, args),
         Command::InternalExec(args) => Ok(args.run()),
@@ -370,6 +391,9 @@ pub fn main() -> i32 {
         Command::Events(args) => events::run(&cli.global, args),
         Command::Init => Ok(project::init_main()),
         Command::Watch => watch::run(&cli.global),
+        Command::InternalDns { table, listen } => {
+            project::dns_main(table, listen.clone()).map_err(anyhow::Error::from)
+        }
         Command::InternalSync { pid, start_time } => {
             project::sync_main(*pid, *start_time).map_err(anyhow::Error::from)
         }

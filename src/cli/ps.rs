@@ -30,6 +30,18 @@ pub fn human_bytes(b: u64) -> String {
     }
 }
 
+const COLS: usize = 10;
+
+/// `a,b`, or `-` for none.
+fn dash_if_empty(items: impl Iterator<Item = String>) -> String {
+    let v: Vec<String> = items.collect();
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(",")
+    }
+}
+
 /// The table, header first (supervisor and watch status on the first line).
 pub fn table(l: &Listing) -> String {
     let mut out = String::new();
@@ -48,7 +60,7 @@ pub fn table(l: &Listing) -> String {
             l.project
         )),
     }
-    let mut rows: Vec<[String; 8]> = vec![[
+    let mut rows: Vec<[String; COLS]> = vec![[
         "SERVICE".into(),
         "STATE".into(),
         "PID".into(),
@@ -57,6 +69,8 @@ pub fn table(l: &Listing) -> String {
         "HEALTH".into(),
         "CPU".into(),
         "MEMORY".into(),
+        "ADDRESSES".into(),
+        "PORTS".into(),
     ]];
     for r in &l.containers {
         let running = r.rec.status == Status::Running;
@@ -78,6 +92,8 @@ pub fn table(l: &Listing) -> String {
                 .map(|n| format!("{:.2}s", n as f64 / 1e9))
                 .unwrap_or("-".into()),
             r.memory_bytes.map(human_bytes).unwrap_or("-".into()),
+            dash_if_empty(r.rec.addresses.iter().map(|a| a.address.to_string())),
+            dash_if_empty(r.rec.ports.iter().map(|p| p.to_string())),
         ]);
     }
     for (s, why) in &l.pending {
@@ -90,9 +106,11 @@ pub fn table(l: &Listing) -> String {
             "-".into(),
             "-".into(),
             "-".into(),
+            "-".into(),
+            "-".into(),
         ]);
     }
-    let mut w = [0usize; 8];
+    let mut w = [0usize; COLS];
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
             w[i] = w[i].max(c.chars().count());
@@ -101,7 +119,7 @@ pub fn table(l: &Listing) -> String {
     for r in &rows {
         let mut line = String::new();
         for (i, c) in r.iter().enumerate() {
-            if i == 7 {
+            if i == COLS - 1 {
                 line.push_str(c);
             } else {
                 line.push_str(&format!("{c:<width$}  ", width = w[i]));
@@ -111,6 +129,25 @@ pub fn table(l: &Listing) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `stack port SERVICE PRIVATE_PORT[/PROTO]`.
+pub fn port(global: &GlobalArgs, args: &super::PortArgs) -> anyhow::Result<i32> {
+    let (num, proto) = match args.private_port.split_once('/') {
+        Some((n, p)) => (n, p),
+        None => (args.private_port.as_str(), args.protocol.as_str()),
+    };
+    let num: u16 = num.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "invalid port {:?}: expected a number such as 80 or 53/udp",
+            args.private_port
+        )
+    })?;
+    println!(
+        "{}",
+        super::project(global)?.port(&args.service, num, proto)?
+    );
+    Ok(0)
 }
 
 pub fn run(global: &GlobalArgs, args: &PsArgs) -> anyhow::Result<i32> {

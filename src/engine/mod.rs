@@ -7,6 +7,7 @@
 pub mod control;
 pub mod convert;
 pub mod logs;
+pub mod network;
 pub mod observe;
 pub mod ops;
 pub mod project;

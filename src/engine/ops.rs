@@ -88,6 +88,7 @@ pub fn down_direct(
         report.removed.push(r.service.clone());
     }
     unmount_under(&store.containers_dir());
+    report.warnings.extend(super::network::teardown(store));
     store.remove_all(volumes)?;
     let _ = std::fs::remove_file(store.lock_file());
     let _ = std::fs::remove_dir(&store.run);

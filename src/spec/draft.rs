@@ -1,6 +1,7 @@
 //! A service while `Cx::service` reads its keys: the model's fields with
 //! Compose's defaults, and what is checked or folded once every key is
-//! read (env files, limits given two ways, where `ports` was).
+//! read (env files, limits given two ways, the network keys that
+//! `network_mode` forbids).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -42,8 +43,6 @@ pub(super) struct Draft {
     /// `dns*`, `domainname`.
     pub net: NetKeys,
     pub ports: Vec<Port>,
-    /// Where `ports` was, for the `network_mode` check.
-    pub ports_at: Option<(Pos, String)>,
     pub labels: BTreeMap<String, String>,
     pub profiles: Vec<String>,
     pub develop: Option<Develop>,
@@ -81,7 +80,6 @@ impl Default for Draft {
             network_mode: NetworkMode::Bridge,
             net: NetKeys::default(),
             ports: Vec::new(),
-            ports_at: None,
             labels: BTreeMap::new(),
             profiles: Vec::new(),
             develop: None,
@@ -90,7 +88,8 @@ impl Default for Draft {
     }
 }
 
-/// A service's network keys as read so far.
+/// A service's network keys as read so far, with where they were (for
+/// the checks made once every key is read, and across the file).
 #[derive(Default)]
 pub(super) struct NetKeys {
     pub networks: BTreeMap<String, ServiceNetwork>,
@@ -102,6 +101,31 @@ pub(super) struct NetKeys {
     pub dns_search: Vec<String>,
     pub dns_opt: Vec<String>,
     pub domainname: Option<String>,
+    /// The service-level `mac_address` (for its first network).
+    pub mac_address: Option<String>,
+    /// Where each key that `network_mode` may forbid was: its value's
+    /// position and key path, by key name.
+    pub at: BTreeMap<String, (Pos, String)>,
+    /// Where `network_mode` was.
+    pub mode_at: Option<(Pos, String)>,
+    /// What must be unique across the file, with where it was.
+    pub unique: NetAt,
+}
+
+/// Where a service's addresses, names, published ports and links were,
+/// for the checks across the file (the second of two is the error).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NetAt {
+    /// `(network key, address, position, path)` of each `ipv4_address`.
+    pub ipv4: Vec<(String, std::net::Ipv4Addr, Pos, String)>,
+    /// `(network key, address, position, path)` of each `mac_address`.
+    pub mac: Vec<(String, String, Pos, String)>,
+    /// Where `container_name` was.
+    pub container_name: Option<(Pos, String)>,
+    /// Where each of the model's `ports` came from (one entry per port).
+    pub ports: Vec<(Pos, String)>,
+    /// Where each of the model's `links` was.
+    pub links: Vec<(Pos, String)>,
 }
 
 impl Draft {

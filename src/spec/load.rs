@@ -8,11 +8,15 @@
 //! (`healthcheck`), `deploy.rs`, `limits.rs` (`cpus`, `mem_limit`, …),
 //! `process.rs` (`working_dir`, `hostname`, `restart`, `stop_signal`,
 //! `cap_add`), `volumes.rs` (and `tmpfs`), `ports.rs` (and
-//! `network_mode`), `ulimits.rs`, `develop.rs`, `environment.rs`
-//! (`env_file`), `security.rs` (`privileged`, `security_opt`, `devices`,
-//! `shm_size`, tmpfs options), `blkio.rs` (`blkio_config`). To add a Compose
-//! key: its field in `file.rs` (the schema), its model in `model.rs`, its
-//! arm in `service_key` here, and a file of its own if it has structure.
+//! `network_mode`), `networks.rs` (the top-level `networks`), `netkeys.rs`
+//! (a service's `networks`, `links`, `extra_hosts`, `dns`, …),
+//! `netmode.rs` (what `network_mode` allows; checks across services),
+//! `ulimits.rs`, `develop.rs`, `environment.rs` (`env_file`),
+//! `security.rs` (`privileged`, `security_opt`, `devices`, `shm_size`,
+//! tmpfs options), `blkio.rs` (`blkio_config`). Compose keys that stack
+//! lacks are in `unsupported.rs`. To add a Compose key: its field in
+//! `file/` (the schema), its model in `model.rs`, its arm in `service_key`
+//! here, and a file of its own if it has structure.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -22,6 +26,7 @@ use super::draft::Draft;
 use super::interp::{self, Vars};
 use super::model::*;
 use super::units::{Bytes, Cpus, Millis};
+use super::unsupported::compose_unsupported;
 use super::yaml::{Key, Kind, Node, Pos};
 
 /// One problem: where, which key, what.
@@ -54,51 +59,6 @@ pub(crate) fn known_keys(def: &str) -> &'static [String] {
         m
     });
     all.get(def).map(Vec::as_slice).unwrap_or(&[])
-}
-
-/// Compose keys stack does not support, with what to do instead.
-fn compose_unsupported(def: &str, key: &str) -> Option<String> {
-    let msg = match (def, key) {
-        ("ServiceFile", "image") => {
-            "`image` is not used by stack: give a root filesystem with `rootfs` (a directory, a tarball, `host:` binaries or `debootstrap:`)".to_string()
-        }
-        ("ServiceFile", "build") => {
-            "`build` is not used by stack: use a `rootfs` source (`rootfs: { debootstrap: {...} }` or `rootfs: { host: [...] }`)".to_string()
-        }
-        (
-            "ServiceFile",
-            "networks" | "secrets" | "configs" | "pid" | "ipc"
-            | "extra_hosts" | "dns" | "dns_search" | "dns_opt" | "logging" | "container_name"
-            | "expose" | "links" | "external_links" | "sysctls"
-            | "stdin_open" | "tty" | "userns_mode" | "cgroup" | "cgroup_parent" | "domainname"
-            | "mac_address" | "platform" | "pull_policy" | "runtime" | "scale" | "storage_opt"
-            | "volumes_from" | "group_add" | "oom_kill_disable" | "oom_score_adj"
-            | "mem_swappiness" | "cpu_count" | "cpu_percent" | "cpu_period" | "cpu_quota"
-            | "cpu_rt_runtime" | "cpu_rt_period"
-            | "isolation" | "annotations" | "attach" | "credential_spec" | "extends" | "gpus"
-            | "post_start" | "pre_stop" | "uts" | "label_file" | "models" | "provider"
-            | "use_api_socket" | "lifecycle_hooks" | "develop_watch",
-        )
-        | (
-            "StackFile",
-            "networks" | "secrets" | "configs" | "include" | "models",
-        )
-        | (
-            "DeployFile",
-            "replicas" | "mode" | "restart_policy" | "placement" | "update_config"
-            | "rollback_config" | "labels" | "endpoint_mode",
-        )
-        | ("LimitsFile", "devices")
-        | ("ReservationsFile", "cpus" | "devices" | "pids" | "generic_resources")
-        | ("VolumeFile", "driver" | "driver_opts" | "external" | "name")
-        | ("BindOptsFile", "propagation" | "selinux" | "recursive")
-        | ("VolumeOptsFile", "subpath")
-        | ("VolumeLongFile", "consistency" | "image") => {
-            format!("`{key}` is a Compose key stack does not support yet; remove it")
-        }
-        _ => return None,
-    };
-    Some(msg)
 }
 
 pub(super) fn suggest(key: &str, candidates: &[String]) -> Option<String> {
@@ -215,6 +175,11 @@ pub(crate) struct Cx<'a> {
     pub host_seen: BTreeSet<PathBuf>,
     /// Every `env_file` named by a service (for the file watcher).
     pub env_inputs: BTreeSet<PathBuf>,
+    /// The top-level networks by key, `default` included (declared or
+    /// not), for the services' `networks`.
+    pub networks: BTreeMap<String, NetworkDef>,
+    /// Every service declared in the file (for `links`, `service:NAME`).
+    pub service_names: BTreeSet<String>,
 }
 
 /// What a service's conversion yields beyond the model: positions of its
@@ -222,6 +187,11 @@ pub(crate) struct Cx<'a> {
 pub(crate) struct ServiceExtra {
     pub pos: Pos,
     pub depends_pos: BTreeMap<String, Pos>,
+    /// The key path of a dependency that another key implies
+    /// (`network_mode: service:db` → `services.web.network_mode`).
+    pub depends_path: BTreeMap<String, String>,
+    /// Where what must be unique across the file was.
+    pub net: super::draft::NetAt,
 }
 
 impl Cx<'_> {
@@ -563,17 +533,20 @@ impl Cx<'_> {
         let env_files = std::mem::take(&mut d.env_files);
         let env = self.environment_of(env_files, std::mem::take(&mut d.environment));
 
+        let depends_path = self.network_done(&mut d, name, key.pos, path);
         if self.problems.len() > before {
             return None;
         }
-        self.ports_need_network(d.ports_at.as_ref(), &d.network_mode, &d.ports);
         let rootfs = d.rootfs.take()?;
         let depends_pos = std::mem::take(&mut d.depends_pos);
+        let net = std::mem::take(&mut d.net.unique);
         Some((
             d.into_service(name, rootfs, env, limits),
             ServiceExtra {
                 pos: n.pos,
                 depends_pos,
+                depends_path,
+                net,
             },
         ))
     }
@@ -583,6 +556,9 @@ impl Cx<'_> {
     fn service_key(&mut self, d: &mut Draft, name: &str, k: &Key, v: &Node, path: &str) {
         let p = child(path, &k.name);
         let p = p.as_str();
+        if super::netmode::MODE_BOUND.contains(&k.name.as_str()) {
+            d.net.at.insert(k.name.clone(), (v.pos, p.to_string()));
+        }
         match k.name.as_str() {
             "rootfs" => {
                 d.saw_rootfs = true;
@@ -644,13 +620,18 @@ impl Cx<'_> {
             "cap_drop" => d.cap_drop = self.caps(v, p),
             "ulimits" => d.ulimits = self.ulimits(v, p),
             "network_mode" => {
-                if let Some(m) = self.network_mode(v, p) {
+                d.net.mode_at = Some((v.pos, p.to_string()));
+                if let Some(m) = self.network_mode(v, p, name) {
                     d.network_mode = m;
                 }
             }
             "ports" => {
-                d.ports = self.ports(v, p);
-                d.ports_at = Some((v.pos, p.to_string()));
+                let (ports, at) = self.ports(v, p).into_iter().unzip();
+                (d.ports, d.net.unique.ports) = (ports, at);
+            }
+            key @ ("networks" | "mac_address" | "container_name" | "links" | "expose"
+            | "extra_hosts" | "dns" | "dns_search" | "dns_opt" | "domainname") => {
+                self.net_key(&mut d.net, name, key, v, p)
             }
             "labels" => {
                 for (k, val, _) in self.kv(v, p) {

@@ -18,12 +18,16 @@ pub mod interp;
 mod limits;
 mod load;
 pub mod model;
+mod netkeys;
+mod netmode;
+mod networks;
 mod ports;
 mod process;
 mod rootfs;
 mod security;
 mod ulimits;
 pub mod units;
+mod unsupported;
 mod volumes;
 pub mod yaml;
 
@@ -276,16 +280,21 @@ fn load_str(
         volume_names: BTreeSet::new(),
         host_seen: BTreeSet::new(),
         env_inputs: BTreeSet::new(),
+        networks: BTreeMap::new(),
+        service_names: BTreeSet::new(),
     };
 
-    // First pass: names of top-level volumes (services refer to them).
+    // First pass: names of top-level volumes and networks (services
+    // refer to them).
     let mut volumes = BTreeMap::new();
     let mut services_node = None;
     let mut name_node = None;
+    let mut networks_node = None;
     for (k, v) in top {
         match k.name.as_str() {
             "services" => services_node = Some((k, v)),
             "name" => name_node = Some(v),
+            "networks" => networks_node = Some(v),
             "version" => warnings.push(format!(
                 "warning: {}:{}:{}: `version` is obsolete and ignored; remove it",
                 shown.display(),
@@ -297,6 +306,7 @@ fn load_str(
         }
     }
     let name = project_name(&mut cx, opts, name_node, dir);
+    cx.top_networks(networks_node, name.as_deref().unwrap_or("stack"));
     let (mut services, extras) = read_services(&mut cx, services_node);
 
     let all_declared: BTreeSet<String> = match services_node.map(|(_, v)| &v.kind) {
@@ -305,21 +315,23 @@ fn load_str(
     };
     let mut problems = std::mem::take(&mut cx.problems);
     let active = apply_profiles(&mut services, &extras, &all_declared, opts, &mut problems);
+    problems.extend(netmode::check_across(&active, &extras));
 
     if problems.is_empty() {
         if let Some(name) = name {
+            let networks = netmode::used_networks(&active);
             let stack = Stack {
                 name,
                 file: abs.to_path_buf(),
                 dir: dir.to_path_buf(),
                 services: active,
                 volumes,
-                networks: BTreeMap::new(),
+                networks,
                 inputs: std::mem::take(&mut cx.env_inputs).into_iter().collect(),
             };
             match check_dependencies(&stack.services) {
                 Ok(()) => return (Ok(stack), warnings),
-                Err(e) => problems.push(depends_problem(&e, &extras)),
+                Err(e) => problems.push(depends_problem(&e, &extras, &stack.services)),
             }
         }
     }
@@ -461,6 +473,11 @@ fn read_services(cx: &mut Cx, node: Option<(&yaml::Key, &yaml::Node)>) -> Servic
             let Some(m) = cx.map(v, "services") else {
                 return (services, extras);
             };
+            cx.service_names = m
+                .iter()
+                .filter(|(k, _)| !k.name.starts_with("x-"))
+                .map(|(k, _)| k.name.clone())
+                .collect();
             for (sk, sv) in m {
                 let path = format!("services.{}", sk.name);
                 if sk.name.starts_with("x-") {
@@ -482,7 +499,11 @@ fn read_services(cx: &mut Cx, node: Option<(&yaml::Key, &yaml::Node)>) -> Servic
 
 /// A `depends_on` problem at the service's first dependency (or the
 /// service itself).
-fn depends_problem(e: &DependsError, extras: &BTreeMap<String, load::ServiceExtra>) -> Problem {
+fn depends_problem(
+    e: &DependsError,
+    extras: &BTreeMap<String, load::ServiceExtra>,
+    services: &BTreeMap<String, Service>,
+) -> Problem {
     let svc = match e {
         DependsError::Cycle { first, .. } => first,
         DependsError::Missing { service, .. } | DependsError::SelfDependency(service) => service,
@@ -491,10 +512,14 @@ fn depends_problem(e: &DependsError, extras: &BTreeMap<String, load::ServiceExtr
         .get(svc)
         .map(|x| x.depends_pos.values().next().copied().unwrap_or(x.pos))
         .unwrap_or_default();
+    let msg = match e {
+        DependsError::Cycle { path, .. } => netmode::cycle_message(path, services),
+        _ => None,
+    };
     Problem {
         pos,
         path: format!("services.{svc}.depends_on"),
-        msg: e.to_string(),
+        msg: msg.unwrap_or_else(|| e.to_string()),
     }
 }
 
@@ -526,7 +551,11 @@ fn apply_profiles(
         let mut drop = Vec::new();
         for (dep, d) in &svc.depends_on {
             let pos = extra.depends_pos.get(dep).copied().unwrap_or(extra.pos);
-            let path = format!("services.{name}.depends_on.{dep}");
+            let path = extra
+                .depends_path
+                .get(dep)
+                .cloned()
+                .unwrap_or_else(|| format!("services.{name}.depends_on.{dep}"));
             if let Some(profiles) = inactive.get(dep) {
                 if d.required {
                     let list = profiles

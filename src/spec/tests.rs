@@ -83,6 +83,8 @@ fn one_err(yaml: &str) -> String {
 
 const HOST: &str = "rootfs: { host: [/bin/sh] }";
 
+mod net;
+
 #[test]
 fn minimal_service_gets_defaults() {
     let s = ok(&format!("services:\n  web:\n    {HOST}\n"));
@@ -93,7 +95,11 @@ fn minimal_service_gets_defaults() {
     assert_eq!(w.stop_grace_period, Millis(10_000));
     assert!(w.init);
     assert_eq!(w.restart, RestartPolicy::No);
-    assert_eq!(w.network_mode, NetworkMode::None);
+    // Compose's default: the project's `default` network.
+    assert_eq!(w.network_mode, NetworkMode::Bridge);
+    assert_eq!(w.networks.keys().collect::<Vec<_>>(), ["default"]);
+    assert_eq!(w.networks["default"].network, NetworkDef::new("t_default"));
+    assert_eq!(s.networks.keys().collect::<Vec<_>>(), ["default"]);
     assert!(w.x_stack.restart_unhealthy);
     assert_eq!(w.argv(), vec!["/bin/sh"]);
 }
@@ -164,16 +170,20 @@ fn compose_keys_refused_with_advice() {
         "4:5: services.a.pid: `pid` is a Compose key stack does not support yet; remove it"
     );
     assert_eq!(
-        one_err(&format!("services:\n  a:\n    {HOST}\nnetworks: {{}}\n")),
-        "4:1: networks: `networks` is a Compose key stack does not support yet; remove it"
+        one_err(&format!("services:\n  a:\n    {HOST}\nsecrets: {{}}\n")),
+        "4:1: secrets: `secrets` is a Compose key stack does not support yet; remove it"
+    );
+    assert_eq!(
+        one_err(&format!("services:\n  a:\n    {HOST}\n    external_links: [x]\n")),
+        "4:5: services.a.external_links: `external_links` is a Compose key stack does not support yet; remove it"
     );
     assert_eq!(
         one_err(&format!("services:\n  a:\n    {HOST}\n    deploy: {{ replicas: 2 }}\n")),
         "4:15: services.a.deploy.replicas: `replicas` is a Compose key stack does not support yet; remove it"
     );
     assert_eq!(
-        one_err(&format!("services:\n  a:\n    {HOST}\n    network_mode: bridge\n")),
-        "4:19: services.a.network_mode: network_mode \"bridge\" is not supported yet (use `none` or `host`)"
+        one_err(&format!("services:\n  a:\n    {HOST}\n    network_mode: container:b\n")),
+        "4:19: services.a.network_mode: network_mode \"container:b\" is not supported yet; use service:NAME to share the network namespace of a service of this file"
     );
 }
 
@@ -843,7 +853,7 @@ fn every_other_error_kind() {
         ("ulimits: { nofile: { soft: 10, hard: 5 } }", "4:24: services.a.ulimits.nofile: soft limit 10 is above hard limit 5"),
         ("ulimits: { nofile: { soft: 10 } }", "4:24: services.a.ulimits.nofile: both `soft` and `hard` are required"),
         ("ports: [{ published: 80 }]", "4:13: services.a.ports[0]: `target` is required"),
-        ("ports: [\"80-90\"]", "4:13: services.a.ports[0]: port range \"80-90\" in the container is not supported yet; list each port"),
+        ("ports: [\"8000:80-81\"]", "4:13: services.a.ports[0]: port ranges differ in size: host 8000 is 1 port, container 80-81 is 2 ports; give ranges of the same size"),
         ("ports: [\"1.2.3:80:80\"]", "4:13: services.a.ports[0]: invalid host IP \"1.2.3\" in port \"1.2.3:80:80\""),
         ("depends_on: [b, b]\n  b:\n    rootfs: { host: [/bin/sh] }", "4:21: services.a.depends_on[1]: `b` is listed twice"),
         ("x-stack: { restart_unhealty: true }", "4:16: services.a.x-stack.restart_unhealty: unknown key `restart_unhealty` (did you mean `restart_unhealthy`?)"),
@@ -905,19 +915,10 @@ fn top_level_errors() {
 
 #[test]
 fn ports_without_a_network_are_refused_not_ignored() {
-    let d = Dir::new();
-    let e = errs_in(
-        &d,
-        &format!("services:\n  web:\n    {HOST}\n    ports: [\"8080:80\"]\n"),
-        &[],
-        &opts(),
-    );
-    assert_eq!(e.len(), 1, "{e:#?}");
-    assert!(
-        e[0].starts_with("4:12: services.web.ports: publishing ports is not supported yet"),
-        "{e:?}"
-    );
-    assert!(e[0].contains("network_mode: host"), "{e:?}");
+    let e = one_err(&format!(
+        "services:\n  web:\n    {HOST}\n    network_mode: none\n    ports: [\"8080:80\"]\n"
+    ));
+    assert_eq!(e, "5:12: services.web.ports: `ports` cannot be set with network_mode: none (the container has only loopback); remove it or the network_mode");
 }
 
 #[test]

@@ -24,7 +24,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::{Service, Stack};
 
+pub mod attached;
 pub mod ipam;
+
+pub use attached::{NetAddress, PublishedPort};
 
 /// Why the state store could not be read or written: the path and the
 /// cause.
@@ -191,6 +194,12 @@ pub struct ContainerRecord {
     /// `created_ms` of each dependency when this container last started.
     #[serde(default)]
     pub deps_at_start: std::collections::BTreeMap<String, u64>,
+    /// Its addresses on the networks it joined (empty without a bridge).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<NetAddress>,
+    /// Its published ports, as bound.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PublishedPort>,
 }
 
 impl ContainerRecord {
@@ -220,6 +229,8 @@ impl ContainerRecord {
             created_ms: unix_now_ms(),
             backoff_level: 0,
             deps_at_start: Default::default(),
+            addresses: Vec::new(),
+            ports: Vec::new(),
         }
     }
 

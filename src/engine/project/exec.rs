@@ -134,6 +134,17 @@ pub fn init_main() -> i32 {
     spawn::init_main()
 }
 
+/// The hidden `__dns`: the project's resolver (see `engine::network`),
+/// serving `table` on `listen` until SIGTERM.
+pub fn dns_main(
+    table: &std::path::Path,
+    listen: Vec<std::net::SocketAddr>,
+) -> Result<i32, ProjectError> {
+    crate::runtime::dns::serve_main(table, listen)
+        .map(|()| 0)
+        .map_err(|e| ProjectError::Io(std::io::Error::other(e.to_string())))
+}
+
 /// The hidden `__sync`: copy files into the container whose init is `pid`.
 pub fn sync_main(pid: i32, start_time: Option<u64>) -> Result<i32, ProjectError> {
     seal()?;

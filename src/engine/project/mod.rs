@@ -25,7 +25,7 @@ mod up;
 
 pub use down::DownOutcome;
 pub use exec::{
-    init_main, internal_exec, seal, sync_main, ExecRequest, InternalError, InternalExec,
+    dns_main, init_main, internal_exec, seal, sync_main, ExecRequest, InternalError, InternalExec,
 };
 pub use lifecycle::Answer;
 pub use plan::DryRun;
@@ -55,6 +55,8 @@ pub enum ProjectError {
     Graph(#[from] crate::graph::GraphError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Network(#[from] crate::engine::network::NetworkError),
     /// `up web` when the file has no `web`.
     #[error("no such service: {service} (the file {} has: {known})", file.display())]
     NotInFile {
@@ -62,6 +64,11 @@ pub enum ProjectError {
         file: PathBuf,
         known: String,
     },
+    /// `port web 81` when web publishes no 81.
+    #[error(
+        "service {service} does not publish port {port}: see `stack ps` for what it publishes"
+    )]
+    NotPublished { service: String, port: String },
     /// `stop web` when the project has no container for `web`.
     #[error("no such service: {service} (no container in project {project})")]
     NoContainer { service: String, project: String },

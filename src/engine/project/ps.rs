@@ -77,6 +77,32 @@ impl Project {
     }
 }
 
+impl Project {
+    /// `stack port SERVICE PRIVATE_PORT`: the host address a container
+    /// port is published on (Compose's `0.0.0.0:8080`).
+    pub fn port(&self, service: &str, port: u16, proto: &str) -> Result<String, ProjectError> {
+        let listing = self.ps()?;
+        let Some(row) = listing.containers.iter().find(|r| r.rec.service == service) else {
+            return Err(ProjectError::NoContainer {
+                service: service.to_string(),
+                project: self.store.project.clone(),
+            });
+        };
+        row.rec
+            .ports
+            .iter()
+            .find(|p| p.container_port == port && p.proto == proto)
+            .map(|p| {
+                let ip = p.host_ip.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+                format!("{ip}:{}", p.host_port)
+            })
+            .ok_or_else(|| ProjectError::NotPublished {
+                service: service.to_string(),
+                port: format!("{port}/{proto}"),
+            })
+    }
+}
+
 /// One container's row: its state in words, and usage while it runs.
 fn row(rec: ContainerRecord, sup: Option<i32>, note: Option<&str>, now: u64) -> Row {
     let running = rec.status == Status::Running;

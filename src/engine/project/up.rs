@@ -105,6 +105,7 @@ impl Project {
     pub fn up(&self, req: &UpRequest, colour: bool) -> Result<UpOutcome, ProjectError> {
         let stack = self.stack_or_load()?;
         let lock = self.lock()?;
+        crate::engine::network::preflight(&self.store, &stack)?;
         if let Some(client) = self.supervisor() {
             let resp = client.call(
                 Op::Reload {

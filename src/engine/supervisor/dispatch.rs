@@ -61,6 +61,27 @@ impl Sup {
         }
         self.dispatch_stops();
         self.schedule_probes();
+        self.sync_networks();
+    }
+
+    /// Tell the networks which containers are live: a running one's
+    /// names resolve and its ports are published; an exited one's not.
+    fn sync_networks(&self) {
+        let mut live = Vec::new();
+        let mut starting = std::collections::BTreeSet::new();
+        for c in self.ctrs.values() {
+            if c.busy == Some(super::ctr::Busy::Starting) {
+                starting.insert(c.rec.id.clone());
+            } else if c.obs.is_running() && !c.rec.addresses.is_empty() {
+                live.push(crate::engine::network::Entry {
+                    service: c.rec.service.clone(),
+                    id: c.rec.id.clone(),
+                    addresses: c.rec.addresses.clone(),
+                    ports: c.rec.ports.clone(),
+                });
+            }
+        }
+        self.spawner.net_sync(live, &starting);
     }
 
     /// Execute one of the plan's actions, or note one of its reports.
@@ -181,11 +202,20 @@ impl Sup {
         c.rec.error = None;
         c.rec.next_restart_ms = None;
         self.save(name);
+        let peer = match &svc.network_mode {
+            crate::spec::NetworkMode::Service(p) => self
+                .ctrs
+                .get(p)
+                .filter(|o| o.obs.is_running())
+                .and_then(|o| o.rec.pid),
+            _ => None,
+        };
         self.spawner.start(StartJob {
             service: name.to_string(),
             gen,
             svc,
             store: self.store.clone(),
+            peer,
         });
     }
 

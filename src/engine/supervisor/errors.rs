@@ -27,6 +27,8 @@ pub enum StartError {
     Cgroup(#[from] CgroupError),
     #[error(transparent)]
     Spawn(#[from] SpawnError),
+    #[error(transparent)]
+    Network(#[from] crate::engine::network::NetworkError),
     /// Only the unit tests' fake spawner says this.
     #[cfg(test)]
     #[error("{0}")]

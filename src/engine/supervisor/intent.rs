@@ -61,6 +61,7 @@ impl Sup {
         let mut recreating = std::mem::take(&mut self.intent.recreating);
         recreating.retain(|n| stack.services.contains_key(n));
         self.stack = stack;
+        self.spawner.net_stack(&self.stack);
         self.intent = Intent {
             options,
             kicked,

@@ -8,14 +8,13 @@ use super::ctr::{After, Busy};
 use super::Sup;
 use crate::engine::logs;
 use crate::plan::{Tracker, UNKNOWN_EXIT};
-use crate::runtime::spawn::Spawned;
 
 impl Sup {
     pub(super) fn on_started(
         &mut self,
         name: &str,
         gen: u64,
-        result: Result<Spawned, super::errors::StartError>,
+        result: Result<super::seams::Started, super::errors::StartError>,
     ) {
         let now_ms = self.clock.unix_ms();
         let now = self.clock.now();
@@ -40,7 +39,10 @@ impl Sup {
         }
         c.busy = None;
         match result {
-            Ok(sp) => {
+            Ok(started) => {
+                let sp = started.spawned;
+                c.rec.addresses = started.addresses;
+                c.rec.ports = started.ports;
                 c.rec.pid = Some(sp.pid);
                 c.rec.start_time = Some(sp.start_time);
                 c.rec.started_at = Some(now_ms / 1000);

@@ -4,22 +4,43 @@
 use std::io::Read;
 use std::process::Stdio;
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::errors::StartError;
-use super::seams::{ProbeJob, Spawner, StartJob, StopJob, SyncJob};
+use super::seams::{ProbeJob, Spawner, StartJob, Started, StopJob, SyncJob};
 use super::Ev;
+use crate::engine::network::{Entry, Keeper};
 use crate::engine::reaper::Reaper;
 use crate::engine::{convert, ops};
 use crate::runtime::cgroup::{self, Cgroup};
-use crate::runtime::spawn::{self, Spawned};
+use crate::runtime::spawn;
 use crate::runtime::sync::sync_spawned;
 use crate::spec::Service;
 use crate::state::{ContainerRecord, Store};
 
 pub struct LinuxSpawner {
-    pub tx: Sender<Ev>,
-    pub reaper: Reaper,
+    tx: Sender<Ev>,
+    reaper: Reaper,
+    keeper: Arc<Keeper>,
+}
+
+/// How often the networks are checked for what an outside reload wiped.
+const REPAIR_EVERY: Duration = Duration::from_secs(2);
+
+impl LinuxSpawner {
+    pub fn new(tx: Sender<Ev>, reaper: Reaper, store: &Store) -> LinuxSpawner {
+        let keeper = Arc::new(Keeper::new(store));
+        let k = Arc::downgrade(&keeper);
+        worker("network-repair".into(), move || loop {
+            std::thread::sleep(REPAIR_EVERY);
+            match k.upgrade() {
+                Some(k) => k.repair(),
+                None => return,
+            }
+        });
+        LinuxSpawner { tx, reaper, keeper }
+    }
 }
 
 /// Run `f` on a named worker thread; a thread that cannot start is said.
@@ -32,8 +53,9 @@ fn worker(name: String, f: impl FnOnce() + Send + 'static) {
 impl Spawner for LinuxSpawner {
     fn start(&self, job: StartJob) {
         let tx = self.tx.clone();
+        let keeper = self.keeper.clone();
         worker(format!("start-{}", job.service), move || {
-            let result = start_container(&job.store, &job.svc);
+            let result = start_container(&job.store, &job.svc, job.peer, &keeper);
             let _ = tx.send(Ev::Started {
                 service: job.service,
                 gen: job.gen,
@@ -44,12 +66,14 @@ impl Spawner for LinuxSpawner {
 
     fn stop(&self, job: StopJob) {
         let tx = self.tx.clone();
+        let keeper = self.keeper.clone();
         worker(format!("stop-{}", job.service), move || {
             ops::stop_container(job.pid, job.start_time, &job.cgroup, job.signal, job.grace);
             // Removing the cgroup, mounts and files takes milliseconds:
             // here, not in the loop.
             if job.clean {
                 ops::remove_container_files(&job.store, &job.service, &job.cgroup);
+                keeper.detach(&job.service);
             }
             let _ = tx.send(Ev::Stopped {
                 service: job.service,
@@ -103,6 +127,7 @@ impl Spawner for LinuxSpawner {
 
     fn remove_files(&self, store: &Store, service: &str, cgroup: &str) {
         ops::remove_container_files(store, service, cgroup);
+        self.keeper.detach(service);
     }
 
     fn cgroup_inits(&self, project: &str) -> Vec<(String, i32, Option<u64>)> {
@@ -143,6 +168,14 @@ impl Spawner for LinuxSpawner {
 
     fn sweep(&self) {
         self.reaper.sweep();
+    }
+
+    fn net_stack(&self, stack: &crate::spec::Stack) {
+        self.keeper.set_stack(stack);
+    }
+
+    fn net_sync(&self, live: Vec<Entry>, starting: &std::collections::BTreeSet<String>) {
+        self.keeper.sync(live, starting);
     }
 }
 
@@ -205,15 +238,34 @@ fn probe(pid: i32, argv: &[String], svc: &Service, timeout: Duration) -> (bool, 
     }
 }
 
-/// Prepare the rootfs and start one container (on a worker thread).
-fn start_container(store: &Store, svc: &Service) -> Result<Spawned, StartError> {
+/// Prepare the rootfs and the networks, and start one container (on a
+/// worker thread).
+fn start_container(
+    store: &Store,
+    svc: &Service,
+    peer: Option<i32>,
+    keeper: &Keeper,
+) -> Result<Started, StartError> {
     let (name, source) = (svc.name.clone(), convert::rootfs_source(&svc.rootfs));
     let lower =
         crate::runtime::rootfs::prepare(&source, &store.cache, &|m| eprintln!("{name}: {m}"))?;
     for path in [store.bundle_dir(&svc.name), store.logs_dir()] {
         std::fs::create_dir_all(&path).map_err(|source| StartError::Dir { path, source })?;
     }
-    let cfg = convert::container_config(store, svc, &lower)?;
+    let mut cfg = convert::container_config(store, svc, &lower)?;
+    let net = keeper.attach(store, svc, peer)?;
+    cfg.network = net.network;
+    // stack's resolv.conf and hosts first: the user's own mounts of
+    // either still win, as in Docker.
+    let mut mounts = net.mounts;
+    mounts.append(&mut cfg.mounts);
+    cfg.mounts = mounts;
     let cg = Cgroup::create(&cfg.cgroup, &cfg.limits)?;
-    Ok(spawn::start(&cfg, &cg.procs_files())?)
+    let spawned = spawn::start(&cfg, &cg.procs_files())?;
+    keeper.hold(&svc.name, net.held);
+    Ok(Started {
+        spawned,
+        addresses: net.addresses,
+        ports: net.ports,
+    })
 }

@@ -46,7 +46,6 @@ pub use run::run;
 
 use super::control::{Op, Response, UpOptions};
 use crate::plan::Goal;
-use crate::runtime::spawn::Spawned;
 use crate::spec::Stack;
 use crate::state::{Status, Store};
 use ctr::{After, Ctr, StopReq};
@@ -81,7 +80,7 @@ pub enum Ev {
     Started {
         service: String,
         gen: u64,
-        result: Result<Spawned, errors::StartError>,
+        result: Result<seams::Started, errors::StartError>,
     },
     Stopped {
         service: String,

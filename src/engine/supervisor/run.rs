@@ -59,11 +59,9 @@ pub fn run(cfg: Config, on_settled: OnSettled) -> Result<i32, EngineError> {
             })?;
     }
 
-    let spawner = LinuxSpawner {
-        tx: tx.clone(),
-        reaper,
-    };
+    let spawner = LinuxSpawner::new(tx.clone(), reaper, &cfg.store);
     let mut sup = Sup::new(&cfg, tx.clone(), Box::new(spawner), Box::new(SystemClock));
+    sup.spawner.net_stack(&sup.stack);
     sup.adopt();
     if cfg.watch {
         if let Err(e) = sup.start_watch() {

@@ -9,10 +9,11 @@
 
 use std::time::{Duration, Instant};
 
+use crate::engine::network::Entry;
 use crate::runtime::spawn::Spawned;
 use crate::runtime::sync::SyncOp;
 use crate::spec::Service;
-use crate::state::{ContainerRecord, Store};
+use crate::state::{ContainerRecord, NetAddress, PublishedPort, Store};
 
 /// Prepare the root filesystem and start one container.
 pub struct StartJob {
@@ -20,6 +21,26 @@ pub struct StartJob {
     pub gen: u64,
     pub svc: Service,
     pub store: Store,
+    /// `network_mode: service:X`: the init pid of X's container.
+    pub peer: Option<i32>,
+}
+
+/// A started container: its init, and what it holds on its networks.
+#[derive(Debug)]
+pub struct Started {
+    pub spawned: Spawned,
+    pub addresses: Vec<NetAddress>,
+    pub ports: Vec<PublishedPort>,
+}
+
+impl From<Spawned> for Started {
+    fn from(spawned: Spawned) -> Started {
+        Started {
+            spawned,
+            addresses: Vec::new(),
+            ports: Vec::new(),
+        }
+    }
 }
 
 /// Stop one container: its stop signal, the grace period, then SIGKILL.
@@ -83,6 +104,11 @@ pub trait Spawner: Send {
     fn forget(&self, pid: i32);
     /// Reap orphaned zombies nobody claimed.
     fn sweep(&self);
+    /// The stack whose names the networks serve (start, reload).
+    fn net_stack(&self, _stack: &crate::spec::Stack) {}
+    /// After a pass: the running containers' network entries; those of
+    /// `starting` containers stay, every other goes.
+    fn net_sync(&self, _live: Vec<Entry>, _starting: &std::collections::BTreeSet<String>) {}
 }
 
 /// The loop's time: monotonic for its timers, Unix milliseconds for what

@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 mod lifecycle;
 mod mounts;
+mod networks;
 mod ports;
 mod reference;
 mod resources;
@@ -26,6 +27,7 @@ mod service;
 
 pub use lifecycle::*;
 pub use mounts::*;
+pub use networks::*;
 pub use ports::*;
 pub use reference::{reference_tables, schema, schema_json, SECTIONS};
 pub use resources::*;
@@ -75,6 +77,12 @@ pub struct StackFile {
     /// Example: `volumes: { data: {} }`
     #[serde(default)]
     pub volumes: BTreeMap<String, Option<VolumeFile>>,
+    /// The project's networks, by key; a service joins `default`
+    /// (`<project>_default`, made when used) unless it names others.
+    /// Declaring `default` configures it.
+    /// Example: `networks: { front: {}, back: { internal: true } }`
+    #[serde(default)]
+    pub networks: BTreeMap<String, Option<NetworkFile>>,
     /// Obsolete, as in Compose: accepted and ignored with a warning.
     #[serde(default)]
     pub version: Option<String>,

@@ -17,12 +17,15 @@ pub enum PortFile {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortLongFile {
-    /// Port inside the container. Example: `target: 80`
+    /// Port inside the container (one port; ranges only in the short form).
+    /// Example: `target: 80`
     pub target: u16,
-    /// Host port (or range). Example: `published: "8080"`
+    /// Host port, or a range to take a free port from.
+    /// Example: `published: "8080"`
     #[serde(default)]
     pub published: Option<Scalar>,
-    /// Host address to bind. Example: `host_ip: 127.0.0.1`
+    /// Host address to bind (IPv4; IPv6 is not supported yet). Default: every address.
+    /// Example: `host_ip: 127.0.0.1`
     #[serde(default)]
     pub host_ip: Option<String>,
     /// `tcp` (default) or `udp`. Example: `protocol: udp`

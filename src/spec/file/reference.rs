@@ -41,6 +41,9 @@ pub fn schema_json() -> String {
 pub const SECTIONS: &[(&str, &str)] = &[
     ("StackFile", "Top level"),
     ("VolumeFile", "volumes.NAME"),
+    ("NetworkFile", "networks.NAME"),
+    ("IpamFile", "networks.NAME.ipam"),
+    ("IpamConfigFile", "networks.NAME.ipam.config[]"),
     ("ServiceFile", "services.NAME"),
     ("RootfsSourceFile", "services.NAME.rootfs (map form)"),
     ("DebootstrapFile", "services.NAME.rootfs.debootstrap"),
@@ -72,6 +75,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("TmpfsOptsFile", "services.NAME.volumes[].tmpfs"),
     ("UlimitPairFile", "services.NAME.ulimits.NAME (long form)"),
     ("PortLongFile", "services.NAME.ports[] (long form)"),
+    (
+        "ServiceNetworkFile",
+        "services.NAME.networks.NETWORK (map form)",
+    ),
     ("DevelopFile", "services.NAME.develop"),
     ("WatchFile", "services.NAME.develop.watch[]"),
     ("XStackFile", "services.NAME.x-stack"),

@@ -163,17 +163,67 @@ pub struct ServiceFile {
     /// Example: `ulimits: { nofile: { soft: 1024, hard: 4096 }, nproc: 512 }`
     #[serde(default)]
     pub ulimits: Option<BTreeMap<String, UlimitFile>>,
-    /// `none` (default: only loopback) or `host`.
-    /// Compose: `bridge`, `service:NAME` and `container:NAME` are not supported yet.
-    /// Example: `network_mode: host`
+    /// `bridge` (default: the service's `networks`, else the project's
+    /// `default` network), `none` (only loopback), `host`, or
+    /// `service:NAME` (NAME's network namespace: started after NAME,
+    /// restarted when NAME is recreated).
+    /// Compose: `container:NAME` is not supported yet.
+    /// Example: `network_mode: "service:web"`
     #[serde(default)]
     pub network_mode: Option<String>,
-    /// Published ports: `[[IP:]HOST:]CONTAINER[/PROTOCOL]` or the long form.
-    /// Publishing needs the project bridge, which is not supported yet: only
-    /// with `network_mode: host` (where they are the host's ports) are they
-    /// accepted. Example: `ports: ["8080:80"]`
+    /// The networks to join, by their key under the top-level `networks`:
+    /// a list, or a map with `aliases`, `ipv4_address`, `mac_address` and
+    /// `priority`. Default: `[default]`.
+    /// Example: `networks: { front: { aliases: [www] }, back: {} }`
+    #[serde(default)]
+    pub networks: Option<ServiceNetworksFile>,
+    /// Published ports: `[[IP:]HOST:]CONTAINER[/PROTOCOL]` (HOST and
+    /// CONTAINER may be ranges of the same size; a HOST range with one
+    /// CONTAINER port takes a free port of the range) or the long form.
+    /// Compose: IPv6 host addresses are not supported yet.
+    /// Example: `ports: ["8080:80", "127.0.0.1:5353:53/udp"]`
     #[serde(default)]
     pub ports: Option<Vec<PortFile>>,
+    /// Ports the service serves to other containers (documentation:
+    /// nothing is published): `PORT[/PROTOCOL]` or a range.
+    /// Example: `expose: ["3000", "8000-8002/udp"]`
+    #[serde(default)]
+    pub expose: Option<Vec<Scalar>>,
+    /// A fixed container name (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`, unique in the
+    /// file), which also resolves on the service's networks.
+    /// Example: `container_name: my-web`
+    #[serde(default)]
+    pub container_name: Option<String>,
+    /// Other services by name, `SERVICE` or `SERVICE:ALIAS`: the alias
+    /// resolves to it, and it starts first.
+    /// Example: `links: ["db:database"]`
+    #[serde(default)]
+    pub links: Option<Vec<String>>,
+    /// Lines added to `/etc/hosts`: `HOST:IP`, `HOST=IP` or a map; IP may be
+    /// `host-gateway` (the network's gateway, i.e. the host).
+    /// Example: `extra_hosts: ["host.docker.internal:host-gateway"]`
+    #[serde(default)]
+    pub extra_hosts: Option<ExtraHostsFile>,
+    /// Resolvers for names outside the project, instead of the host's.
+    /// Example: `dns: [1.1.1.1]`
+    #[serde(default)]
+    pub dns: Option<StringOrList>,
+    /// Search domains of `/etc/resolv.conf`.
+    /// Example: `dns_search: example.com`
+    #[serde(default)]
+    pub dns_search: Option<StringOrList>,
+    /// Options of `/etc/resolv.conf`.
+    /// Example: `dns_opt: ["ndots:2", use-vc]`
+    #[serde(default)]
+    pub dns_opt: Option<Vec<String>>,
+    /// The container's NIS domain name. Example: `domainname: example.com`
+    #[serde(default)]
+    pub domainname: Option<String>,
+    /// The MAC address of the interface on the service's first network
+    /// (the one of highest priority); per network, use
+    /// `networks.NAME.mac_address`. Example: `mac_address: 02:42:ac:11:00:02`
+    #[serde(default)]
+    pub mac_address: Option<String>,
     /// Labels: a map or `KEY=VALUE` strings.
     /// Example: `labels: { team: blue }`
     #[serde(default)]

@@ -254,7 +254,8 @@ impl Harness {
                 pid,
                 start_time: 1,
                 into_cgroup: false,
-            }),
+            }
+            .into()),
         }]);
     }
 

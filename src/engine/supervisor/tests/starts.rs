@@ -119,7 +119,8 @@ fn an_answer_for_an_older_start_is_dropped() {
             pid: 99,
             start_time: 1,
             into_cgroup: false,
-        }),
+        }
+        .into()),
     }]);
     assert_eq!(h.status("web"), Status::Created, "not this start's answer");
     h.started("web", 10);
