@@ -61,13 +61,11 @@ fn client_fetches_web_by_name_on_the_default_network() {
     for svc in ["web", "client"] {
         let a = addresses(&ps, svc);
         assert_eq!(a.len(), 1, "{svc}: one network: {a:?}");
-        assert!(
-            a[0].0 == default || a[0].0 == "default",
-            "{svc} is on {:?}, not {default}",
-            a[0].0
-        );
-        assert!(pool.contains(&a[0].1), "{svc}: {} not in {pool}", a[0].1);
-        nets.push(ipnet::Ipv4Net::new(a[0].1, 24).unwrap().trunc());
+        let (key, name, addr) = &a[0];
+        assert_eq!(key, "default", "{svc}: {a:?}");
+        assert_eq!(*name, default, "{svc}: {a:?}");
+        assert!(pool.contains(addr), "{svc}: {addr} not in {pool}");
+        nets.push(ipnet::Ipv4Net::new(*addr, 24).unwrap().trunc());
     }
     assert_eq!(nets[0], nets[1], "one subnet for the default network");
 

@@ -133,7 +133,8 @@ pub fn sh_in(p: &Project, svc: &str, cmd: &str) -> Output {
 
 /// `wget URL` inside `svc`: the body, or the output of the failure.
 pub fn fetch_in(p: &Project, svc: &str, url: &str) -> Result<String, String> {
-    let out = sh_in(p, svc, &format!("wget -T 2 -qO- {url}"));
+    // Not `wget -T`: Debian's static busybox 1.35 segfaults with it.
+    let out = sh_in(p, svc, &format!("timeout 5 wget -qO- {url}"));
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
@@ -220,37 +221,39 @@ pub fn ps(p: &Project) -> serde_json::Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("ps json: {e}\n{out}"))
 }
 
-/// `(network, address)` of each network `svc` is on, from `ps`'s
-/// `"networks": [{"network": N, "address": A}]` (an `A/len` is cut).
-pub fn addresses(ps: &serde_json::Value, svc: &str) -> Vec<(String, Ipv4Addr)> {
+/// `(key, network, address)` of each network `svc` is on, from `ps`'s
+/// `"addresses": [{"key": K, "network": N, "address": A, …}]` (K is the
+/// network's key in the file, N its name on the machine; an `A/len` is
+/// cut).
+pub fn addresses(ps: &serde_json::Value, svc: &str) -> Vec<(String, String, Ipv4Addr)> {
     let Some(c) = find(ps, svc) else {
         panic!("no container for {svc} in {ps:#}")
     };
-    let Some(nets) = c["networks"].as_array() else {
-        panic!("ps has no \"networks\" list for {svc}: {c:#}")
+    let Some(nets) = c["addresses"].as_array() else {
+        panic!("ps has no \"addresses\" list for {svc}: {c:#}")
     };
     nets.iter()
         .map(|n| {
+            let key = n["key"].as_str().unwrap_or_default().to_string();
             let name = n["network"].as_str().unwrap_or_default().to_string();
             let addr = n["address"].as_str().unwrap_or_default();
             let addr = addr.split('/').next().unwrap_or_default();
             let addr = addr
                 .parse()
                 .unwrap_or_else(|_| panic!("{svc}: bad address in {n}"));
-            (name, addr)
+            (key, name, addr)
         })
         .collect()
 }
 
-/// `svc`'s address on `net` (the network's key in the file, or its full
-/// name `<project>_<key>`).
+/// `svc`'s address on `net` (the network's key in the file).
 pub fn address_on(p: &Project, svc: &str, net: &str) -> Ipv4Addr {
     let ps = ps(p);
     let full = format!("{}_{net}", p.name);
     addresses(&ps, svc)
         .into_iter()
-        .find(|(n, _)| n == net || *n == full)
-        .map(|(_, a)| a)
+        .find(|(k, n, _)| k == net || *n == full)
+        .map(|(_, _, a)| a)
         .unwrap_or_else(|| panic!("{svc} has no address on {net}: {ps:#}"))
 }
 
