@@ -283,7 +283,14 @@ impl Keeper {
             inner.forwarding_checked = true;
         }
         if old.as_ref().map(|o| &o.table) != Some(&v.table) {
-            dns::table::store(&resolver::table_file(&self.run), &v.table)?;
+            let path = resolver::table_file(&self.run);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|source| NetworkError::File {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
+            dns::table::store(&path, &v.table)?;
         }
         if old.as_ref().map(|o| &o.listen) != Some(&v.listen) {
             resolver::ensure(&self.run, &v.listen)?;

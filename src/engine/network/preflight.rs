@@ -11,7 +11,7 @@ use crate::runtime::firewall::Proto;
 use crate::runtime::net;
 use crate::spec::Stack;
 use crate::state::ipam::Networks;
-use crate::state::Store;
+use crate::state::{ContainerRecord, Store};
 
 pub fn preflight(store: &Store, stack: &Stack) -> Result<(), NetworkError> {
     let nets = Networks::new();
@@ -24,16 +24,19 @@ pub fn preflight(store: &Store, stack: &Stack) -> Result<(), NetworkError> {
             });
         }
     }
-    // Ports this project's containers hold now (a second `up`).
-    let ours: BTreeSet<(Option<Ipv4Addr>, u16, String)> = store
-        .containers()
-        .map(|(recs, _)| {
-            recs.iter()
-                .flat_map(|r| r.ports.iter())
-                .map(|p| (p.host_ip, p.host_port, p.proto.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+    // Ports this project's containers hold now (a second `up`). Read
+    // as they are: a damaged record is the supervisor's to report and
+    // move aside, not this check's.
+    let ours: BTreeSet<(Option<Ipv4Addr>, u16, String)> = std::fs::read_dir(store.containers_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|b| serde_json::from_slice::<ContainerRecord>(&b).ok())
+        .flat_map(|r| r.ports)
+        .map(|p| (p.host_ip, p.host_port, p.proto))
+        .collect();
     for svc in stack.services.values() {
         for p in &svc.ports {
             let Some(port) = p.published.as_deref().and_then(|s| s.parse::<u16>().ok()) else {

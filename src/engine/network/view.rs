@@ -46,7 +46,7 @@ pub struct View {
     pub rules: Rules,
     /// The bridges (for Docker's DOCKER-USER chain).
     pub bridges: Vec<String>,
-    /// Bridges with a port published on a loopback address
+    /// Bridges with a port the host reaches on a loopback address
     /// (`route_localnet` is needed there).
     pub localnet: BTreeSet<String>,
 }
@@ -141,9 +141,12 @@ pub fn view(
             b.container_ip,
         ))
     });
+    // The host's own `localhost:PORT` is DNATed to the bridge with its
+    // 127.0.0.1 source (masqueraded on the way): the kernel routes such a
+    // packet only where `route_localnet` is on.
     let localnet = ports
         .iter()
-        .filter(|p| p.host_ip.is_some_and(|ip| ip.is_loopback()))
+        .filter(|p| p.host_ip.is_none_or(|ip| ip.is_loopback()))
         .map(|p| p.bridge.clone())
         .collect();
     let rules = Rules {

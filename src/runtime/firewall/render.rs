@@ -13,12 +13,24 @@ pub fn render(rules: &Rules) -> String {
     let _ = writeln!(s, "table inet {t} {{}}");
     let _ = writeln!(s, "delete table inet {t}");
     let _ = writeln!(s, "table inet {t} {{");
+    guard(&mut s, rules);
     forward(&mut s, rules);
     prerouting(&mut s, rules);
     output(&mut s, rules);
     postrouting(&mut s, rules);
     s.push_str("}\n");
     s
+}
+
+/// A container never reaches the host's loopback: with `route_localnet`
+/// on (for `localhost:PORT` publishing) the kernel would route a packet a
+/// container sent to 127.0.0.1 through the gateway (moby#45610).
+fn guard(s: &mut String, rules: &Rules) {
+    s.push_str("\tchain guard {\n\t\ttype filter hook prerouting priority raw; policy accept;\n");
+    for n in &rules.networks {
+        let _ = writeln!(s, "\t\tiifname \"{}\" ip daddr 127.0.0.0/8 drop", n.bridge);
+    }
+    s.push_str("\t}\n");
 }
 
 /// `internal` networks: nothing in or out but within the bridge.
@@ -171,6 +183,19 @@ mod tests {
         assert!(!s.contains("ip saddr 10.89.1.0/24"), "{s}");
         assert!(s.contains("iifname \"stk-99999999\" oifname != \"stk-99999999\" drop"));
         assert!(s.contains("oifname \"stk-0a1b2c3d\" ct status dnat masquerade"));
+    }
+
+    #[test]
+    fn a_bridge_cannot_send_to_the_hosts_loopback() {
+        let s = render(&rules());
+        assert!(
+            s.contains("type filter hook prerouting priority raw;"),
+            "{s}"
+        );
+        assert!(
+            s.contains("iifname \"stk-0a1b2c3d\" ip daddr 127.0.0.0/8 drop"),
+            "{s}"
+        );
     }
 
     #[test]
