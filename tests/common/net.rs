@@ -289,9 +289,20 @@ pub fn diagnose(p: &Project, svc: Option<&str>) -> String {
         let o = sh_in(
             p,
             svc,
-            "cat /etc/resolv.conf; cat /etc/hosts; ip -4 addr; ip route",
+            "cat /etc/resolv.conf; cat /etc/hosts; ip -4 addr; ip link; ip route; ip neigh",
         );
         s += &format!("inside {svc}:\n{}\n", text(&o));
+    }
+    for b in bridges_of(p) {
+        let ports: Vec<String> = ports_of(&b)
+            .iter()
+            .map(|v| {
+                let mode = format!("/sys/class/net/{b}/brif/{v}/hairpin_mode");
+                let mode = std::fs::read_to_string(mode).unwrap_or_default();
+                format!("{v} (hairpin {})", mode.trim())
+            })
+            .collect();
+        s += &format!("bridge {b}: {ports:?}\n");
     }
     let run = p.run.join(&p.name);
     for f in ["resolver/table.json", "table.json"] {
