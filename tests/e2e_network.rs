@@ -594,3 +594,72 @@ fn bad_network_input_fails_up_and_makes_nothing() {
         assert_nothing_made(&p, &nets);
     }
 }
+
+/// `external: true` joins another project's network by its name: the
+/// joiner's container gets an address in that network's subnet and
+/// reaches the owner's server; the joiner's `down` leaves the network to
+/// its owner.
+#[test]
+fn an_external_network_joins_another_project_s() {
+    if !root_or_skip("an_external_network_joins_another_project_s") {
+        return;
+    }
+    let shared = unique("e2e-shared");
+    let owner = project(
+        "e2e-n14a",
+        &format!(
+            r#"
+services:
+  web:
+    rootfs: {{rootfs}}
+    command: {web}
+    networks: [shared]
+    stop_grace_period: 1s
+networks:
+  shared:
+    name: {shared}
+"#,
+            web = httpd("hello from the owner")
+        ),
+    );
+    up(&owner, &[]);
+    let web = address_on(&owner, "web", "shared");
+    let joiner = project(
+        "e2e-n14b",
+        &format!(
+            r#"
+services:
+  client:
+    rootfs: {{rootfs}}
+    command: {SLEEP}
+    networks: [outer]
+    stop_grace_period: 1s
+networks:
+  outer:
+    external: true
+    name: {shared}
+"#
+        ),
+    );
+    up(&joiner, &[]);
+    let client = address_on(&joiner, "client", "outer");
+    let subnet = ipnet::Ipv4Net::new(web, 24).unwrap().trunc();
+    assert!(
+        subnet.contains(&client),
+        "client {client} is not on {shared} ({subnet})"
+    );
+    wait_fetch(
+        &joiner,
+        "client",
+        &format!("http://{web}/"),
+        "hello from the owner",
+    );
+    let bridge = net::bridges_of(&owner);
+    joiner.ok(&["down", "-t", "1"]);
+    assert!(
+        bridge.iter().all(|b| net::link_exists(b)),
+        "the joiner's down removed the owner's bridge {bridge:?}"
+    );
+    let again = fetch_in(&owner, "web", "http://127.0.0.1/");
+    assert!(again.is_ok(), "the owner's web: {again:?}");
+}
