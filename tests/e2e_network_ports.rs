@@ -171,10 +171,21 @@ services:
         one_line_with(&all, &[&port.to_string()]),
         "no line names port {port}:\n{all}"
     );
+    // One sentence, said once.
+    let said = all
+        .lines()
+        .filter(|l| l.contains(&port.to_string()))
+        .collect::<Vec<_>>();
+    assert!(
+        said.len() == 1 && said[0].matches(&port.to_string()).count() == 1,
+        "the port is named more than once:\n{all}"
+    );
+    // This test holds it, and the engine can tell: the line names us.
     let me = std::process::id().to_string();
-    if !one_line_with(&all, &[&port.to_string(), &me]) {
-        eprintln!("note: the message does not name the holder (pid {me}):\n{all}");
-    }
+    assert!(
+        one_line_with(&all, &[&port.to_string(), &me]),
+        "the message does not name the holder (pid {me}):\n{all}"
+    );
     assert_nothing_made(&p, &["default"]);
     drop(holder);
 }
