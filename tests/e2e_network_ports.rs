@@ -104,18 +104,29 @@ services:
     // `ps` and `port` say what is published, as Compose does.
     let ps = ps(&p);
     let shown = ps.to_string();
-    for want in [
-        format!("0.0.0.0:{all}->80/tcp"),
-        format!("127.0.0.1:{lo}->80/tcp"),
-        format!("0.0.0.0:{udp}->9000/udp"),
-        format!("0.0.0.0:{long}->80/tcp"),
+    // JSON: one object per published port, as bound.
+    for (ip, host, target, proto) in [
+        (None, all, 80, "tcp"),
+        (Some("127.0.0.1"), lo, 80, "tcp"),
+        (None, udp, 9000, "udp"),
+        (None, long, 80, "tcp"),
     ] {
         let web = common::container(&ps, "web");
         let listed = web["ports"]
             .as_array()
-            .map(|a| a.iter().any(|x| x == want.as_str()))
+            .map(|a| {
+                a.iter().any(|x| {
+                    x["host_ip"].as_str() == ip
+                        && x["host_port"].as_u64() == Some(u64::from(host))
+                        && x["container_port"].as_u64() == Some(target)
+                        && x["proto"].as_str() == Some(proto)
+                })
+            })
             .unwrap_or(false);
-        assert!(listed, "ps does not list {want} for web: {shown}");
+        assert!(
+            listed,
+            "ps does not list {ip:?}:{host}->{target}/{proto} for web: {shown}"
+        );
     }
     let out = p.run(&["port", "web", "80"]);
     assert!(out.status.success(), "stack port web 80: {}", text(&out));

@@ -282,6 +282,7 @@ fn attach(pid: i32, attachments: &[Attachment]) -> Result<(), SpawnError> {
             peer_mac: a.mac,
         })
         .map_err(fail)?;
+        net::set_hairpin(&a.host_veth).map_err(fail)?;
         net::configure_netns(
             ns.as_fd(),
             &net::IfConfig {

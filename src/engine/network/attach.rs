@@ -55,13 +55,13 @@ fn machine_lock() -> Result<MachineLock, NetworkError> {
         })
         .map_err(|source| NetworkError::File {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
     // SAFETY: flock on a descriptor we own; no memory is touched.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
         return Err(NetworkError::File {
             path: path.to_path_buf(),
-            source: std::io::Error::last_os_error(),
+            error: std::io::Error::last_os_error(),
         });
     }
     Ok(MachineLock(file))
@@ -74,7 +74,7 @@ pub(super) fn ensure(project: &str, def: &NetworkDef) -> Result<InUse, NetworkEr
     let nets = Networks::new();
     let link = |source| NetworkError::Link {
         network: def.name.clone(),
-        source,
+        error: source,
     };
     if def.external {
         let rec = nets.join(&def.name)?;
@@ -209,7 +209,14 @@ pub(super) fn addresses(
             address,
             prefix: n.subnet.prefix_len(),
             gateway,
-            mac: sn.mac_address.as_deref().and_then(parse_mac),
+            // One address, one MAC (as Docker derives it from the IP): a
+            // recreated container that gets its address back is reached
+            // at once, whatever its neighbours' ARP caches still say.
+            mac: sn
+                .mac_address
+                .as_deref()
+                .and_then(parse_mac)
+                .or_else(|| Some(net::mac_for(&format!("{}/{address}", n.name)))),
             mtu: sn.network.mtu,
         });
         addrs.push(NetAddress {
@@ -276,7 +283,7 @@ pub(super) fn files(
         let path: PathBuf = bundle.join(name);
         std::fs::write(&path, text).map_err(|source| NetworkError::File {
             path: path.clone(),
-            source,
+            error: source,
         })?;
         mounts.push(MountSpec::Bind {
             source: path,

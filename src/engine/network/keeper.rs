@@ -287,7 +287,7 @@ impl Keeper {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|source| NetworkError::File {
                     path: dir.to_path_buf(),
-                    source,
+                    error: source,
                 })?;
             }
             dns::table::store(&path, &v.table)?;
@@ -298,7 +298,7 @@ impl Keeper {
         for b in &v.localnet {
             net::set_route_localnet(b, true).map_err(|source| NetworkError::Link {
                 network: b.clone(),
-                source,
+                error: source,
             })?;
         }
         if old.as_ref().map(|o| &o.rules) != Some(&v.rules) {

@@ -38,12 +38,10 @@ use crate::state::ipam::IpamError;
 pub enum NetworkError {
     #[error(transparent)]
     Ipam(#[from] IpamError),
-    #[error("network {network}: {source}")]
-    Link {
-        network: String,
-        #[source]
-        source: NetError,
-    },
+    // The messages below say their cause: it is not a `source` as well,
+    // or the CLI's error chain would say it twice.
+    #[error("network {network}: {error}")]
+    Link { network: String, error: NetError },
     #[error(transparent)]
     Firewall(#[from] FirewallError),
     #[error(transparent)]
@@ -53,21 +51,19 @@ pub enum NetworkError {
     #[error("network_mode service:{peer}: {peer} is not running, so there is no network namespace to share: start {peer} first")]
     PeerNotRunning { peer: String },
     #[error("cannot start the project's resolver: {0}")]
-    Resolver(#[source] std::io::Error),
+    Resolver(std::io::Error),
     #[error("the project's resolver exited: {0}")]
     ResolverExited(String),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     File {
         path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(transparent)]
     Dns(#[from] crate::runtime::dns::DnsError),
-    #[error("service {service}: {source}")]
+    #[error("service {service}: {error}")]
     Service {
         service: String,
-        #[source]
-        source: Box<NetworkError>,
+        error: Box<NetworkError>,
     },
 }

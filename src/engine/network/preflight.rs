@@ -59,7 +59,7 @@ pub fn preflight(store: &Store, stack: &Stack) -> Result<(), NetworkError> {
             drop(
                 net::reserve(ip, port, proto).map_err(|e| NetworkError::Service {
                     service: svc.name.clone(),
-                    source: Box::new(e.into()),
+                    error: Box::new(e.into()),
                 })?,
             );
         }

@@ -37,7 +37,7 @@ pub use link::{
 };
 pub use netns::{configure_netns, in_netns};
 pub use ports::{find_holder, reserve, reserve_in_range, Holder, PortError, Reservation};
-pub use sysctl::{route_localnet, set_route_localnet};
+pub use sysctl::{route_localnet, set_hairpin, set_route_localnet};
 
 /// Linux's IFNAMSIZ less its NUL: the longest interface name.
 pub const MAX_NAME: usize = 15;

@@ -50,3 +50,21 @@ pub fn route_localnet(link: &str) -> Result<bool, NetError> {
         })),
     }
 }
+
+/// Turns on hairpin mode of a bridge port: a frame may leave through the
+/// port it came in on. A container reaching its own published port
+/// through the host's address is DNATed back to itself; where bridged
+/// frames pass netfilter (`br_netfilter`, which Docker loads), that frame
+/// goes out the port it entered and the bridge drops it unless hairpin is
+/// on — as Docker sets it without its userland proxy.
+pub fn set_hairpin(port: &str) -> Result<(), NetError> {
+    check_name(port)?;
+    let path = PathBuf::from(format!("/sys/class/net/{port}/brport/hairpin_mode"));
+    std::fs::write(&path, "1").map_err(|source| {
+        missing_link(port, &source).unwrap_or(NetError::Sysctl {
+            op: "write",
+            path,
+            source,
+        })
+    })
+}
