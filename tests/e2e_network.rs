@@ -418,7 +418,11 @@ networks:
     net::wait_http(&p, "127.0.0.1", port, "hello from web");
     let snap = snapshot(&p);
     assert_eq!(snap.bridges.len(), 2, "{snap:?}");
-    assert!(net::docker_user_rules(&p) > 0, "no DOCKER-USER rules");
+    // Beside a Docker engine (not in the v2 guest) the bridges are let
+    // through its FORWARD chain.
+    if net::docker_present() {
+        assert!(net::docker_user_rules(&p) > 0, "no DOCKER-USER rules");
+    }
     let ps = ps(&p);
     let sup = ps["supervisor_pid"].as_i64().unwrap();
     let pids = [pid(&p, "web"), pid(&p, "client")];

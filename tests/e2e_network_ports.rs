@@ -200,3 +200,92 @@ services:
     assert_nothing_made(&p, &["default"]);
     drop(holder);
 }
+
+/// A firewall reload that wipes stack's table (`nft flush ruleset` does,
+/// firewalld's reload does): the supervisor puts it back and the port
+/// answers again; a killed resolver is started again.
+#[test]
+fn a_wiped_table_and_a_killed_resolver_are_put_back() {
+    if !root_or_skip("a_wiped_table_and_a_killed_resolver_are_put_back") {
+        return;
+    }
+    let port = net::free_ports(1)[0];
+    let yaml = format!(
+        r#"
+services:
+  web:
+    rootfs: {{rootfs}}
+    command: {}
+    ports: ["{port}:80"]
+    stop_grace_period: 1s
+  client:
+    rootfs: {{rootfs}}
+    command: {SLEEP}
+    stop_grace_period: 1s
+"#,
+        net::httpd("hello from web")
+    );
+    let p = project("e2e-n14", &yaml);
+    up(&p, &[]);
+    wait_http(&p, "127.0.0.1", port, "hello from web");
+    let table = net::nft_table(&p);
+    let out = std::process::Command::new("nft")
+        .args(["delete", "table", "inet", &table])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!net::nft_table_exists(&p));
+    wait_http(&p, "127.0.0.1", port, "hello from web");
+    assert!(net::nft_table_exists(&p), "the table is back");
+    let resolvers = net::resolver_pids(&p);
+    assert_eq!(resolvers.len(), 1, "one resolver: {resolvers:?}");
+    // SAFETY: kill has no memory effects; the pid is this project's resolver.
+    unsafe { libc::kill(resolvers[0], libc::SIGKILL) };
+    wait_fetch(&p, "client", "http://web/", "hello from web");
+    let now = net::resolver_pids(&p);
+    assert!(
+        now.len() == 1 && now[0] != resolvers[0],
+        "a new resolver runs: {now:?}"
+    );
+    let log = std::fs::read_to_string(p.run.join(&p.name).join("supervisor.log")).unwrap();
+    assert!(log.contains("removed from outside"), "{log}");
+}
+
+/// A network's changed definition recreates what is attached, and the
+/// plan says why, field by field.
+#[test]
+fn a_changed_network_recreates_with_a_reason() {
+    if !root_or_skip("a_changed_network_recreates_with_a_reason") {
+        return;
+    }
+    let yaml = |aliases: &str| {
+        format!(
+            r#"
+services:
+  web:
+    rootfs: {{rootfs}}
+    command: {SLEEP}
+    stop_grace_period: 1s
+    networks:
+      front:
+        aliases: [{aliases}]
+networks:
+  front: {{}}
+"#
+        )
+    };
+    let p = project("e2e-n15", &yaml("www"));
+    up(&p, &[]);
+    let before = net::pid(&p, "web");
+    net::rewrite(&p, &yaml("www, site"));
+    let plan = p.run(&["plan"]);
+    let said = text(&plan);
+    assert!(
+        one_line_with(&said, &["recreate web", "networks.front.aliases"]),
+        "the plan does not say why web is recreated:\n{said}"
+    );
+    up(&p, &[]);
+    assert_ne!(net::pid(&p, "web"), before, "web was not recreated");
+    let (got, out) = net::lookup_in(&p, "web", "site");
+    assert_eq!(got, [net::address_on(&p, "web", "front")], "{out}");
+}

@@ -490,6 +490,14 @@ pub fn nft_table_exists(p: &Project) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Whether a Docker engine's DOCKER-USER chain exists here.
+pub fn docker_present() -> bool {
+    Command::new("nft")
+        .args(["list", "chain", "ip", "filter", "DOCKER-USER"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Rules in Docker's DOCKER-USER chain tagged `stack:<project>` (0
 /// without Docker).
 pub fn docker_user_rules(p: &Project) -> usize {

@@ -60,6 +60,7 @@ impl Keeper {
     pub fn set_stack(&self, stack: &Stack) {
         let mut inner = self.lock();
         inner.stack = Some(stack.clone());
+        self.retire(&mut inner);
         if let Err(e) = self.refresh(&mut inner) {
             eprintln!("stack: networks: {e}");
         }
@@ -192,6 +193,31 @@ impl Keeper {
             return;
         }
         inner.entries = next;
+        // Adopted containers: the ports an earlier supervisor held are
+        // held again (best effort: they were the containers' own).
+        let unheld: Vec<Entry> = inner
+            .entries
+            .values()
+            .filter(|e| {
+                !e.ports.is_empty() && !inner.held.contains_key(&e.id) && !starting.contains(&e.id)
+            })
+            .cloned()
+            .collect();
+        for e in unheld {
+            let held = e
+                .ports
+                .iter()
+                .filter_map(|p| {
+                    let proto = if p.proto == "udp" {
+                        firewall::Proto::Udp
+                    } else {
+                        firewall::Proto::Tcp
+                    };
+                    net::reserve(p.host_ip, p.host_port, proto).ok()
+                })
+                .collect();
+            inner.held.insert(e.id.clone(), held);
+        }
         // Adopted containers: their networks are known from their records.
         let missing: Vec<(String, String)> = inner
             .entries
@@ -233,8 +259,51 @@ impl Keeper {
                 eprintln!("stack: networks: {e}");
             }
         }
+        self.retire(&mut inner);
         if let Err(e) = self.refresh(&mut inner) {
             eprintln!("stack: networks: {e}");
+        }
+    }
+
+    /// Networks the file no longer names go once no container holds an
+    /// address on them (after the last one attached was removed), as
+    /// Compose removes them; external ones are only forgotten.
+    fn retire(&self, inner: &mut Inner) {
+        let Some(stack) = inner.stack.as_ref() else {
+            return;
+        };
+        let wanted: BTreeSet<&str> = stack.networks.values().map(|d| d.name.as_str()).collect();
+        let gone: Vec<String> = inner
+            .networks
+            .keys()
+            .filter(|n| !wanted.contains(n.as_str()))
+            .cloned()
+            .collect();
+        let nets = ipam::Networks::new();
+        for name in gone {
+            let Ok(Some(rec)) = nets.load(&name) else {
+                inner.networks.remove(&name);
+                continue;
+            };
+            if rec.project != self.project {
+                inner.networks.remove(&name);
+                continue;
+            }
+            if !rec.allocations.is_empty() {
+                continue;
+            }
+            match nets.delete(&name, &self.project) {
+                Ok(ipam::Deleted::Removed(r)) => {
+                    if let Err(e) = net::delete_link(&r.bridge) {
+                        eprintln!("stack: network {name}: {e}");
+                    } else {
+                        eprintln!("stack: removed network {name} (no longer in the file)");
+                    }
+                    inner.networks.remove(&name);
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("stack: network {name}: {e}"),
+            }
         }
     }
 
@@ -280,6 +349,7 @@ impl Keeper {
         }
         if !inner.forwarding_checked {
             enable_forwarding();
+            host_firewall_note(&v.bridges);
             inner.forwarding_checked = true;
         }
         if old.as_ref().map(|o| &o.table) != Some(&v.table) {
@@ -309,6 +379,22 @@ impl Keeper {
         }
         inner.applied = Some(v);
         Ok(())
+    }
+}
+
+/// A host firewall that drops forwarded traffic by default drops the
+/// containers' too, and stack does not edit its rules: say what to run.
+fn host_firewall_note(bridges: &[String]) {
+    let b = bridges.first().map(String::as_str).unwrap_or("stk-…");
+    if std::path::Path::new("/run/firewalld").is_dir() {
+        eprintln!(
+            "stack: firewalld runs here: if it drops forwarded traffic, put the bridge in a trusted zone: firewall-cmd --zone=trusted --add-interface={b}"
+        );
+    }
+    let ufw_on = std::fs::read_to_string("/etc/ufw/ufw.conf")
+        .is_ok_and(|c| c.lines().any(|l| l.trim() == "ENABLED=yes"));
+    if ufw_on {
+        eprintln!("stack: ufw is enabled here: if it drops forwarded traffic, allow the bridge: ufw route allow in on {b}");
     }
 }
 
