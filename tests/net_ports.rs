@@ -15,6 +15,15 @@ use std::time::{Duration, Instant};
 use stack::runtime::firewall::Proto;
 use stack::runtime::net::{reserve, reserve_in_range, Holder, PortError, Reservation};
 
+/// The tests take ports the kernel picks and free them again: run one at
+/// a time, or one test may get the port another just freed and is about
+/// to bind.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// `n` consecutive ports free for `proto` on every address, each held
 /// (drop one to free it).
 fn consecutive(n: u16, proto: Proto) -> Vec<Reservation> {
@@ -61,6 +70,7 @@ fn me() -> Holder {
 
 #[test]
 fn reserving_twice_names_this_process() {
+    let _serial = serial();
     for proto in [Proto::Tcp, Proto::Udp] {
         let held = reserve(None, 0, proto).unwrap();
         let port = held.port();
@@ -100,6 +110,7 @@ fn reserving_twice_names_this_process() {
 
 #[test]
 fn a_held_port_is_closed_to_everyone_else() {
+    let _serial = serial();
     let held = reserve(Some(Ipv4Addr::LOCALHOST), 0, Proto::Tcp).unwrap();
     let port = held.port();
     // Nobody binds it, on that address, on all of them, or dual-stack.
@@ -157,6 +168,7 @@ impl Drop for Listener {
 
 #[test]
 fn a_port_held_by_another_program_names_it() {
+    let _serial = serial();
     let busybox = ["/bin/busybox", "/usr/bin/busybox"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())
@@ -207,6 +219,7 @@ fn a_port_held_by_another_program_names_it() {
 
 #[test]
 fn a_range_takes_its_first_free_port() {
+    let _serial = serial();
     for proto in [Proto::Tcp, Proto::Udp] {
         let mut held = consecutive(3, proto);
         let first = held[0].port();
@@ -235,6 +248,7 @@ fn a_range_takes_its_first_free_port() {
 
 #[test]
 fn an_address_the_host_does_not_have_is_said() {
+    let _serial = serial();
     // TEST-NET-1 (RFC 5737): on no host.
     let addr = Ipv4Addr::new(192, 0, 2, 1);
     let err = reserve(Some(addr), 8080, Proto::Tcp).unwrap_err();

@@ -329,29 +329,47 @@ pub fn diagnose(p: &Project, svc: Option<&str>) -> String {
 /// towards a public address (a route lookup, nothing is sent), else the
 /// first global address.
 pub fn host_address() -> Ipv4Addr {
+    // The address the host would use for the outside, unless it is one of
+    // our bridges (another test's, which may go away).
     let out = Command::new("ip")
         .args(["-4", "route", "get", "1.1.1.1"])
         .output()
         .unwrap();
-    let s = String::from_utf8_lossy(&out.stdout);
-    let mut it = s.split_whitespace();
-    while let Some(w) = it.next() {
-        if w == "src" {
-            if let Some(a) = it.next().and_then(|a| a.parse().ok()) {
+    let s = String::from_utf8_lossy(&out.stdout).to_string();
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let after = |key: &str| {
+        words
+            .iter()
+            .position(|w| *w == key)
+            .and_then(|i| words.get(i + 1))
+    };
+    if let (Some(src), Some(dev)) = (after("src"), after("dev")) {
+        if !dev.starts_with("stk") {
+            if let Ok(a) = src.parse() {
                 return a;
             }
         }
     }
+    // Else any global address not on a bridge of ours.
     let out = Command::new("ip")
         .args(["-4", "-o", "addr", "show", "scope", "global"])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .skip_while(|w| *w != "inet")
-        .nth(1)
-        .and_then(|a| a.split('/').next()?.parse().ok())
-        .expect("the host has no global IPv4 address")
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() > 3 && !f[1].starts_with("stk") && f[2] == "inet" {
+            if let Some(a) = f[3].split('/').next().and_then(|a| a.parse().ok()) {
+                return a;
+            }
+        }
+    }
+    // A machine with no address of its own (the v2 guest): give it one,
+    // on loopback, for good (the guest is thrown away).
+    let own = Ipv4Addr::new(198, 51, 100, 254);
+    let _ = Command::new("ip")
+        .args(["addr", "add", &format!("{own}/32"), "dev", "lo"])
+        .output();
+    own
 }
 
 /// `n` ports free for TCP and UDP on every address, below the ephemeral
