@@ -34,10 +34,11 @@ ours() {
   fi
   # Resolver helpers: their argv[1] is `__dns`.
   for f in /proc/[0-9]*/cmdline; do
-    arg1=$(tr '\0' '\n' < "$f" 2>/dev/null | sed -n 2p)
+    # A process may end while we look: its file is gone, say nothing.
+    arg1=$({ tr '\0' '\n' < "$f"; } 2>/dev/null | sed -n 2p)
     if [ "$arg1" = "__dns" ]; then
       pid=${f#/proc/}; pid=${pid%/cmdline}
-      echo "resolver $pid $(tr '\0' ' ' < "$f" 2>/dev/null | cut -c1-100)"
+      echo "resolver $pid $({ tr '\0' ' ' < "$f"; } 2>/dev/null | cut -c1-100)"
     fi
   done
   ls "${STACK_STATE_DIR:-/var/lib/stack}"/networks/*.json 2>/dev/null | sed 's/^/network-record /'

@@ -20,8 +20,10 @@ use serde::{Deserialize, Serialize};
 use super::NetworkError;
 use crate::runtime::proc;
 
-/// How long a new resolver has to bind its sockets.
-const READY_WITHIN: Duration = Duration::from_secs(3);
+/// How long a new resolver has to bind its sockets: milliseconds here,
+/// seconds in an emulated guest loading a debug binary over 9p. An exit is
+/// seen at once, so only a hung start waits this long.
+const READY_WITHIN: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
