@@ -9,6 +9,7 @@ pub mod cli;
 pub mod device_rules;
 pub mod engine;
 pub mod graph;
+pub mod image;
 pub mod plan;
 pub mod runtime;
 pub mod seccomp;

@@ -23,6 +23,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "caps",
             "seccomp",
             "device_rules",
+            "image",
         ],
     ),
     (
@@ -30,7 +31,27 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         &["spec", "engine", "plan", "state", "cli", "graph"],
     ),
     ("plan", &["runtime", "state", "engine", "cli"]),
-    ("graph", &["engine", "runtime", "state", "plan", "cli"]),
+    (
+        "graph",
+        &["engine", "runtime", "state", "plan", "cli", "image"],
+    ),
+    // Images (issue 12) stand alone: std and crates only, so that the spec
+    // (parsing `image:`), the engine and the runtime can all use them.
+    (
+        "image",
+        &[
+            "engine",
+            "runtime",
+            "plan",
+            "state",
+            "cli",
+            "graph",
+            "spec",
+            "caps",
+            "seccomp",
+            "device_rules",
+        ],
+    ),
     (
         "spec",
         &["engine", "runtime", "plan", "state", "cli", "graph"],
