@@ -2,7 +2,7 @@
 //! the same uncompressed layer), side by side in one run: stack's layer
 //! room (`layers::unpack_layer`: the safe fd-relative loop, whiteouts, and
 //! the blob's sha256 checked while it streams) against GNU `tar -x`
-//! (`tar -xzf` for the gzip pair) of the same ~52 MB layer, into a fresh
+//! (`tar -xzf` for the gzip pair) of the same ~60 MB layer, into a fresh
 //! directory on the same file system each time.
 //!
 //! As root (both keep owners): `cargo bench --bench layers`.
@@ -26,7 +26,7 @@ impl Drop for Out {
     }
 }
 
-/// ~52 MB: 3000 files of 16 KiB in 60 directories, ten of 1 MiB, and 500
+/// ~60 MB: 3000 files of 16 KiB in 60 directories, ten of 1 MiB, and 500
 /// symlinks, like a distribution's base layer.
 fn layer_tar() -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
@@ -124,7 +124,7 @@ fn bench(c: &mut Criterion) {
         Out(d)
     };
     for (label, blob, flags) in [("uncompressed", &plain, "-xf"), ("gzip", &gzip, "-xzf")] {
-        let mut g = c.benchmark_group(format!("unpack a ~52 MB layer ({label})"));
+        let mut g = c.benchmark_group(format!("unpack a ~60 MB layer ({label})"));
         g.sample_size(10);
         g.measurement_time(Duration::from_secs(15));
         g.bench_function("stack layers::unpack_layer", |b| {
