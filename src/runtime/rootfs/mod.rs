@@ -1,5 +1,6 @@
 //! Root filesystem sources: directory, tarball, host binaries, debootstrap;
-//! built ones cached under `<state dir>/cache/<sha256>`, and the per-container
+//! built ones cached under `<state dir>/cache/<sha256>`, image layers under
+//! `<state dir>/cache/layers/sha256/<hex>` (`layers/`), and the per-container
 //! overlay on top of them.
 
 use std::path::{Path, PathBuf};
@@ -8,8 +9,10 @@ pub mod cache;
 pub mod debootstrap;
 pub mod dir;
 pub mod host;
+pub mod layers;
 pub mod overlay;
 pub mod tar;
+mod unpack;
 
 /// Why a root filesystem could not be prepared. Every message names the
 /// path (and the archive entry or library) and says what to do.
@@ -25,6 +28,23 @@ pub enum RootfsError {
         lower: PathBuf,
         #[source]
         source: nix::errno::Errno,
+    },
+    /// Overlay mount data longer than the kernel copies (one page).
+    #[error("overlay on {}: the mount options are {len} bytes, more than the kernel's {max} (too many or too long layer paths; flatten the image with rootfs::layers::image_lowers)", target.display())]
+    OverlayTooLong {
+        target: PathBuf,
+        len: usize,
+        max: usize,
+    },
+    /// A layer digest that is not `sha256:` and 64 lowercase hex digits.
+    #[error("layer {}: digest {digest:?} is not `sha256:` followed by 64 hex digits", blob.display())]
+    LayerDigestSyntax { blob: PathBuf, digest: String },
+    /// A layer blob whose bytes do not hash to its digest.
+    #[error("layer {}: its content is {actual}, not the expected {expected}; the blob is corrupt or was tampered with (remove it and pull again)", blob.display())]
+    LayerDigestMismatch {
+        blob: PathBuf,
+        expected: String,
+        actual: String,
     },
     /// `rootfs: { host: [] }`.
     #[error("rootfs host: the list of binaries is empty (name at least one, e.g. [/bin/sh])")]
