@@ -99,9 +99,11 @@ impl Keeper {
                     .entries
                     .get(&peer_id)
                     .and_then(|e| e.addresses.first().cloned());
-                let mounts = match (&first, inner.stack.as_ref()) {
-                    (Some(a), Some(stack)) => {
-                        let n = &inner.networks[&a.network];
+                let net = first
+                    .as_ref()
+                    .and_then(|a| Some((a, inner.networks.get(&a.network)?)));
+                let mounts = match (net, inner.stack.as_ref()) {
+                    (Some((a, n)), Some(stack)) => {
                         let host = stack.services.get(peer_name).unwrap_or(svc);
                         attach::files(&bundle, host, n.resolver, Some(a.address), Some(n.gateway))?
                     }
