@@ -241,11 +241,7 @@ pub(super) fn hold_ports(
             .as_deref()
             .and_then(|s| s.parse::<Ipv4Addr>().ok())
             .filter(|ip| !ip.is_unspecified());
-        let proto = if p.protocol == "udp" {
-            Proto::Udp
-        } else {
-            Proto::Tcp
-        };
+        let proto = Proto::from_name(&p.protocol);
         let r = match p.published.as_deref() {
             None => net::reserve(ip, 0, proto)?,
             Some(s) => match s.split_once('-') {

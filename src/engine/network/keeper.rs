@@ -210,11 +210,7 @@ impl Keeper {
                 .ports
                 .iter()
                 .filter_map(|p| {
-                    let proto = if p.proto == "udp" {
-                        firewall::Proto::Udp
-                    } else {
-                        firewall::Proto::Tcp
-                    };
+                    let proto = firewall::Proto::from_name(&p.proto);
                     net::reserve(p.host_ip, p.host_port, proto).ok()
                 })
                 .collect();

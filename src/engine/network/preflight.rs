@@ -50,11 +50,7 @@ pub fn preflight(store: &Store, stack: &Stack) -> Result<(), NetworkError> {
             if ours.contains(&(ip, port, p.protocol.clone())) {
                 continue;
             }
-            let proto = if p.protocol == "udp" {
-                Proto::Udp
-            } else {
-                Proto::Tcp
-            };
+            let proto = Proto::from_name(&p.protocol);
             // Bound and dropped at once: only whether it can be had.
             drop(
                 net::reserve(ip, port, proto).map_err(|e| NetworkError::Service {

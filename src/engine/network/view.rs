@@ -121,11 +121,7 @@ pub fn view(
                 ports.push(Publish {
                     host_ip: p.host_ip,
                     host_port: p.host_port,
-                    proto: if p.proto == "udp" {
-                        Proto::Udp
-                    } else {
-                        Proto::Tcp
-                    },
+                    proto: Proto::from_name(&p.proto),
                     bridge: t.bridge.clone(),
                     container_ip: t.address,
                     container_port: p.container_port,

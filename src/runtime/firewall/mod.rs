@@ -60,6 +60,16 @@ pub enum Proto {
 }
 
 impl Proto {
+    /// From Compose's `tcp`/`udp` (the loader admits nothing else; any
+    /// other is TCP, Compose's default).
+    pub fn from_name(name: &str) -> Proto {
+        if name == "udp" {
+            Proto::Udp
+        } else {
+            Proto::Tcp
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Proto::Tcp => "tcp",
