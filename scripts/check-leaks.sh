@@ -4,6 +4,7 @@
 # an overlay mount of ours, a network link (`stk*`), a network namespace
 # (`stk*`), an nftables table (`stack-*`, `stacktest-*`), a rule of ours in
 # Docker's DOCKER-USER chain, a project resolver process (`stack __dns`),
+# a test registry (`docker-registry serve`),
 # a network record (`<state root>/networks/*.json`).
 #
 #   check-leaks.sh --snapshot FILE   record what exists now (before the tests)
@@ -39,6 +40,12 @@ ours() {
     if [ "$arg1" = "__dns" ]; then
       pid=${f#/proc/}; pid=${pid%/cmdline}
       echo "resolver $pid $({ tr '\0' ' ' < "$f"; } 2>/dev/null | cut -c1-100)"
+    fi
+    # The tests' registries (docker-registry serve <temp config>).
+    arg0=$({ tr '\0' '\n' < "$f"; } 2>/dev/null | sed -n 1p)
+    if [ "${arg0##*/}" = "docker-registry" ] && [ "$arg1" = "serve" ]; then
+      pid=${f#/proc/}; pid=${pid%/cmdline}
+      echo "registry $pid $({ tr '\0' ' ' < "$f"; } 2>/dev/null | cut -c1-100)"
     fi
   done
   ls "${STACK_STATE_DIR:-/var/lib/stack}"/networks/*.json 2>/dev/null | sed 's/^/network-record /'

@@ -79,6 +79,14 @@ t1=$SECONDS
 rc=0
 # Root in the guest: under CI=true no root test may skip.
 CI=${CI:-true} scripts/v2-guest.sh scripts/v2-guest/run-tests.sh "$logs" "${bins[@]}" -- "$@" || rc=$?
+if [ "$rc" -eq 124 ]; then
+    # The guest ran out of time: what the binary it was running had printed.
+    last=$(ls -t "$logs"/*.log 2>/dev/null | grep -v summary | head -n1 || true)
+    if [ -n "$last" ]; then
+        echo "test-v2: the last lines of ${last#"$checkout"/}:"
+        tail -n 40 "$last" | sed 's/^/  | /'
+    fi
+fi
 if [ "$rc" -eq 0 ]; then how=passed; else how="failed (exit $rc)"; fi
 echo "test-v2: guest run $how in $((SECONDS - t1))s, $((SECONDS - t0))s in all; logs in ${logs#"$checkout"/}"
 exit "$rc"

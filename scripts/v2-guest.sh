@@ -265,7 +265,7 @@ printf '%s\n' "$checkout" >"$run/ctl/src"
 } | sed '/^$/d' >"$run/ctl/tmpfs"
 {
     echo "cd $(printf %q "$workdir") || exit 125"
-    for v in CI RUST_BACKTRACE $(compgen -e | grep '^STACK_' || true); do
+    for v in CI RUST_BACKTRACE V2_TEST_TIMEOUT V2_TEST_THREADS $(compgen -e | grep '^STACK_' || true); do
         [ -n "${!v+x}" ] && printf 'export %s=%q\n' "$v" "${!v}"
     done
     printf 'exec'

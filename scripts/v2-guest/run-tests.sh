@@ -33,6 +33,12 @@ cg_before=$(mktemp)
 cgroups >"$cg_before"
 
 say() { echo "$*" | tee -a "$summary"; }
+# Every process but the kernel's, init and this script's (in the guest
+# nothing else runs).
+others() {
+    ps -eo pid=,ppid=,args= |
+        awk -v self=$$ '$1 != 1 && $1 != 2 && $2 != 2 && $1 != self && $2 != self && !/ps -eo pid=|awk -v self=/'
+}
 line() { printf '%-24s %s\n' "$1" "$2" | tee -a "$summary" >/dev/null; }
 
 pass=0 fail=0 ignored=0 nbins=0 badbins=0
@@ -45,8 +51,12 @@ for spec in "${bins[@]}"; do
     log=$logdir/$label.log
     echo "=== v2 guest: $label (timeout ${per}s, --test-threads=$threads)"
     t=$SECONDS
-    timeout -k 10 "$per" "$exe" --test-threads="$threads" "${targs[@]}" 2>&1 | tee "$log"
-    rc=${PIPESTATUS[0]}
+    # Into the log, not through a pipe: a process the binary started and
+    # that outlived it (after a timeout) would hold a pipe open for ever.
+    # The host prints the log if the guest itself runs out of time.
+    timeout -k 10 "$per" "$exe" --test-threads="$threads" "${targs[@]}" >"$log" 2>&1
+    rc=$?
+    cat "$log"
     secs=$((SECONDS - t))
     res=$(grep -E '^test result: ' "$log" | tail -n1)
     p=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$res")
@@ -64,6 +74,10 @@ for spec in "${bins[@]}"; do
         running=$(sed -n 's/^test \(.*\) has been running for over 60 seconds$/\1/p' "$log" |
             while read -r n; do grep -qF "test $n ... " "$log" || printf '%s ' "$n"; done)
         line "$label" "TIMEOUT after ${per}s (V2_TEST_TIMEOUT); still running: ${running:-?}"
+        # What it left running would disturb the binaries after it.
+        echo "v2 guest: processes left by $label:"
+        others | sed 's/^/  /'
+        others | awk '{print $1}' | xargs -r kill -KILL 2>/dev/null
         failed_tests+=("$label: timed out")
     elif [ -z "$res" ]; then
         badbins=$((badbins + 1))
@@ -91,8 +105,7 @@ if [ -n "$left" ]; then
 fi
 # In the guest nothing else runs: any process but ours outlived its test.
 if [ -e /run/v2-guest/src ]; then
-    procs=$(ps -eo pid=,ppid=,args= |
-        awk -v self=$$ '$1 != 1 && $1 != 2 && $2 != 2 && $1 != self && $2 != self && !/ps -eo pid=|awk -v self=/')
+    procs=$(others)
     [ -n "$procs" ] && { echo "v2 guest: processes still running after the suite:"; sed 's/^/  /' <<<"$procs"; }
 fi
 rm -f "$cg_before"
