@@ -8,8 +8,9 @@ use oci_spec::image::ImageConfiguration;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// What stack takes from an image config.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What stack takes from an image config (serialisable, so the image
+/// store can keep it beside the reference it was resolved for).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImageConfig {
     pub os: String,
     pub architecture: String,
@@ -32,7 +33,7 @@ pub struct ImageConfig {
 }
 
 /// Docker's `Healthcheck`: a zero or missing duration means "the default".
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Healthcheck {
     /// `["CMD", …]`, `["CMD-SHELL", "…"]` or `["NONE"]`.
     pub test: Vec<String>,

@@ -2,8 +2,9 @@
 //! ([`Source`], [`Reference`]), digests and verified reading
 //! ([`digest`]), manifests, indexes and platforms ([`manifest`],
 //! [`platform`]), the image config ([`ImageConfig`]), and loading an image
-//! from local files ([`local::load`]). Pulling, the layer store and
-//! wiring `image:` into the spec are still to come.
+//! from local files ([`local::load`]), and pulling from a registry
+//! ([`registry::Client`]). The layer store and wiring `image:` into the
+//! spec are still to come.
 //!
 //! Standalone: std and crates only, no other room of stack.
 
@@ -17,6 +18,7 @@ pub mod local;
 pub mod manifest;
 pub mod platform;
 pub mod reference;
+pub mod registry;
 pub mod source;
 
 pub use archive::ArchiveError;
