@@ -58,6 +58,7 @@ fn stack_of(services: Vec<Service>) -> Stack {
     Stack {
         name: "bench".into(),
         file: PathBuf::from("/bench/stack.yaml"),
+        overrides: Vec::new(),
         dir: PathBuf::from("/bench"),
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
         volumes: BTreeMap::new(),

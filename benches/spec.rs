@@ -83,7 +83,7 @@ fn bench_spec(c: &mut Criterion) {
         panic!("cannot write {}: {e}", big.display());
     }
     let big_opts = LoadOptions {
-        file: Some(big.clone()),
+        files: vec![big.clone()],
         ..Default::default()
     };
     assert_eq!(load_ok(&big_opts).services.len(), 3000);
@@ -92,7 +92,7 @@ fn bench_spec(c: &mut Criterion) {
     // generated file of the same size.
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/cola-wars/stack.yaml");
     let example_opts = LoadOptions {
-        file: Some(example.clone()),
+        files: vec![example.clone()],
         ..Default::default()
     };
     let (small_name, small_opts) = if example.is_file() && spec::load(&example_opts).is_ok() {
@@ -109,7 +109,7 @@ fn bench_spec(c: &mut Criterion) {
         (
             "generated 3 services".to_string(),
             LoadOptions {
-                file: Some(small),
+                files: vec![small],
                 ..Default::default()
             },
         )

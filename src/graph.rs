@@ -243,6 +243,7 @@ mod tests {
         Stack {
             name: "t".into(),
             file: "/t/stack.yaml".into(),
+            overrides: Vec::new(),
             dir: "/t".into(),
             services: s.iter().map(|(n, d)| (n.to_string(), svc(n, d))).collect(),
             volumes: BTreeMap::new(),

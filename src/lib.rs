@@ -15,3 +15,4 @@ pub mod runtime;
 pub mod seccomp;
 pub mod spec;
 pub mod state;
+pub mod sysctls;

@@ -23,6 +23,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "caps",
             "seccomp",
             "device_rules",
+            "sysctls",
             "image",
         ],
     ),
@@ -55,6 +56,23 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     (
         "spec",
         &["engine", "runtime", "plan", "state", "cli", "graph"],
+    ),
+    // The sysctl rule, shared by the loader and the runtime: std only.
+    (
+        "sysctls",
+        &[
+            "engine",
+            "runtime",
+            "plan",
+            "state",
+            "cli",
+            "graph",
+            "spec",
+            "image",
+            "caps",
+            "seccomp",
+            "device_rules",
+        ],
     ),
 ];
 

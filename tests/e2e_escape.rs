@@ -648,3 +648,80 @@ services:
         "a default container opens its {attempt} node:\n{held}"
     );
 }
+
+/// Lifecycle hooks take the path `stack exec` takes (`stack __exec`, the
+/// sealed binary): the same payload, run as `pre_stop` hooks (one of them
+/// privileged, one with the LD_PRELOAD payload), reaches no host executable
+/// either. (The payload exits non-zero, which a `pre_stop` may; a
+/// `post_start` waits for the watcher.)
+#[test]
+fn hooks_cannot_reach_the_host_binary() {
+    if !root_or_skip("hooks_cannot_reach_the_host_binary") {
+        return;
+    }
+    let project = "esc-hooks";
+    let rootfs = probe_rootfs(project);
+    let stack = env!("CARGO_BIN_EXE_stack");
+    let before = sha256(stack);
+    let hooks = r#"    volumes: ["./out:/out"]
+    post_start:
+      - command: ["sh", "-c", "while ! grep -q READY /tmp/escape-watch.log 2>/dev/null; do sleep 0.05; done"]
+    pre_stop:
+      - command: ["/evil"]
+      - command: ["/evil"]
+        privileged: true
+      - command: ["/evil"]
+        environment: { LD_PRELOAD: /evil.so, EVIL_LOG: /out/evil.log }
+      - command: ["sh", "-c", "touch /tmp/escape-watch.stop; while ! grep -q END /tmp/escape-watch.log; do sleep 0.05; done; cp /tmp/escape-watch.log /out/watch.log"]
+"#;
+    let p = Project::new(
+        project,
+        &one_box(
+            &rootfs,
+            "[\"sh\", \"-c\", \"/probe watch /tmp/escape-watch.log 120; exec sleep 1000\"]",
+            hooks,
+        ),
+    );
+    std::fs::create_dir_all(p.dir.join("out")).unwrap();
+    p.ok(&["up", "-d"]);
+    p.ok(&["stop", "-t", "30", "box"]);
+    let logs = p.ok(&["logs", "box"]);
+    p.ok(&["down", "-t", "1"]);
+    common::assert_nothing_left(&p);
+    let after = sha256(stack);
+    let read = |f: &str| std::fs::read_to_string(p.dir.join("out").join(f)).unwrap_or_default();
+    let (evil_log, watch_log) = (read("evil.log"), read("watch.log"));
+    let all = format!(
+        "container log (hook output):\n{logs}\nevil.log:\n{evil_log}\nwatch.log:\n{watch_log}"
+    );
+    assert_eq!(before, after, "the host's stack binary changed:\n{all}");
+    assert!(
+        evil_log.contains("DONE"),
+        "the payload never finished:\n{all}"
+    );
+    assert!(watch_log.contains("END"), "the watcher never ended:\n{all}");
+    let opened: Vec<&str> = evil_log
+        .lines()
+        .chain(watch_log.lines())
+        .filter(|l| l.starts_with("WRITE") && l.contains(" OPEN"))
+        .collect();
+    assert!(
+        opened.is_empty(),
+        "a foreign executable was opened for writing from a hook:\n{all}"
+    );
+    let exe = evil_log
+        .lines()
+        .find_map(|l| l.strip_prefix("EXE "))
+        .unwrap_or_else(|| panic!("the payload never ran inside the re-executed binary:\n{all}"));
+    assert!(
+        exe.starts_with("/memfd:"),
+        "a hook runs from {exe}, not a sealed memfd:\n{all}"
+    );
+    for l in watch_log.lines().filter(|l| l.starts_with("SEEN ")) {
+        let target = l.splitn(3, ' ').nth(2).unwrap_or("");
+        assert!(
+            target.starts_with("/memfd:"),
+            "the watcher saw a host executable: {l}\n{all}"
+        );
+    }
+}

@@ -65,7 +65,7 @@ fn bad_inputs_exit_1_with_a_clear_message() {
     fails_with(
         "null-service",
         b"services:\n  web:\n",
-        "stack.yaml:2:3: services.web: service `web` is empty; it needs at least `rootfs`",
+        "stack.yaml:2:3: services.web: service `web` is empty; it needs at least `image` or `rootfs`",
     );
     fails_with(
         "tabs",
@@ -120,7 +120,7 @@ fn missing_file_and_unknown_hash_service() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no stack file found: looked for stack.yaml and compose.yaml"),
+        err.contains("no stack file found: looked for stack.yaml, stack.yml, compose.yaml"),
         "{err}"
     );
 

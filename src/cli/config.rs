@@ -22,7 +22,9 @@ pub struct ConfigArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<i32> {
-    let stack = crate::spec::load(&global.load_options())?;
+    let mut stack = crate::spec::load(&global.load_options())?;
+    // The images' config, where the image is on this machine already.
+    crate::engine::image::resolve(&mut stack, crate::engine::image::Fetch::Present, &|_| {})?;
     let order = start_order(&stack)?;
     let mut out = String::new();
     if args.services {

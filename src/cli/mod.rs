@@ -11,6 +11,7 @@ pub mod config;
 pub mod down;
 pub mod events;
 pub mod exec;
+pub mod images;
 pub mod lifecycle;
 pub mod log;
 pub mod logs;
@@ -21,9 +22,16 @@ pub mod watch;
 /// Options every verb accepts, before or after the verb (as in Compose).
 #[derive(Debug, Clone, Args, Default)]
 pub struct GlobalArgs {
-    /// Stack file [default: stack.yaml, then compose.yaml]
-    #[arg(short = 'f', long = "file", env = "STACK_FILE", global = true)]
-    pub file: Option<PathBuf>,
+    /// Stack file, repeatable: later files merge onto earlier ones, as in
+    /// Compose (or STACK_FILE, a `:`-separated list) [default: stack.yaml,
+    /// then compose.yaml, ..., with stack.override.yaml / compose.override.yaml
+    /// beside it]
+    #[arg(short = 'f', long = "file", global = true)]
+    pub files: Vec<PathBuf>,
+    /// Directory that relative paths, `.env` and the default stack file are
+    /// found in [default: the first stack file's directory]
+    #[arg(long = "project-directory", global = true)]
+    pub project_dir: Option<PathBuf>,
     /// Project name [default: `name:` in the file, else its directory name]
     #[arg(
         short = 'p',
@@ -52,7 +60,19 @@ pub struct GlobalArgs {
 impl GlobalArgs {
     pub fn load_options(&self) -> crate::spec::LoadOptions {
         crate::spec::LoadOptions {
-            file: self.file.clone(),
+            files: if self.files.is_empty() {
+                // STACK_FILE: a list, `:`-separated, as COMPOSE_FILE.
+                std::env::var_os("STACK_FILE")
+                    .map(|v| {
+                        std::env::split_paths(&v)
+                            .filter(|p| !p.as_os_str().is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            } else {
+                self.files.clone()
+            },
+            project_dir: self.project_dir.clone(),
             project_name: self.project_name.clone(),
             profiles: self.profiles.clone(),
             env_file: self.env_file.clone(),
@@ -64,7 +84,7 @@ impl GlobalArgs {
 #[command(
     name = "stack",
     version,
-    about = "Compose-style stacks of Linux containers from local root filesystems"
+    about = "Compose-style stacks of Linux containers from images and local root filesystems"
 )]
 #[command(propagate_version = true)]
 pub struct Cli {
@@ -88,6 +108,13 @@ pub enum Command {
     Ps(PsArgs),
     /// Print the public address of a published port
     Port(PortArgs),
+    /// Pull the services' images (from a registry, or import local ones)
+    Pull(images::PullArgs),
+    /// List the images the services use
+    Images(images::ImagesArgs),
+    /// Manage the machine's image store
+    #[command(subcommand)]
+    Image(images::ImageCommand),
     /// Show container output
     Logs(LogsArgs),
     /// Run a command in a running container
@@ -326,6 +353,7 @@ fn progress(p: Progress) {
         ),
         Progress::DownFailed(e) => eprintln!("stack: {e}; cleaning up directly"),
         Progress::Settled => eprintln!("stack: the stack has settled"),
+        Progress::Image(m) => eprintln!("{m}"),
     }
 }
 
@@ -382,6 +410,9 @@ pub fn main() -> i32 {
         Command::Down(args) => down::run(&cli.global, args),
         Command::Ps(args) => ps::run(&cli.global, args),
         Command::Port(args) => ps::port(&cli.global, args),
+        Command::Pull(args) => images::pull(&cli.global, args),
+        Command::Images(args) => images::images(&cli.global, args),
+        Command::Image(cmd) => images::image(cmd),
         Command::Logs(args) => logs::run(&cli.global, args),
         Command::Exec(args) => exec::run(&cli.global, args),
         Command::InternalExec(args) => Ok(args.run()),

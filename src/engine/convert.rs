@@ -64,9 +64,11 @@ fn capabilities_from(base: &[&str], cap_add: &[String], cap_drop: &[String]) -> 
 /// The default `PATH` inside a container, as Docker sets it.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// The runtime's rootfs source for a service's `rootfs`.
-pub fn rootfs_source(r: &Rootfs) -> rootfs::Source {
-    match r {
+/// The runtime's rootfs source for a service's `rootfs`; `None` for an
+/// image, whose layers are the image room's (`engine::image::layer_dirs`).
+pub fn rootfs_source(r: &Rootfs) -> Option<rootfs::Source> {
+    Some(match r {
+        Rootfs::Image(_) => return None,
         Rootfs::Dir(p) => rootfs::Source::Dir(p.clone()),
         Rootfs::Tar(p) => rootfs::Source::Tar(p.clone()),
         Rootfs::Host(bins) => rootfs::Source::Host(bins.clone()),
@@ -75,7 +77,7 @@ pub fn rootfs_source(r: &Rootfs) -> rootfs::Source {
             variant: d.variant.clone(),
             mirror: d.mirror.clone(),
         }),
-    }
+    })
 }
 
 /// Cgroup limits from a service's `limits`; `blkio_config` devices are
@@ -84,14 +86,21 @@ pub fn limits(svc: &Service) -> Result<CgroupLimits, ConvertError> {
     let l = &svc.limits;
     Ok(CgroupLimits {
         // cpus × 100000 µs per 100000 µs period; Cpus is thousandths.
-        cpu_quota_us: l.cpus.map(|c| (c.0 as i64) * 100),
-        cpu_period_us: l.cpus.map(|_| 100_000),
-        cpu_shares: l.cpu_shares,
+        // (`cpu_period`/`cpu_quota` are never given with `cpus`.)
+        cpu_quota_us: l.cpus.map(|c| (c.0 as i64) * 100).or(l.cpu_quota),
+        cpu_period_us: l.cpus.map(|_| 100_000).or(l.cpu_period),
+        // A CPU reservation is a weight, as Kubernetes maps a CPU request:
+        // 1024 shares per core (at least the kernel's minimum of 2).
+        cpu_shares: l
+            .cpu_shares
+            .or(l.cpus_reserved.map(|c| (c.0 * 1024 / 1000).max(2))),
         cpuset: l.cpuset.clone(),
         memory: l.memory.map(|b| b.0 as i64),
         memory_reservation: l.memory_reservation.map(|b| b.0 as i64),
         memswap: l.memswap,
         pids: l.pids,
+        swappiness: l.mem_swappiness,
+        oom_kill_disable: l.oom_kill_disable,
         devices: device_access(svc)?,
         io: io_limits(&l.blkio)?,
     })
@@ -264,6 +273,7 @@ pub fn container_config(
     Ok(ContainerConfig {
         id: container_id(&store.project, &svc.name),
         rootfs: rootfs.to_path_buf(),
+        layers: Vec::new(),
         bundle: store.bundle_dir(&svc.name),
         argv: svc.argv(),
         env: environment(svc),
@@ -278,6 +288,14 @@ pub fn container_config(
             .iter()
             .map(|(k, u)| (k.clone(), u.soft, u.hard))
             .collect(),
+        group_add: svc.process.group_add.clone(),
+        sysctls: svc
+            .process
+            .sysctls
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        oom_score_adj: svc.process.oom_score_adj,
         network: match svc.network_mode {
             NetworkMode::Host => Network::Host,
             // Bridges and shared namespaces are the network room's

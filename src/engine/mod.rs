@@ -6,12 +6,15 @@
 
 pub mod control;
 pub mod convert;
+pub mod hooks;
+pub mod image;
 pub mod logs;
 pub mod network;
 pub mod observe;
 pub mod ops;
 pub mod project;
 pub mod reaper;
+pub mod secrets;
 pub mod supervisor;
 pub mod watch;
 

@@ -310,7 +310,10 @@ fn intent(svc: &Service, obs: Option<&ObservedContainer>, ctx: &Ctx) -> Intent {
                         reason: format!("{what}, {}", restart::describe(&svc.restart, attempt)),
                         policy: true,
                     },
-                    due_ms: Some(at_ms.saturating_add(restart::backoff(c.backoff_level))),
+                    due_ms: Some(at_ms.saturating_add(restart::delay_ms(
+                        &c.config.restart_timing,
+                        c.backoff_level,
+                    ))),
                 },
                 _ if explicit => start(what),
                 Decision::GiveUp { max } => Intent::Blocked(format!(

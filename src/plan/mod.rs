@@ -395,8 +395,11 @@ impl ObservedContainer {
     /// container the user stopped is `Stopped`, whatever its code.
     pub fn on_exited(&mut self, code: i32, oom_killed: bool, now_ms: u64) {
         if let RunState::Running { since_ms, .. } = self.state {
-            self.backoff_level =
-                restart::level_after_exit(self.backoff_level, now_ms.saturating_sub(since_ms));
+            self.backoff_level = restart::level_after_exit(
+                self.backoff_level,
+                now_ms.saturating_sub(since_ms),
+                &self.config.restart_timing,
+            );
         }
         self.state = if self.stopped_by_user {
             RunState::Stopped

@@ -25,6 +25,7 @@ pub fn config_changed(old: &Service, new: &Service) -> bool {
     let Service {
         name,
         rootfs,
+        pull_policy: _,
         entrypoint,
         command,
         environment,
@@ -34,8 +35,12 @@ pub fn config_changed(old: &Service, new: &Service) -> bool {
         depends_on: _,
         healthcheck,
         restart,
+        restart_timing,
         limits,
         volumes,
+        files,
+        post_start,
+        pre_stop,
         tmpfs,
         read_only,
         stop_signal,
@@ -44,6 +49,7 @@ pub fn config_changed(old: &Service, new: &Service) -> bool {
         cap_add,
         cap_drop,
         security,
+        process,
         ulimits,
         network_mode,
         networks,
@@ -71,8 +77,12 @@ pub fn config_changed(old: &Service, new: &Service) -> bool {
         && *hostname == new.hostname
         && *healthcheck == new.healthcheck
         && *restart == new.restart
+        && *restart_timing == new.restart_timing
         && *limits == new.limits
         && *volumes == new.volumes
+        && *files == new.files
+        && *post_start == new.post_start
+        && *pre_stop == new.pre_stop
         && *tmpfs == new.tmpfs
         && *read_only == new.read_only
         && *stop_signal == new.stop_signal
@@ -81,6 +91,7 @@ pub fn config_changed(old: &Service, new: &Service) -> bool {
         && *cap_add == new.cap_add
         && *cap_drop == new.cap_drop
         && *security == new.security
+        && *process == new.process
         && *ulimits == new.ulimits
         && *network_mode == new.network_mode
         && *networks == new.networks

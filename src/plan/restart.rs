@@ -1,6 +1,6 @@
 //! Restart policies and exponential back-off. Pure.
 
-use crate::spec::RestartPolicy;
+use crate::spec::{RestartPolicy, RestartTiming};
 
 /// The first back-off delay.
 pub const BACKOFF_START_MS: u64 = 100;
@@ -17,9 +17,20 @@ pub fn backoff(level: u32) -> u64 {
         .min(BACKOFF_MAX_MS)
 }
 
-/// The back-off level after an exit, given how long the container was up.
-pub fn level_after_exit(level: u32, up_ms: u64) -> u32 {
-    if up_ms >= RESET_AFTER_MS {
+/// The wait before a policy restart at back-off `level`: `timing.delay`
+/// when the service gives one (`deploy.restart_policy.delay`), else
+/// [`backoff`].
+pub fn delay_ms(timing: &RestartTiming, level: u32) -> u64 {
+    match timing.delay {
+        Some(d) => d.0.max(crate::spec::MIN_RESTART_DELAY_MS),
+        None => backoff(level),
+    }
+}
+
+/// The back-off level after an exit, given how long the container was up
+/// and the service's `window` [default: [`RESET_AFTER_MS`]].
+pub fn level_after_exit(level: u32, up_ms: u64, timing: &RestartTiming) -> u32 {
+    if up_ms >= timing.window.map_or(RESET_AFTER_MS, |w| w.0) {
         0
     } else {
         level

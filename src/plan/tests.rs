@@ -39,6 +39,7 @@ fn stack(services: Vec<Service>) -> Stack {
     Stack {
         name: "t".into(),
         file: PathBuf::from("/t/stack.yaml"),
+        overrides: Vec::new(),
         dir: PathBuf::from("/t"),
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
         volumes: BTreeMap::new(),
@@ -579,8 +580,18 @@ fn backoff_sequence_cap_and_reset() {
         vec![100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000, 10_000]
     );
     assert_eq!(restart::backoff(u32::MAX), restart::BACKOFF_MAX_MS);
-    assert_eq!(restart::level_after_exit(5, 9_999), 5);
-    assert_eq!(restart::level_after_exit(5, 10_000), 0);
+    assert_eq!(restart::level_after_exit(5, 9_999, &Default::default()), 5);
+    assert_eq!(restart::level_after_exit(5, 10_000, &Default::default()), 0);
+    // `deploy.restart_policy`: a fixed delay, and its own window.
+    let timing = crate::spec::RestartTiming {
+        delay: Some(crate::spec::units::Millis(2500)),
+        window: Some(crate::spec::units::Millis(30_000)),
+    };
+    assert_eq!(restart::delay_ms(&timing, 0), 2500);
+    assert_eq!(restart::delay_ms(&timing, 9), 2500, "no doubling");
+    assert_eq!(restart::delay_ms(&Default::default(), 3), 800);
+    assert_eq!(restart::level_after_exit(5, 29_999, &timing), 5);
+    assert_eq!(restart::level_after_exit(5, 30_000, &timing), 0);
 
     // Through the container's own bookkeeping.
     let st = with_policy(RestartPolicy::Always);

@@ -12,8 +12,13 @@ use serde::{Deserialize, Serialize};
 pub struct ContainerConfig {
     /// `<project>-<service>-1`, also the cgroup leaf name.
     pub id: String,
-    /// Read-only lower layer (a prepared rootfs directory).
+    /// Read-only lower layer (a prepared rootfs directory), or an image's
+    /// top-most layer.
     pub rootfs: PathBuf,
+    /// An image's layers below `rootfs`, top-most first (empty for a
+    /// rootfs directory).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<PathBuf>,
     /// Per-container dir holding `upper/`, `work/`, `rootfs/` (mount point).
     pub bundle: PathBuf,
     pub argv: Vec<String>,
@@ -30,6 +35,15 @@ pub struct ContainerConfig {
     pub capabilities: Vec<String>,
     /// `(resource, soft, hard)`, resource lower case without `RLIMIT_`.
     pub rlimits: Vec<(String, u64, u64)>,
+    /// Groups added to the user's (`group_add`), names resolved in the
+    /// container's `/etc/group`.
+    #[serde(default)]
+    pub group_add: Vec<String>,
+    /// Namespaced sysctls, dotted name and value (`net.core.somaxconn`).
+    #[serde(default)]
+    pub sysctls: Vec<(String, String)>,
+    #[serde(default)]
+    pub oom_score_adj: Option<i32>,
     pub network: Network,
     /// Whether stack's init is pid 1 (else the command is).
     pub init: bool,
@@ -143,6 +157,12 @@ pub struct CgroupLimits {
     pub memory_reservation: Option<i64>,
     pub memswap: Option<i64>,
     pub pids: Option<i64>,
+    /// v1's `memory.swappiness` (v2 has none: an error there).
+    #[serde(default)]
+    pub swappiness: Option<u8>,
+    /// v1's `memory.oom_control` (v2 has none: an error there).
+    #[serde(default)]
+    pub oom_kill_disable: bool,
     /// Which device nodes the container may create and open [default:
     /// runc's list for Docker containers].
     #[serde(default)]

@@ -93,6 +93,7 @@ pub fn exec(pid: i32, opts: &ExecOptions) -> Result<i32, SpawnError> {
     // Everything read from the host side first: environment, namespaces.
     let host = HostSide::read(pid, opts)?;
     copy_rlimits(pid);
+    copy_oom_score_adj(pid);
     let ns = Namespaces::open(pid, &["ipc", "uts", "net", "pid", "cgroup", "mnt"])?;
     join_cgroups(pid)?;
     ns.join()?;
@@ -113,6 +114,9 @@ struct HostSide {
     env: Vec<String>,
     /// `opts.user`, else the uid:gid the container's command runs as.
     user: Option<String>,
+    /// Without `opts.user`, the command's supplementary groups (with its
+    /// `group_add`'s), which the exec'd command gets too, as in Docker.
+    groups: Option<Vec<u32>>,
     /// The command's bounding set.
     cap_bnd: Option<u64>,
     no_new_privs: bool,
@@ -147,6 +151,17 @@ impl HostSide {
             (None, Some(u), Some(g)) => Some(format!("{u}:{g}")),
             _ => None,
         };
+        let groups = opts.user.is_none().then(|| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Groups:"))
+                .map(|v| {
+                    v.split_whitespace()
+                        .filter_map(|g| g.parse().ok())
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
         let cap_bnd = field("CapBnd:").and_then(|v| u64::from_str_radix(&v, 16).ok());
         // The command runs under the container's no_new_privs (on unless the
         // service turned it off); unknown means on.
@@ -165,6 +180,7 @@ impl HostSide {
         Ok(HostSide {
             env,
             user,
+            groups,
             cap_bnd,
             no_new_privs,
             cwd_dir,
@@ -177,7 +193,10 @@ impl HostSide {
 fn prepare_inside(host: &HostSide, opts: &ExecOptions) -> Result<Prepared, SpawnError> {
     let mut env = host.env.clone();
     let user = host.user.clone();
-    let id = security::resolve_user_here(user.as_deref())?;
+    let mut id = security::resolve_user_here(user.as_deref())?;
+    if let Some(groups) = &host.groups {
+        id.groups = groups.clone();
+    }
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", id.home.as_deref().unwrap_or("/")));
     }
@@ -317,6 +336,15 @@ fn copy_rlimits(pid: i32) {
                 libc::prlimit64(0, res, &lim, std::ptr::null_mut());
             }
         }
+    }
+}
+
+/// The container's `oom_score_adj` (its init's, which its command
+/// inherited), as Docker gives an exec'd process. Raising ours needs no
+/// privilege, and the init's is never below ours (stack set it).
+fn copy_oom_score_adj(pid: i32) {
+    if let Ok(v) = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")) {
+        let _ = std::fs::write("/proc/self/oom_score_adj", v.trim());
     }
 }
 

@@ -139,6 +139,33 @@ pub fn resolve_user_here(user: Option<&str>) -> Result<Identity, SecurityError> 
     resolve_user(user, &passwd, &group)
 }
 
+/// Add `group_add`'s groups (names from the current root's `/etc/group`,
+/// or numbers) to `id`'s supplementary groups.
+pub fn add_groups_here(id: &mut Identity, names: &[String]) -> Result<(), SecurityError> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    add_groups(id, names, &read_small("/etc/group"))
+}
+
+/// [`add_groups_here`] given the group file's contents.
+pub fn add_groups(id: &mut Identity, names: &[String], group: &str) -> Result<(), SecurityError> {
+    for name in names {
+        let by_name = group
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() >= 3 && f[0] == name)
+            .and_then(|f| f[2].parse::<u32>().ok());
+        let gid = by_name
+            .or_else(|| name.parse().ok())
+            .ok_or_else(|| SecurityError::UnknownGroup(name.clone()))?;
+        if !id.groups.contains(&gid) {
+            id.groups.push(gid);
+        }
+    }
+    Ok(())
+}
+
 /// A container's file, read defensively: only a regular file, at most
 /// 4 MiB (a rootfs may point `/etc/passwd` at a FIFO or `/dev/zero`).
 fn read_small(path: &str) -> String {

@@ -61,7 +61,7 @@ impl Cx<'_> {
         let mut env = BTreeMap::new();
         for (file, required, pos, p) in env_files {
             self.env_inputs.insert(file.clone());
-            match std::fs::read_to_string(&file) {
+            match super::input::read_text(&file) {
                 Ok(text) => {
                     let (kv, errs) = interp::parse_env_file(&text);
                     for (line, msg) in errs {

@@ -38,34 +38,25 @@ pub fn interpolate(s: &str, vars: &mut Vars) -> Result<String, String> {
         return Ok(s.to_string());
     }
     let chars: Vec<char> = s.chars().collect();
-    let (out, _) = expand(&chars, 0, false, vars, 0)?;
-    Ok(out)
+    expand(&chars, vars, 0)
 }
 
-/// Expand from `i`; when `in_braces` stop at the matching `}` and return the
-/// index just past it. Depth is bounded so nested defaults cannot overflow.
-fn expand(
-    c: &[char],
-    mut i: usize,
-    in_braces: bool,
-    vars: &mut Vars,
-    depth: usize,
-) -> Result<(String, usize), String> {
+/// Expand `c` from the start. A `$` that begins no reference (`$(`, `$1`,
+/// `$@`, a trailing `$`) stays literal, as Compose leaves it. Depth is
+/// bounded so nested defaults cannot overflow.
+fn expand(c: &[char], vars: &mut Vars, depth: usize) -> Result<String, String> {
     if depth > 32 {
         return Err("interpolation nested too deeply".into());
     }
     let mut out = String::new();
+    let mut i = 0;
     while i < c.len() {
         let ch = c[i];
-        if in_braces && ch == '}' {
-            return Ok((out, i + 1));
-        }
         if ch != '$' {
             out.push(ch);
             i += 1;
             continue;
         }
-        // `$` ...
         match c.get(i + 1) {
             Some('$') => {
                 out.push('$');
@@ -89,20 +80,39 @@ fn expand(
                 i = j;
             }
             _ => {
-                let rest: String = c[i..].iter().take(12).collect();
-                return Err(format!(
-                    "invalid interpolation at {rest:?} (write $$ for a literal $)"
-                ));
+                out.push('$');
+                i += 1;
             }
         }
     }
-    if in_braces {
-        return Err("unterminated ${ (missing })".into());
-    }
-    Ok((out, i))
+    Ok(out)
 }
 
-/// After `${`: NAME, then `}` or an operator and a word up to the matching `}`.
+/// The index of the `}` that closes a word starting at `start`: braces in
+/// the word nest (`${X:-{a}b}` is `{a}b`), `$$` is skipped whole.
+fn closing_brace(c: &[char], start: usize) -> Option<usize> {
+    let mut open = 1usize;
+    let mut k = start;
+    while k < c.len() {
+        match c[k] {
+            '$' if c.get(k + 1) == Some(&'$') => k += 1,
+            '{' => open += 1,
+            '}' => {
+                open -= 1;
+                if open == 0 {
+                    return Some(k);
+                }
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    None
+}
+
+/// After `${`: NAME, then `}` or an operator and a word up to the matching
+/// `}`. Only the branch taken is interpolated, so an unused default warns
+/// about nothing and cannot fail.
 fn braced(
     c: &[char],
     start: usize,
@@ -117,7 +127,7 @@ fn braced(
     if name.is_empty() || !is_name_start(c[start]) {
         let rest: String = c[start.saturating_sub(2)..].iter().take(12).collect();
         return Err(format!(
-            "invalid interpolation {rest:?} (expected ${{NAME}})"
+            "invalid interpolation {rest:?} (expected ${{NAME}}; write $$ for a literal $)"
         ));
     }
     let op: String = match c.get(j) {
@@ -146,35 +156,26 @@ fn braced(
             ))
         }
     };
-    let (word, next) = expand(c, j + op.chars().count(), true, vars, depth + 1)?;
+    let from = j + op.chars().count();
+    let Some(end) = closing_brace(c, from) else {
+        return Err("unterminated ${ (missing })".into());
+    };
+    let word = &c[from..end];
     let value = vars.lookup(&name);
     let set = value.is_some();
     let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
     let out = match op.as_str() {
-        ":-" => {
-            if non_empty {
-                value.unwrap_or_default()
-            } else {
-                word
+        ":-" | "-" => {
+            let keep = if op == ":-" { non_empty } else { set };
+            match value {
+                Some(v) if keep => v,
+                _ => expand(word, vars, depth + 1)?,
             }
         }
-        "-" => {
-            if set {
-                value.unwrap_or_default()
-            } else {
-                word
-            }
-        }
-        ":+" => {
-            if non_empty {
-                word
-            } else {
-                String::new()
-            }
-        }
-        "+" => {
-            if set {
-                word
+        ":+" | "+" => {
+            let take = if op == ":+" { non_empty } else { set };
+            if take {
+                expand(word, vars, depth + 1)?
             } else {
                 String::new()
             }
@@ -182,6 +183,7 @@ fn braced(
         ":?" | "?" => {
             let ok = if op == ":?" { non_empty } else { set };
             if !ok {
+                let word = expand(word, vars, depth + 1)?;
                 let why = if word.is_empty() {
                     format!("variable `{name}` is required")
                 } else {
@@ -193,7 +195,7 @@ fn braced(
         }
         _ => unreachable!("op is one of the six above"),
     };
-    Ok((out, next))
+    Ok((out, end + 1))
 }
 
 /// Parse a `.env`-style file: `KEY=VALUE`, `export KEY=VALUE`, comments,
@@ -321,9 +323,51 @@ mod tests {
             .contains("unterminated"));
         assert!(interpolate("${}", &mut v).is_err());
         assert!(interpolate("${A*b}", &mut v).is_err());
-        assert!(interpolate("a $ b", &mut v).unwrap_err().contains("$$"));
         let deep = "${A:-".repeat(100) + &"}".repeat(100);
         assert!(interpolate(&deep, &mut v).unwrap_err().contains("nested"));
+    }
+
+    /// The Compose Specification's interpolation section, case by case, and
+    /// the misreadings of real files.
+    #[test]
+    fn compose_specification_cases() {
+        let mut v = vars(&[("FOO", "foo"), ("EMPTY", ""), ("JSON", "{\"a\":2}")]);
+        let mut i = |s: &str| interpolate(s, &mut v).unwrap();
+        // Direct substitution, braced and not.
+        assert_eq!(i("$FOO ${FOO}"), "foo foo");
+        // Defaults: `:-` for unset or empty, `-` for unset only.
+        assert_eq!(i("${EMPTY:-d}|${EMPTY-d}|${UNSET-d}"), "d||d");
+        // Replacements: `:+` for set and non-empty, `+` for set.
+        assert_eq!(i("${FOO:+r}|${EMPTY:+r}|${EMPTY+r}|${UNSET+r}"), "r||r|");
+        // Nesting, in defaults and in messages.
+        assert_eq!(i("${UNSET:-${FOO}}"), "foo");
+        assert_eq!(i("${UNSET:-${UNSET2:-default}}"), "default");
+        assert_eq!(i("${FOO?$UNSET}"), "foo");
+        // `$$` is a literal `$`; a `$` that starts no reference stays.
+        assert_eq!(i("$$FOO"), "$FOO");
+        assert_eq!(i("sh -c 'echo $(date)'"), "sh -c 'echo $(date)'");
+        assert_eq!(i("echo $1 $@ $* $# $?"), "echo $1 $@ $* $# $?");
+        assert_eq!(i("^a.*$"), "^a.*$");
+        assert_eq!(i("$"), "$");
+        assert_eq!(i("a $ b"), "a $ b");
+        // Braces in a word nest.
+        assert_eq!(i("${UNSET:-{a}b}"), "{a}b");
+        assert_eq!(i("${JSON:-{\"json\":1}}"), "{\"a\":2}");
+        assert_eq!(i("${UNSET:-{\"json\":1}}"), "{\"json\":1}");
+        assert_eq!(i("${UNSET:+{a}}"), "");
+        assert_eq!(i("${FOO:+{a}}"), "{a}");
+        assert_eq!(i("${UNSET:-$${x}}"), "${x}");
+        // Only the branch taken is interpolated: nothing is warned about.
+        assert_eq!(i("${UNSET:+${UNSET},}B"), "B");
+        assert_eq!(i("${FOO?${UNSET3}}"), "foo");
+        assert_eq!(i("${FOO:-$UNSET4}"), "foo");
+        assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+        // The branch taken does warn.
+        assert_eq!(interpolate("${FOO:+$UNSET5}x", &mut v).unwrap(), "x");
+        assert_eq!(v.warnings.len(), 1);
+        // An unused branch cannot fail either.
+        assert_eq!(interpolate("${FOO:-${NEED:?x}}", &mut v).unwrap(), "foo");
+        assert!(interpolate("${UNSET:-${NEED:?x}}", &mut v).is_err());
     }
 
     #[test]

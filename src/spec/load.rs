@@ -180,6 +180,9 @@ pub(crate) struct Cx<'a> {
     pub networks: BTreeMap<String, NetworkDef>,
     /// Every service declared in the file (for `links`, `service:NAME`).
     pub service_names: BTreeSet<String>,
+    /// Top-level secrets and configs, by name, for the services' own.
+    pub secret_defs: BTreeMap<String, FileSource>,
+    pub config_defs: BTreeMap<String, FileSource>,
 }
 
 /// What a service's conversion yields beyond the model: positions of its
@@ -192,6 +195,8 @@ pub(crate) struct ServiceExtra {
     pub depends_path: BTreeMap<String, String>,
     /// Where what must be unique across the file was.
     pub net: super::draft::NetAt,
+    /// `volumes_from`, for `volumes_from::resolve`.
+    pub volumes_from: Vec<super::volumes_from::From>,
 }
 
 impl Cx<'_> {
@@ -508,7 +513,7 @@ impl Cx<'_> {
                 self.err(
                     key.pos,
                     path,
-                    format!("service `{name}` is empty; it needs at least `rootfs`"),
+                    format!("service `{name}` is empty; it needs at least `image` or `rootfs`"),
                 );
                 return None;
             }
@@ -527,19 +532,37 @@ impl Cx<'_> {
             self.service_key(&mut d, name, k, v, path);
         }
         if !d.saw_rootfs {
-            self.err(key.pos, path, format!("service `{name}` has no `rootfs` (a directory, a tarball, or `{{ host: [/bin/sh] }}`)"));
+            self.err(key.pos, path, format!("service `{name}` has no `image` or `rootfs` (an image such as `alpine:3.20` or `oci:./dir`, or a root filesystem: a directory, a tarball, or `{{ host: [/bin/sh] }}`)"));
         }
+        self.image_done(&mut d, name);
         let limits = self.limits_done(std::mem::take(&mut d.limits));
         let env_files = std::mem::take(&mut d.env_files);
         let env = self.environment_of(env_files, std::mem::take(&mut d.environment));
 
         let depends_path = self.network_done(&mut d, name, key.pos, path);
+        self.restart_done(&mut d);
+        let sysctls_at = std::mem::take(&mut d.sysctls_at);
+        self.process_done(&d, &sysctls_at);
         if self.problems.len() > before {
+            // The service is dropped, so say now what would be said of its
+            // dependencies later: every problem in one run.
+            for (dep, dd) in &d.depends_on {
+                if dd.required && !self.service_names.contains(dep) {
+                    let pos = d.depends_pos.get(dep).copied().unwrap_or(key.pos);
+                    let p = depends_path
+                        .get(dep)
+                        .cloned()
+                        .unwrap_or_else(|| format!("{path}.depends_on.{dep}"));
+                    let msg = super::undefined_dependency(name, dep, &self.service_names);
+                    self.err(pos, &p, msg);
+                }
+            }
             return None;
         }
         let rootfs = d.rootfs.take()?;
         let depends_pos = std::mem::take(&mut d.depends_pos);
         let net = std::mem::take(&mut d.net.unique);
+        let volumes_from = std::mem::take(&mut d.volumes_from);
         Some((
             d.into_service(name, rootfs, env, limits),
             ServiceExtra {
@@ -547,6 +570,7 @@ impl Cx<'_> {
                 depends_pos,
                 depends_path,
                 net,
+                volumes_from,
             },
         ))
     }
@@ -560,9 +584,14 @@ impl Cx<'_> {
             d.net.at.insert(k.name.clone(), (v.pos, p.to_string()));
         }
         match k.name.as_str() {
-            "rootfs" => {
-                d.saw_rootfs = true;
-                d.rootfs = self.rootfs(v, p);
+            "rootfs" | "image" => self.root_key(d, name, k, v, p),
+            "platform" => {
+                d.platform = self.platform(v, p).map(|s| (s, k.pos, p.to_string()));
+            }
+            "pull_policy" => {
+                if let Some(policy) = self.pull_policy(v, p) {
+                    d.pull_policy = policy;
+                }
             }
             "command" => d.command = self.argv(v, p),
             "entrypoint" => d.entrypoint = self.argv(v, p),
@@ -572,26 +601,29 @@ impl Cx<'_> {
             "user" => d.user = self.opt_string(v, p),
             "hostname" => d.hostname = self.hostname(v, p),
             "depends_on" => self.depends_on(v, p, name, &mut d.depends_on, &mut d.depends_pos),
-            "healthcheck" => d.healthcheck = self.healthcheck(v, p),
+            "healthcheck" => {
+                d.healthcheck_given = true;
+                d.healthcheck = self.healthcheck(v, p);
+            }
             "restart" => {
+                d.restart_at = Some((v.pos, p.to_string()));
                 if let Some(r) = self.restart(v, p) {
                     d.restart = r;
                 }
             }
-            "deploy" => {
-                let l = &mut d.limits;
-                self.deploy(
-                    v,
-                    p,
-                    &mut l.cpus,
-                    &mut l.memory,
-                    &mut l.mem_res,
-                    &mut l.pids,
-                );
-            }
+            "deploy" => self.deploy(v, p, d),
             key @ ("cpus" | "mem_limit" | "mem_reservation" | "memswap_limit" | "pids_limit"
-            | "cpu_shares" | "cpuset") => self.limit_key(&mut d.limits, key, v, p),
-            "volumes" => d.volumes = self.volumes(v, p),
+            | "cpu_shares" | "cpuset" | "cpu_period" | "cpu_quota" | "mem_swappiness"
+            | "oom_kill_disable") => self.limit_key(&mut d.limits, key, v, p),
+            "group_add" => d.process.group_add = self.group_add(v, p),
+            "oom_score_adj" => d.process.oom_score_adj = self.oom_score_adj(v, p),
+            "sysctls" => d.process.sysctls = self.sysctls(v, p, &mut d.sysctls_at),
+            "volumes" => d.volumes = self.volumes(v, p, name),
+            "volumes_from" => self.volumes_from(v, p, name, d),
+            "secrets" => d.files.extend(self.service_files(v, p, FileKind::Secret)),
+            "configs" => d.files.extend(self.service_files(v, p, FileKind::Config)),
+            "post_start" => d.post_start = self.hooks(v, p),
+            "pre_stop" => d.pre_stop = self.hooks(v, p),
             "tmpfs" => {
                 let t = self.tmpfs(v, p);
                 d.tmpfs.extend(t);
@@ -606,6 +638,7 @@ impl Cx<'_> {
             "blkio_config" => d.limits.limits.blkio = self.blkio(v, p),
             "read_only" => d.read_only = self.boolean(v, p).unwrap_or(false),
             "stop_signal" => {
+                d.saw_stop_signal = true;
                 if let Some(s) = self.stop_signal(v, p) {
                     d.stop_signal = s;
                 }

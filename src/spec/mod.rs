@@ -12,11 +12,17 @@ mod deploy;
 mod develop;
 mod draft;
 mod environment;
+mod extends;
 pub mod file;
 mod health;
+mod hooks;
+mod image;
+pub mod input;
 pub mod interp;
+mod kernel;
 mod limits;
 mod load;
+mod merge;
 pub mod model;
 mod netkeys;
 mod netmode;
@@ -24,15 +30,19 @@ mod networks;
 mod ports;
 mod process;
 mod rootfs;
+mod secrets;
 mod security;
+mod sources;
 mod ulimits;
 pub mod units;
 mod unsupported;
 mod volumes;
+mod volumes_from;
 pub mod yaml;
 
 pub use depends::{check_dependencies, DependsError};
 pub use model::*;
+pub use process::normalize_signal;
 pub use security::parse_tmpfs;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,8 +56,12 @@ use yaml::{Kind, Pos};
 /// What `load` needs besides the file itself (the global CLI options).
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// `-f`; `None` looks for `stack.yaml`, then `compose.yaml` in the cwd.
-    pub file: Option<PathBuf>,
+    /// `-f`, in merge order; none looks for `stack.yaml`, `compose.yaml`, ...
+    /// (and the override file beside it) in the project directory.
+    pub files: Vec<PathBuf>,
+    /// `--project-directory`: relative paths, `.env` and the default files
+    /// are found here [default: the first file's directory].
+    pub project_dir: Option<PathBuf>,
     /// `-p`; else `name:` in the file, else the file's directory name.
     pub project_name: Option<String>,
     pub profiles: Vec<String>,
@@ -62,7 +76,7 @@ pub enum LoadError {
     #[error("{}", .0.join("\n"))]
     Invalid(Vec<String>),
     /// No file given and none of the default names found.
-    #[error("no stack file found: looked for stack.yaml and compose.yaml in {0} (give one with -f FILE)")]
+    #[error("no stack file found: looked for stack.yaml, stack.yml, compose.yaml, compose.yml, docker-compose.yaml and docker-compose.yml in {0} (give one with -f FILE)")]
     NotFound(PathBuf),
     /// The file (or `--env-file`) could not be read.
     #[error("cannot read {path}: {source}")]
@@ -77,25 +91,8 @@ pub enum LoadError {
 /// stderr as it goes.
 fn print_warnings(w: &[String]) {
     for w in w {
-        eprintln!("{w}");
+        eprintln!("{}", printable(w));
     }
-}
-
-fn find_file(opts: &LoadOptions) -> Result<PathBuf, LoadError> {
-    if let Some(f) = &opts.file {
-        return Ok(f.clone());
-    }
-    let cwd = std::env::current_dir().map_err(|e| LoadError::Read {
-        path: PathBuf::from("."),
-        source: e,
-    })?;
-    for name in ["stack.yaml", "compose.yaml"] {
-        let p = cwd.join(name);
-        if p.is_file() {
-            return Ok(PathBuf::from(name));
-        }
-    }
-    Err(LoadError::NotFound(cwd))
 }
 
 /// The rule for project names; `Err` is the message.
@@ -141,7 +138,7 @@ fn load_vars(
         Some(p) => (p.clone(), true),
         None => (dir.join(".env"), false),
     };
-    match std::fs::read_to_string(&path) {
+    match input::read_text(&path) {
         Ok(text) => {
             let (kv, errs) = interp::parse_env_file(&text);
             for (line, msg) in errs {
@@ -164,40 +161,73 @@ fn load_vars(
     Ok(vars)
 }
 
-/// Load, interpolate, validate and normalize a stack file.
-pub fn load(opts: &LoadOptions) -> Result<Stack, LoadError> {
-    let shown = find_file(opts)?;
-    let bytes = std::fs::read(&shown).map_err(|e| LoadError::Read {
-        path: shown.clone(),
-        source: e,
-    })?;
-    let abs = match std::path::absolute(&shown) {
-        Ok(p) => load::normalize(&p),
-        Err(e) => {
-            return Err(LoadError::Read {
-                path: shown,
-                source: e,
-            })
-        }
+/// Variables for an included project in `dir`: its `env_file`s (each
+/// required), else its `.env` (optional), under the process environment.
+fn vars_for(dir: &Path, env_files: &[PathBuf]) -> Result<interp::Vars, String> {
+    let mut vars = interp::Vars::default();
+    let files: Vec<(PathBuf, bool)> = if env_files.is_empty() {
+        vec![(dir.join(".env"), false)]
+    } else {
+        env_files.iter().map(|f| (f.clone(), true)).collect()
     };
-    let dir = abs
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| "/".into());
+    for (path, required) in files {
+        match input::read_text(&path) {
+            Ok(text) => {
+                let (kv, errs) = interp::parse_env_file(&text);
+                if let Some((line, msg)) = errs.first() {
+                    return Err(format!("{}:{line}: {msg}", path.display()));
+                }
+                vars.vars
+                    .extend(kv.into_iter().filter_map(|(k, v)| Some((k, v?))));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+    for (k, v) in std::env::vars_os() {
+        if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
+            vars.vars.insert(k, v);
+        }
+    }
+    Ok(vars)
+}
+
+/// Load, interpolate, merge, validate and normalize a stack's files.
+pub fn load(opts: &LoadOptions) -> Result<Stack, LoadError> {
+    let files = sources::find(opts)?;
+    let sources = sources::read(&files)?;
+    let dir = match &opts.project_dir {
+        Some(d) => match std::path::absolute(d) {
+            Ok(a) => load::normalize(&a),
+            Err(e) => {
+                return Err(LoadError::Read {
+                    path: d.clone(),
+                    source: e,
+                })
+            }
+        },
+        None => sources[0]
+            .abs
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| "/".into()),
+    };
     let mut pre = Vec::new();
     let vars = load_vars(&dir, opts, &mut pre)?;
-    let (stack, warnings) = load_str(&bytes, &shown, &abs, &dir, vars, opts);
+    let mut sources = sources;
+    let (stack, warnings) = load_str(&mut sources, &dir, vars, opts);
     print_warnings(&warnings);
     match stack {
         Ok(mut s) if pre.is_empty() => {
-            // The stack file and the variables file first, then env_files.
+            // The stack files and the variables file first, then env_files.
             let env = match &opts.env_file {
                 Some(p) => std::path::absolute(p)
                     .map(|a| load::normalize(&a))
                     .unwrap_or_else(|_| p.clone()),
                 None => dir.join(".env"),
             };
-            let mut inputs = vec![abs.clone(), env];
+            let mut inputs: Vec<PathBuf> = sources.iter().map(|s| s.abs.clone()).collect();
+            inputs.push(env);
             for f in std::mem::take(&mut s.inputs) {
                 if !inputs.contains(&f) {
                     inputs.push(f);
@@ -214,64 +244,41 @@ pub fn load(opts: &LoadOptions) -> Result<Stack, LoadError> {
     }
 }
 
-fn format_problems(shown: &Path, mut problems: Vec<Problem>) -> Vec<String> {
-    problems.sort_by_key(|p| (p.pos.line, p.pos.col));
-    problems
-        .into_iter()
-        .map(|p| {
-            let f = shown.display();
-            if p.path.is_empty() {
-                format!("{f}:{}:{}: {}", p.pos.line, p.pos.col, p.msg)
+/// `s` with control characters escaped (`\n`, `\u{1b}`): a key or value
+/// from the file may hold them, and a problem stays one line that cannot
+/// drive the user's terminal.
+pub fn printable(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
             } else {
-                format!("{f}:{}:{}: {}: {}", p.pos.line, p.pos.col, p.path, p.msg)
+                c.to_string()
             }
         })
         .collect()
 }
 
-/// The whole pipeline on bytes already read; returns the stack (or the
+/// The whole pipeline on files already read; returns the stack (or the
 /// formatted problems) and the warnings to print.
 fn load_str(
-    bytes: &[u8],
-    shown: &Path,
-    abs: &Path,
+    sources: &mut Vec<sources::Source>,
     dir: &Path,
     mut vars: interp::Vars,
     opts: &LoadOptions,
 ) -> (Result<Stack, Vec<String>>, Vec<String>) {
-    let one = |pos: Pos, path: &str, msg: String| {
-        Err(format_problems(
-            shown,
-            vec![Problem {
-                pos,
-                path: path.into(),
-                msg,
-            }],
-        ))
+    // Files `extends` and `include` read are added after these.
+    let given = sources.len();
+    let (root, problems) = match sources::tree(sources, &mut vars, dir, &vars_for) {
+        Ok(t) => t,
+        Err(problems) => return (Err(sources::format(sources, problems)), vars.warnings),
     };
-    let mut root = match parse_root(bytes) {
-        Ok(r) => r,
-        Err(problems) => return (Err(format_problems(shown, problems)), vec![]),
-    };
-    let mut problems = Vec::new();
-    load::interpolate_tree(&mut root, &mut vars, &mut problems);
     let mut warnings = std::mem::take(&mut vars.warnings);
-
-    let top = match &root.kind {
-        Kind::Map(m) => m,
-        Kind::Null => {
-            return (
-                one(root.pos, "", "the file is empty; a stack file is a map with `services:` (see examples/cola-wars/stack.yaml)".into()),
-                warnings,
-            )
-        }
-        _ => {
-            let msg = format!(
-                "expected a map with `services:` at the top of the file, found {}",
-                root.describe()
-            );
-            return (one(root.pos, "", msg), warnings);
-        }
+    let Kind::Map(top) = &root.kind else {
+        unreachable!("sources::tree refuses a file that is not a map")
     };
     let mut cx = Cx {
         dir: dir.to_path_buf(),
@@ -282,6 +289,8 @@ fn load_str(
         env_inputs: BTreeSet::new(),
         networks: BTreeMap::new(),
         service_names: BTreeSet::new(),
+        secret_defs: BTreeMap::new(),
+        config_defs: BTreeMap::new(),
     };
 
     // First pass: names of top-level volumes and networks (services
@@ -297,11 +306,13 @@ fn load_str(
             "networks" => networks_node = Some(v),
             "version" => warnings.push(format!(
                 "warning: {}:{}:{}: `version` is obsolete and ignored; remove it",
-                shown.display(),
+                sources::shown(sources, k.pos).display(),
                 k.pos.line,
                 k.pos.col
             )),
             "volumes" => volumes.extend(top_volumes(&mut cx, v)),
+            "secrets" => cx.secret_defs = cx.top_files(v, FileKind::Secret),
+            "configs" => cx.config_defs = cx.top_files(v, FileKind::Config),
             _ => cx.unknown(k, "", "StackFile"),
         }
     }
@@ -314,55 +325,50 @@ fn load_str(
         _ => BTreeSet::new(),
     };
     let mut problems = std::mem::take(&mut cx.problems);
+    let from = extras
+        .iter()
+        .map(|(k, e)| (k.clone(), e.volumes_from.clone()))
+        .collect();
+    volumes_from::resolve(&mut services, &from);
     let active = apply_profiles(&mut services, &extras, &all_declared, opts, &mut problems);
     problems.extend(netmode::check_across(&active, &extras));
 
+    // Cycles are looked for even when other keys have problems, so one run
+    // reports all of them. A dependency on a service that failed to load
+    // is not missing, and a missing one is apply_profiles' to say: with
+    // problems, only the loaded services' edges are checked.
+    let checked = if problems.is_empty() {
+        check_dependencies(&active)
+    } else {
+        let mut known = active.clone();
+        for svc in known.values_mut() {
+            svc.depends_on.retain(|d, _| active.contains_key(d));
+        }
+        check_dependencies(&known)
+    };
+    if let Err(e) = checked {
+        let p = depends_problem(&e, &extras, &active);
+        if !problems.iter().any(|q| q.path == p.path) {
+            problems.push(p);
+        }
+    }
     if problems.is_empty() {
         if let Some(name) = name {
             let networks = netmode::used_networks(&active);
             let stack = Stack {
                 name,
-                file: abs.to_path_buf(),
+                file: sources[0].abs.clone(),
+                overrides: sources[1..given].iter().map(|s| s.abs.clone()).collect(),
                 dir: dir.to_path_buf(),
                 services: active,
                 volumes,
                 networks,
                 inputs: std::mem::take(&mut cx.env_inputs).into_iter().collect(),
             };
-            match check_dependencies(&stack.services) {
-                Ok(()) => return (Ok(stack), warnings),
-                Err(e) => problems.push(depends_problem(&e, &extras, &stack.services)),
-            }
+            return (Ok(stack), warnings);
         }
     }
-    (Err(format_problems(shown, problems)), warnings)
-}
-
-/// The positioned tree of the file's bytes: UTF-8, then YAML.
-fn parse_root(bytes: &[u8]) -> Result<yaml::Node, Vec<Problem>> {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            // Position of the first bad byte.
-            let good = &bytes[..e.valid_up_to()];
-            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
-            let col = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-            return Err(vec![Problem {
-                pos: Pos { line, col },
-                path: String::new(),
-                msg: "the file is not UTF-8 text (is it a stack file?)".into(),
-            }]);
-        }
-    };
-    yaml::parse(text).map_err(|errs| {
-        errs.into_iter()
-            .map(|e| Problem {
-                pos: e.pos,
-                path: String::new(),
-                msg: e.msg,
-            })
-            .collect()
-    })
+    (Err(sources::format(sources, problems)), warnings)
 }
 
 /// The top-level `volumes:` (named volumes, with `labels`); their names
@@ -409,11 +415,7 @@ fn project_name(
         match check_project_name(p) {
             Ok(n) => Some(n),
             Err(m) => {
-                cx.err(
-                    Pos { line: 1, col: 1 },
-                    "",
-                    format!("-p/STACK_PROJECT_NAME: {m}"),
-                );
+                cx.err(Pos::at(1, 1), "", format!("-p/STACK_PROJECT_NAME: {m}"));
                 None
             }
         }
@@ -435,7 +437,7 @@ fn project_name(
             Ok(n) => Some(n),
             Err(m) => {
                 cx.err(
-                    Pos { line: 1, col: 1 },
+                    Pos::at(1, 1),
                     "",
                     format!("no `name:` in the file and the directory name is not a valid project name: {m}; add `name:` or use -p"),
                 );
@@ -456,19 +458,14 @@ type Services = (
 fn read_services(cx: &mut Cx, node: Option<(&yaml::Key, &yaml::Node)>) -> Services {
     let mut services = BTreeMap::new();
     let mut extras = BTreeMap::new();
-    let Some((k, v)) = node else {
-        cx.err(
-            Pos { line: 1, col: 1 },
-            "",
-            "no `services:` key; a stack file needs at least one service",
-        );
+    // No services is a project too (a file of networks and volumes, or
+    // one that only includes others), as in Compose.
+    let Some((_, v)) = node else {
         return (services, extras);
     };
     match &v.kind {
-        Kind::Null => cx.err(k.pos, "services", "no services defined; add at least one"),
-        Kind::Map(m) if m.is_empty() => {
-            cx.err(v.pos, "services", "no services defined; add at least one")
-        }
+        Kind::Null => {}
+        Kind::Map(m) if m.is_empty() => {}
         _ => {
             let Some(m) = cx.map(v, "services") else {
                 return (services, extras);
@@ -573,10 +570,7 @@ fn apply_profiles(
                 }
             } else if !declared.contains(dep) {
                 if d.required {
-                    let msg = match load_suggest(dep, declared) {
-                        Some(s) => format!("service `{name}` depends on `{dep}`, which is not defined (did you mean `{s}`?)"),
-                        None => format!("service `{name}` depends on `{dep}`, which is not defined"),
-                    };
+                    let msg = undefined_dependency(name, dep, declared);
                     problems.push(Problem { pos, path, msg });
                 } else {
                     drop.push(dep.clone());
@@ -588,6 +582,16 @@ fn apply_profiles(
         }
     }
     active
+}
+
+/// "service `a` depends on `b`, which is not defined (did you mean ...)".
+pub(crate) fn undefined_dependency(name: &str, dep: &str, declared: &BTreeSet<String>) -> String {
+    match load_suggest(dep, declared) {
+        Some(s) => format!(
+            "service `{name}` depends on `{dep}`, which is not defined (did you mean `{s}`?)"
+        ),
+        None => format!("service `{name}` depends on `{dep}`, which is not defined"),
+    }
 }
 
 fn load_suggest(key: &str, names: &BTreeSet<String>) -> Option<String> {
@@ -653,11 +657,16 @@ pub fn load_from_str(
     vars: BTreeMap<String, String>,
     opts: &LoadOptions,
 ) -> Result<(Stack, Vec<String>), LoadError> {
-    let abs = load::normalize(&std::path::absolute(file).map_err(|e| LoadError::Read {
-        path: file.to_path_buf(),
-        source: e,
-    })?);
-    let dir = abs
+    let src = sources::Source {
+        shown: file.to_path_buf(),
+        abs: load::normalize(&std::path::absolute(file).map_err(|e| LoadError::Read {
+            path: file.to_path_buf(),
+            source: e,
+        })?),
+        bytes: text.as_bytes().to_vec(),
+    };
+    let dir = src
+        .abs
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| "/".into());
@@ -665,7 +674,7 @@ pub fn load_from_str(
         vars,
         ..Default::default()
     };
-    let (r, w) = load_str(text.as_bytes(), file, &abs, &dir, v, opts);
+    let (r, w) = load_str(&mut vec![src], &dir, v, opts);
     r.map(|s| (s, w)).map_err(LoadError::Invalid)
 }
 

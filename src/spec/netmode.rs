@@ -57,6 +57,9 @@ impl Cx<'_> {
         for (svc, _) in &d.net.links {
             wanted.push((svc.clone(), links_at.clone()));
         }
+        for f in &d.volumes_from {
+            wanted.push((f.service.clone(), (f.pos, f.path.clone())));
+        }
         for (svc, (at, p)) in wanted {
             if svc == name || !self.service_names.contains(&svc) || d.depends_on.contains_key(&svc)
             {

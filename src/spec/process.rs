@@ -126,7 +126,7 @@ fn parse_restart(s: &str) -> Option<RestartPolicy> {
 }
 
 /// A signal by number or name, with or without `SIG`, as `SIGTERM`.
-fn normalize_signal(s: &str) -> Option<String> {
+pub fn normalize_signal(s: &str) -> Option<String> {
     use std::str::FromStr;
     if let Ok(n) = s.parse::<i32>() {
         return nix::sys::signal::Signal::try_from(n)

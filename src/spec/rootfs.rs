@@ -7,28 +7,35 @@ use super::model::*;
 use super::yaml::{Key, Kind, Node};
 
 impl Cx<'_> {
+    /// `rootfs: PATH`: a tarball by its name, else a directory.
+    fn rootfs_path(&mut self, n: &Node, value: &str, path: &str) -> Option<Rootfs> {
+        let p = self.abs(value);
+        let lower = value.to_ascii_lowercase();
+        let is_tar = [".tar", ".tar.gz", ".tgz"]
+            .iter()
+            .any(|e| lower.ends_with(e));
+        if is_tar {
+            if !p.is_file() {
+                self.err(n.pos, path, format!("rootfs tarball {value:?} not found (looked at {}; check the path, relative to the stack file)", p.display()));
+                return None;
+            }
+            Some(Rootfs::Tar(p))
+        } else {
+            if p.is_file() {
+                self.err(n.pos, path, format!("rootfs {value:?} is a file but not a tarball by its name (looked at {}); a rootfs is a directory or a .tar, .tar.gz or .tgz file: rename it, or unpack it into a directory", p.display()));
+                return None;
+            }
+            if !p.is_dir() {
+                self.err(n.pos, path, format!("rootfs directory {value:?} not found (looked at {}; create it or fix the path, relative to the stack file)", p.display()));
+                return None;
+            }
+            Some(Rootfs::Dir(p))
+        }
+    }
+
     pub fn rootfs(&mut self, n: &Node, path: &str) -> Option<Rootfs> {
         match &n.kind {
-            Kind::Scalar { value, .. } => {
-                let p = self.abs(value);
-                let lower = value.to_ascii_lowercase();
-                let is_tar = [".tar", ".tar.gz", ".tgz"]
-                    .iter()
-                    .any(|e| lower.ends_with(e));
-                if is_tar {
-                    if !p.is_file() {
-                        self.err(n.pos, path, format!("rootfs tarball {value:?} not found (looked at {}; check the path, relative to the stack file)", p.display()));
-                        return None;
-                    }
-                    Some(Rootfs::Tar(p))
-                } else {
-                    if !p.is_dir() {
-                        self.err(n.pos, path, format!("rootfs directory {value:?} not found (looked at {}; create it or fix the path, relative to the stack file)", p.display()));
-                        return None;
-                    }
-                    Some(Rootfs::Dir(p))
-                }
-            }
+            Kind::Scalar { value, .. } => self.rootfs_path(n, value, path),
             Kind::Map(m) => {
                 let mut found: Vec<(&Key, &Node)> = Vec::new();
                 let mut unknown = false;

@@ -92,7 +92,7 @@ impl Cx<'_> {
     fn seccomp_profile(&mut self, file: &str, pos: Pos, path: &str) -> Option<Seccomp> {
         let abs = self.abs(file);
         self.env_inputs.insert(abs.clone());
-        let text = match std::fs::read_to_string(&abs) {
+        let text = match super::input::read_text(&abs) {
             Ok(t) => t,
             Err(e) => {
                 self.err(

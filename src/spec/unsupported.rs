@@ -5,36 +5,34 @@
 /// Compose keys stack does not support, with what to do instead.
 pub(super) fn compose_unsupported(def: &str, key: &str) -> Option<String> {
     let msg = match (def, key) {
-        ("ServiceFile", "image") => {
-            "`image` is not used by stack: give a root filesystem with `rootfs` (a directory, a tarball, `host:` binaries or `debootstrap:`)".to_string()
-        }
         ("ServiceFile", "build") => {
-            "`build` is not used by stack: use a `rootfs` source (`rootfs: { debootstrap: {...} }` or `rootfs: { host: [...] }`)".to_string()
+            "`build` is not supported: stack has no builds; build the image elsewhere and give it as `image:` (a registry reference, `oci:DIR` or `docker-archive:FILE`), or use a `rootfs` source (`rootfs: { debootstrap: {...} }`)".to_string()
+        }
+        ("ServiceFile", "cpu_count" | "cpu_percent") => {
+            format!("`{key}` applies to Windows containers only (Docker ignores it on Linux); limit CPU with `cpus`")
         }
         (
             "ServiceFile",
-            "secrets" | "configs" | "pid" | "ipc" | "logging"
-            | "external_links" | "sysctls"
+            "pid" | "ipc" | "logging"
+            | "external_links"
             | "stdin_open" | "tty" | "userns_mode" | "cgroup" | "cgroup_parent"
-            | "platform" | "pull_policy" | "runtime" | "scale" | "storage_opt"
-            | "volumes_from" | "group_add" | "oom_kill_disable" | "oom_score_adj"
-            | "mem_swappiness" | "cpu_count" | "cpu_percent" | "cpu_period" | "cpu_quota"
+            | "runtime" | "scale" | "storage_opt"
             | "cpu_rt_runtime" | "cpu_rt_period"
-            | "isolation" | "annotations" | "attach" | "credential_spec" | "extends" | "gpus"
-            | "post_start" | "pre_stop" | "uts" | "label_file" | "models" | "provider"
+            | "isolation" | "annotations" | "attach" | "credential_spec" | "gpus"
+            | "pre_start" | "uts" | "label_file" | "models" | "provider"
             | "use_api_socket" | "lifecycle_hooks" | "develop_watch",
         )
         | (
             "StackFile",
-            "secrets" | "configs" | "include" | "models",
+            "models",
         )
         | (
             "DeployFile",
-            "replicas" | "mode" | "restart_policy" | "placement" | "update_config"
+            "replicas" | "mode" | "placement" | "update_config"
             | "rollback_config" | "labels" | "endpoint_mode",
         )
         | ("LimitsFile", "devices")
-        | ("ReservationsFile", "cpus" | "devices" | "pids" | "generic_resources")
+        | ("ReservationsFile", "devices" | "pids" | "generic_resources")
         | ("VolumeFile", "driver" | "driver_opts" | "external" | "name")
         | ("IpamFile", "options")
         | ("IpamConfigFile", "aux_addresses")

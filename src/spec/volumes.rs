@@ -18,15 +18,28 @@ impl Cx<'_> {
         out
     }
 
-    pub(super) fn volumes(&mut self, n: &Node, path: &str) -> Vec<Mount> {
+    /// A mount's target must be an absolute path in the container.
+    fn absolute_target(&mut self, target: &str, pos: Pos, path: &str) -> Option<()> {
+        if target.starts_with('/') {
+            return Some(());
+        }
+        self.err(
+            pos,
+            path,
+            format!("target {target:?} must be an absolute path inside the container"),
+        );
+        None
+    }
+
+    pub(super) fn volumes(&mut self, n: &Node, path: &str, service: &str) -> Vec<Mount> {
         let mut out = Vec::new();
         let Some(items) = self.list(n, path) else {
             return out;
         };
         for (p, it) in indexed(items, path) {
             let m = match &it.kind {
-                Kind::Scalar { value, .. } => self.short_volume(value, it.pos, &p),
-                Kind::Map(m) => self.long_volume(m, it.pos, &p),
+                Kind::Scalar { value, .. } => self.short_volume(value, it.pos, &p, service),
+                Kind::Map(m) => self.long_volume(m, it.pos, &p, service),
                 _ => {
                     self.err(
                         it.pos,
@@ -51,16 +64,12 @@ impl Cx<'_> {
         read_only: bool,
         pos: Pos,
         path: &str,
+        bind: bool,
     ) -> Option<Mount> {
-        if !target.starts_with('/') {
-            self.err(
-                pos,
-                path,
-                format!("target {target:?} must be an absolute path inside the container"),
-            );
-            return None;
-        }
-        if source.starts_with('.') || source.starts_with('/') || source.starts_with('~') {
+        self.absolute_target(&target, pos, path)?;
+        // The short form tells a path from a volume name by its first
+        // character, as Compose does; for `type: bind` the source is a path.
+        if bind || source.starts_with('.') || source.starts_with('/') || source.starts_with('~') {
             let src = self.abs(source);
             if !src.exists() {
                 self.err(
@@ -91,13 +100,34 @@ impl Cx<'_> {
         }
     }
 
-    pub(super) fn short_volume(&mut self, s: &str, pos: Pos, path: &str) -> Option<Mount> {
+    /// A volume Compose calls anonymous (a target alone): named after the
+    /// service and the path, so a recreated container gets it back.
+    fn anonymous(
+        &mut self,
+        target: &str,
+        ro: bool,
+        pos: Pos,
+        path: &str,
+        service: &str,
+    ) -> Option<Mount> {
+        self.absolute_target(target, pos, path)?;
+        Some(Mount::Volume {
+            source: anonymous_volume(service, target),
+            target: target.to_string(),
+            read_only: ro,
+        })
+    }
+
+    pub(super) fn short_volume(
+        &mut self,
+        s: &str,
+        pos: Pos,
+        path: &str,
+        service: &str,
+    ) -> Option<Mount> {
         let parts: Vec<&str> = s.split(':').collect();
         let (src, dst, mode) = match parts.as_slice() {
-            [_] => {
-                self.err(pos, path, format!("anonymous volume {s:?} is not supported yet; name it (e.g. data:{s}) and declare it under top-level `volumes:`"));
-                return None;
-            }
+            [target] => return self.anonymous(target, false, pos, path, service),
             [a, b] => (*a, *b, ""),
             [a, b, c] => (*a, *b, *c),
             _ => {
@@ -128,10 +158,16 @@ impl Cx<'_> {
             self.err(pos, path, format!("invalid volume {s:?} (empty source)"));
             return None;
         }
-        self.mount_for(src, dst.to_string(), ro, pos, path)
+        self.mount_for(src, dst.to_string(), ro, pos, path, false)
     }
 
-    pub(super) fn long_volume(&mut self, m: &[(Key, Node)], pos: Pos, path: &str) -> Option<Mount> {
+    pub(super) fn long_volume(
+        &mut self,
+        m: &[(Key, Node)],
+        pos: Pos,
+        path: &str,
+        service: &str,
+    ) -> Option<Mount> {
         let (mut kind, mut source, mut target, mut ro, mut size) = (None, None, None, false, None);
         let mut mode = None;
         let mut kind_pos = pos;
@@ -179,31 +215,22 @@ impl Cx<'_> {
         };
         match kind.as_deref() {
             Some("tmpfs") => {
-                if !target.starts_with('/') {
-                    self.err(
-                        pos,
-                        path,
-                        format!("target {target:?} must be an absolute path inside the container"),
-                    );
-                    return None;
-                }
+                self.absolute_target(&target, pos, path)?;
                 Some(Mount::Tmpfs { target, size, mode })
             }
+            Some("volume") if source.is_none() => self.anonymous(&target, ro, pos, path, service),
             Some(t @ ("bind" | "volume")) => {
                 let Some(src) = source else {
                     self.err(pos, path, format!("`source` is required for type {t}"));
                     return None;
                 };
-                let m = self.mount_for(&src, target, ro, pos, path)?;
-                let matches = matches!(
-                    (&m, t),
-                    (Mount::Bind { .. }, "bind") | (Mount::Volume { .. }, "volume")
-                );
-                if !matches {
-                    self.err(pos, path, format!("source {src:?} does not fit type {t} (a bind source starts with ., / or ~)"));
+                if t == "volume"
+                    && (src.starts_with('.') || src.starts_with('/') || src.starts_with('~'))
+                {
+                    self.err(pos, path, format!("source {src:?} does not fit type volume (a path is a bind source: write `type: bind`)"));
                     return None;
                 }
-                Some(m)
+                self.mount_for(&src, target, ro, pos, path, t == "bind")
             }
             Some(other) => {
                 self.err(

@@ -7,23 +7,35 @@
 
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-/// 1-based line and column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// 1-based line and column, in the file numbered `file` (0: the first of
+/// the files merged, in `-f` order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
 pub struct Pos {
+    pub file: u16,
     pub line: usize,
     pub col: usize,
 }
 
 impl Pos {
-    fn from_marker(m: &Marker) -> Pos {
-        Pos {
-            line: m.line().max(1),
-            col: m.col() + 1,
-        }
+    pub fn at(line: usize, col: usize) -> Pos {
+        Pos { file: 0, line, col }
     }
+    fn from_marker(m: &Marker) -> Pos {
+        Pos::at(m.line().max(1), m.col() + 1)
+    }
+}
+
+/// Compose's merge tags: `!reset` removes what earlier files gave a key,
+/// `!override` replaces it whole instead of merging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MergeTag {
+    #[default]
+    None,
+    Reset,
+    Override,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,9 +62,45 @@ pub struct Key {
 pub struct Node {
     pub pos: Pos,
     pub kind: Kind,
+    pub merge: MergeTag,
 }
 
 impl Node {
+    /// The value of `key` in a map.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.kind {
+            Kind::Map(m) => m.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The value of `key` in a map, for changing it.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        match &mut self.kind {
+            Kind::Map(m) => m.iter_mut().find(|(k, _)| k.name == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Take `key` (and its value) out of a map.
+    pub fn remove(&mut self, key: &str) -> Option<(Key, Node)> {
+        match &mut self.kind {
+            Kind::Map(m) => {
+                let i = m.iter().position(|(k, _)| k.name == key)?;
+                Some(m.remove(i))
+            }
+            _ => None,
+        }
+    }
+
+    /// The text of a scalar.
+    pub fn scalar(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
     /// What the node is, for "expected X, found Y" messages.
     pub fn describe(&self) -> &'static str {
         match &self.kind {
@@ -60,6 +108,25 @@ impl Node {
             Kind::Scalar { .. } => "a scalar",
             Kind::Seq(_) => "a list",
             Kind::Map(_) => "a map",
+        }
+    }
+}
+
+/// Number every position in `n` as being in file `file` (after parsing,
+/// before files are merged).
+pub fn set_file(n: &mut Node, file: u16) {
+    let mut stack = vec![n];
+    while let Some(n) = stack.pop() {
+        n.pos.file = file;
+        match &mut n.kind {
+            Kind::Seq(v) => stack.extend(v.iter_mut()),
+            Kind::Map(v) => {
+                for (k, v) in v.iter_mut() {
+                    k.pos.file = file;
+                    stack.push(v);
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -81,11 +148,13 @@ enum Frame {
     Seq {
         pos: Pos,
         anchor: usize,
+        merge: MergeTag,
         items: Vec<Node>,
     },
     Map {
         pos: Pos,
         anchor: usize,
+        merge: MergeTag,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
     },
@@ -135,7 +204,8 @@ pub fn parse(src: &str) -> Result<Node, Vec<YamlError>> {
         return Err(b.errors);
     }
     Ok(b.root.unwrap_or(Node {
-        pos: Pos { line: 1, col: 1 },
+        merge: MergeTag::None,
+        pos: Pos::at(1, 1),
         kind: Kind::Null,
     }))
 }
@@ -207,7 +277,9 @@ impl Builder {
             }
             Event::Scalar(value, style, anchor, tag) => {
                 self.nodes += 1;
-                let plain = style == TScalarStyle::Plain;
+                let (core, merge) = self.tag(tag.as_ref(), pos);
+                // `!!str 8080` is a string, as if quoted.
+                let plain = style == TScalarStyle::Plain && core != Some("str");
                 let is_null = plain
                     && tag.is_none()
                     && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL");
@@ -216,9 +288,10 @@ impl Builder {
                 } else {
                     Kind::Scalar { value, plain }
                 };
-                Some((Node { pos, kind }, anchor))
+                Some((Node { pos, kind, merge }, anchor))
             }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
+                let (_, merge) = self.tag(tag.as_ref(), pos);
                 if self.stack.len() >= MAX_DEPTH {
                     return err(format!("nesting deeper than {MAX_DEPTH} levels"));
                 }
@@ -226,12 +299,14 @@ impl Builder {
                     Frame::Seq {
                         pos,
                         anchor,
+                        merge,
                         items: Vec::new(),
                     }
                 } else {
                     Frame::Map {
                         pos,
                         anchor,
+                        merge,
                         entries: Vec::new(),
                         key: None,
                     }
@@ -239,10 +314,16 @@ impl Builder {
                 None
             }
             Event::SequenceEnd => match self.stack.pop() {
-                Some(Frame::Seq { pos, anchor, items }) => {
+                Some(Frame::Seq {
+                    pos,
+                    anchor,
+                    merge,
+                    items,
+                }) => {
                     self.nodes += 1;
                     Some((
                         Node {
+                            merge,
                             pos,
                             kind: Kind::Seq(items),
                         },
@@ -255,6 +336,7 @@ impl Builder {
                 Some(Frame::Map {
                     pos,
                     anchor,
+                    merge,
                     entries,
                     ..
                 }) => {
@@ -262,6 +344,7 @@ impl Builder {
                     let map = build_map(entries, &mut self.errors);
                     Some((
                         Node {
+                            merge,
                             pos,
                             kind: Kind::Map(map),
                         },
@@ -271,6 +354,34 @@ impl Builder {
                 _ => return err("invalid YAML: unbalanced mapping".into()),
             },
         })
+    }
+
+    /// A node's tag: the YAML core schema's `!!str`, `!!int`, ... are what
+    /// the node is anyway (`Some(suffix)`); any other tag would change its
+    /// meaning, so it is refused rather than ignored.
+    fn tag<'t>(&mut self, tag: Option<&'t Tag>, pos: Pos) -> (Option<&'t str>, MergeTag) {
+        let Some(t) = tag else {
+            return (None, MergeTag::None);
+        };
+        const CORE: [&str; 7] = ["str", "int", "float", "bool", "null", "map", "seq"];
+        if t.handle == "tag:yaml.org,2002:" && CORE.contains(&t.suffix.as_str()) {
+            return (Some(&t.suffix), MergeTag::None);
+        }
+        let shown = match t.handle.as_str() {
+            "tag:yaml.org,2002:" => format!("!!{}", t.suffix),
+            "!" | "" => format!("!{}", t.suffix),
+            h => format!("{h}{}", t.suffix),
+        };
+        match shown.as_str() {
+            "!reset" => return (None, MergeTag::Reset),
+            "!override" => return (None, MergeTag::Override),
+            _ => {}
+        }
+        self.errors.push(YamlError {
+            pos,
+            msg: format!("YAML tag `{shown}` is not supported; remove it"),
+        });
+        (None, MergeTag::None)
     }
 
     /// Put a completed node where it belongs: the root, the open list, or
@@ -424,11 +535,11 @@ mod tests {
     fn positions() {
         let n = parse("a: 1\nb:\n  c: [x, y]\n").unwrap();
         let a = get(&n, "a");
-        assert_eq!(a.pos, Pos { line: 1, col: 4 });
+        assert_eq!(a.pos, Pos::at(1, 4));
         let c = get(get(&n, "b"), "c");
-        assert_eq!(c.pos, Pos { line: 3, col: 6 });
+        assert_eq!(c.pos, Pos::at(3, 6));
         let b_key = &map(&n)[1].0;
-        assert_eq!(b_key.pos, Pos { line: 2, col: 1 });
+        assert_eq!(b_key.pos, Pos::at(2, 1));
     }
 
     #[test]
@@ -451,7 +562,7 @@ mod tests {
     #[test]
     fn merge_of_scalar_is_error() {
         let e = parse("a:\n  <<: 3\n").unwrap_err();
-        assert_eq!(e[0].pos, Pos { line: 2, col: 7 });
+        assert_eq!(e[0].pos, Pos::at(2, 7));
         assert!(e[0].msg.contains("merge key"));
     }
 
@@ -459,7 +570,7 @@ mod tests {
     fn duplicates_report_both_positions() {
         let e = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(e.len(), 1);
-        assert_eq!(e[0].pos, Pos { line: 3, col: 1 });
+        assert_eq!(e[0].pos, Pos::at(3, 1));
         assert_eq!(
             e[0].msg,
             "duplicate key `a` (first defined at line 1, column 1)"

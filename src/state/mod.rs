@@ -25,6 +25,9 @@ use serde::{Deserialize, Serialize};
 use crate::spec::{Service, Stack};
 
 pub mod attached;
+pub mod images;
+mod names;
+pub use names::valid_project;
 pub mod ipam;
 
 pub use attached::{NetAddress, PublishedPort};
@@ -45,6 +48,8 @@ pub enum StateError {
     },
     #[error("invalid project name {0:?}: use lower-case letters, digits, '-' and '_'")]
     BadProject(String),
+    #[error("project name {0:?} is reserved (the state directory holds the shared `{0}` store under that name): give the project another name with `name:` in the file or -p")]
+    ReservedProject(String),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
@@ -432,15 +437,6 @@ pub struct Store {
     pub cache: PathBuf,
 }
 
-/// Validate a project name the way it is used in paths and cgroups.
-pub fn valid_project(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
 impl Store {
     /// The store for `project` under the roots from the environment.
     /// Creates nothing.
@@ -450,6 +446,9 @@ impl Store {
 
     pub fn with_roots(project: &str, state: &Path, run: &Path) -> Result<Store, StateError> {
         if !valid_project(project) {
+            if matches!(project, "cache" | "images") {
+                return Err(StateError::ReservedProject(project.to_string()));
+            }
             return Err(StateError::BadProject(project.to_string()));
         }
         Ok(Store {

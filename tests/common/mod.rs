@@ -3,6 +3,8 @@
 //! its own project, state and run dirs.
 #![allow(dead_code)]
 
+pub mod oci;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -41,10 +43,9 @@ pub fn busybox_rootfs() -> PathBuf {
             std::fs::create_dir_all(tmp.join(d)).unwrap();
         }
         std::fs::copy(busybox, tmp.join("bin/busybox")).unwrap();
-        let out = Command::new(tmp.join("bin/busybox"))
-            .arg("--list")
-            .output()
-            .unwrap();
+        // The host's busybox, not the fresh copy: a fork in another test
+        // thread may still hold the copy's write descriptor (ETXTBSY).
+        let out = Command::new(busybox).arg("--list").output().unwrap();
         for applet in String::from_utf8_lossy(&out.stdout).lines() {
             if applet != "busybox" {
                 let _ = std::os::unix::fs::symlink("/bin/busybox", tmp.join("bin").join(applet));
@@ -208,6 +209,7 @@ pub fn container_config(
     stack::runtime::ContainerConfig {
         id: format!("{group}-{name}-1"),
         rootfs: busybox_rootfs(),
+        layers: Vec::new(),
         bundle: base.join("bundle"),
         argv: argv.iter().map(|s| s.to_string()).collect(),
         env: vec![],
@@ -221,6 +223,9 @@ pub fn container_config(
             .map(|s| s.to_string())
             .collect(),
         rlimits: vec![],
+        group_add: vec![],
+        sysctls: vec![],
+        oom_score_adj: None,
         network: stack::runtime::Network::None,
         init: true,
         cgroup: format!("stack/{group}/{name}"),
@@ -230,3 +235,4 @@ pub fn container_config(
         log_file: base.join("log"),
     }
 }
+pub mod registry;

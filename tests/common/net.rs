@@ -594,8 +594,18 @@ pub fn snapshot(p: &Project) -> NetSnapshot {
 /// Nothing of the project's networks is left: bridges, veths, the nft
 /// table, DOCKER-USER rules, resolver processes, IPAM records.
 pub fn assert_net_gone(p: &Project, snap: &NetSnapshot) {
-    for l in snap.bridges.iter().chain(&snap.veths) {
+    for l in &snap.bridges {
         assert!(!link_exists(l), "link {l} left after down");
+    }
+    // `down` deletes the veths on the bridges it removes; one on a network
+    // that stays (another project's) goes when the kernel frees the
+    // container's network namespace, which it does asynchronously.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    for l in &snap.veths {
+        while link_exists(l) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(!link_exists(l), "link {l} left 5 s after down");
     }
     assert!(!nft_table_exists(p), "nft table {} left", nft_table(p));
     assert_eq!(

@@ -292,7 +292,7 @@ impl Keeper {
             }
             match nets.delete(&name, &self.project) {
                 Ok(ipam::Deleted::Removed(r)) => {
-                    if let Err(e) = net::delete_link(&r.bridge) {
+                    if let Err(e) = net::delete_bridge(&r.bridge) {
                         eprintln!("stack: network {name}: {e}");
                     } else {
                         eprintln!("stack: removed network {name} (no longer in the file)");

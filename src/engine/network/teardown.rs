@@ -41,7 +41,7 @@ pub fn teardown(store: &Store) -> Vec<String> {
     for rec in records.iter().filter(|r| &r.project == project) {
         match nets.delete(&rec.name, project) {
             Ok(Deleted::Removed(r)) => {
-                if let Err(e) = net::delete_link(&r.bridge) {
+                if let Err(e) = net::delete_bridge(&r.bridge) {
                     warnings.push(format!("network {}: {e}", r.name));
                 }
             }

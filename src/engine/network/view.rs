@@ -219,6 +219,7 @@ mod tests {
         Stack {
             name: "demo".into(),
             file: "/s/stack.yaml".into(),
+            overrides: Vec::new(),
             dir: "/s".into(),
             services: [("web".into(), web), ("client".into(), client)].into(),
             volumes: Default::default(),

@@ -140,16 +140,22 @@ impl Project {
     /// The file to start a supervisor with: this command's, else the one
     /// project.json names.
     fn stack_for_start(&self) -> Result<Stack, ProjectError> {
-        let e = match crate::spec::load(&self.load) {
-            Ok(s) => return Ok(s),
-            Err(e) => e,
+        let mut stack = match crate::spec::load(&self.load) {
+            Ok(s) => s,
+            Err(e) => {
+                let (p, _) = self.store.load_project()?;
+                let p = p.ok_or_else(|| ProjectError::NoFile(e.to_string()))?;
+                let mut opts = self.load.clone();
+                opts.files = match &p.stack {
+                    Some(s) => s.files(),
+                    None => vec![p.file.clone()],
+                };
+                opts.project_name = Some(self.store.project.clone());
+                crate::spec::load(&opts)?
+            }
         };
-        let (p, _) = self.store.load_project()?;
-        let p = p.ok_or_else(|| ProjectError::NoFile(e.to_string()))?;
-        let mut opts = self.load.clone();
-        opts.file = Some(p.file.clone());
-        opts.project_name = Some(self.store.project.clone());
-        Ok(crate::spec::load(&opts)?)
+        self.resolve(&mut stack, crate::engine::image::Fetch::Policy)?;
+        Ok(stack)
     }
 
     /// No supervisor: clear the `stop` marks and start one for these services.

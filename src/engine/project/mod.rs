@@ -17,6 +17,7 @@ use super::EngineError;
 
 mod down;
 mod exec;
+mod images;
 mod lifecycle;
 mod logs;
 mod plan;
@@ -57,6 +58,8 @@ pub enum ProjectError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Network(#[from] crate::engine::network::NetworkError),
+    #[error(transparent)]
+    Image(#[from] crate::engine::image::ImageError),
     /// `up web` when the file has no `web`.
     #[error("no such service: {service} (the file {} has: {known})", file.display())]
     NotInFile {
@@ -135,6 +138,8 @@ pub enum Progress {
     DownFailed(String),
     /// A detached supervisor brought the stack to its settled state.
     Settled,
+    /// An image is being imported or pulled (one line per step).
+    Image(String),
 }
 
 fn ignore(_: Progress) {}
@@ -268,6 +273,7 @@ mod tests {
         let mut stack = Stack {
             name: "demo".into(),
             file: "/s/stack.yaml".into(),
+            overrides: Vec::new(),
             dir: "/s".into(),
             services: Default::default(),
             volumes: Default::default(),

@@ -23,7 +23,7 @@ pub struct DryRun {
 impl Project {
     /// `stack plan`: the plan `up` with `req` would execute; changes nothing.
     pub fn plan(&self, req: &UpRequest) -> Result<DryRun, ProjectError> {
-        let stack = self.stack_or_load()?;
+        let stack = self.stack_with(crate::engine::image::Fetch::Present)?;
         let recs: Vec<ContainerRecord> = match self.supervisor_ps()? {
             Some(r) => r.containers.unwrap_or_default(),
             None => self.observe_direct()?.into_values().collect(),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::{Progress, Project, ProjectError};
 use crate::engine::control::{Op, Response, UpOptions};
+use crate::engine::image::Fetch;
 use crate::engine::supervisor;
 use crate::spec::{LoadOptions, Stack};
 use crate::state::ContainerRecord;
@@ -92,6 +93,14 @@ pub enum UpOutcome {
 }
 
 impl Project {
+    /// The stack, its images made present as `fetch` allows and applied.
+    pub(super) fn stack_with(&self, fetch: Fetch) -> Result<Stack, ProjectError> {
+        let mut stack = self.stack_or_load()?;
+        self.resolve(&mut stack, fetch)?;
+        Ok(stack)
+    }
+
+    /// The stack as the file has it, images not looked at.
     pub(super) fn stack_or_load(&self) -> Result<Stack, ProjectError> {
         match &self.stack {
             Some(s) => Ok(s.clone()),
@@ -99,11 +108,19 @@ impl Project {
         }
     }
 
+    pub(super) fn resolve(&self, stack: &mut Stack, fetch: Fetch) -> Result<(), ProjectError> {
+        let progress = self.progress;
+        crate::engine::image::resolve(stack, fetch, &move |m| {
+            progress(Progress::Image(m.to_string()))
+        })?;
+        Ok(())
+    }
+
     /// `stack up`: hand the file to the running supervisor, else start one
     /// detached, else be the supervisor here (`colour`: prefix output in
     /// colour).
     pub fn up(&self, req: &UpRequest, colour: bool) -> Result<UpOutcome, ProjectError> {
-        let stack = self.stack_or_load()?;
+        let stack = self.stack_with(Fetch::Policy)?;
         let lock = self.lock()?;
         crate::engine::network::preflight(&self.store, &stack)?;
         if let Some(client) = self.supervisor() {
@@ -163,7 +180,8 @@ impl Project {
 
     /// The hidden verb a detached supervisor runs as.
     pub fn supervise(&self, req: &UpRequest) -> Result<i32, ProjectError> {
-        let stack = self.stack_or_load()?;
+        // `up` made the images present before it started this.
+        let stack = self.stack_with(Fetch::Present)?;
         let cfg = supervisor::Config {
             store: self.store.clone(),
             load: Some(self.reload_options(&stack)),
@@ -190,7 +208,8 @@ impl Project {
     /// detached supervisor runs in the stack's directory).
     fn reload_options(&self, stack: &Stack) -> LoadOptions {
         let mut opts = self.load.clone();
-        opts.file = Some(stack.file.clone());
+        opts.files = stack.files();
+        opts.project_dir = Some(stack.dir.clone());
         opts.project_name = Some(stack.name.clone());
         opts.env_file = opts.env_file.map(|e| std::path::absolute(&e).unwrap_or(e));
         opts
@@ -254,7 +273,11 @@ impl Project {
     /// The command line of `stack __supervise`: the same file, project,
     /// profiles, `--env-file` and verbosity as this command.
     fn supervise_args(&self, cmd: &mut std::process::Command, stack: &Stack, req: &UpRequest) {
-        cmd.arg("-f").arg(&stack.file).arg("-p").arg(&stack.name);
+        for f in stack.files() {
+            cmd.arg("-f").arg(f);
+        }
+        cmd.arg("--project-directory").arg(&stack.dir);
+        cmd.arg("-p").arg(&stack.name);
         for p in &self.load.profiles {
             cmd.arg("--profile").arg(p);
         }

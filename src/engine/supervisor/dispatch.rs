@@ -256,6 +256,8 @@ impl Sup {
                 grace,
                 clean: matches!(after, After::Remove | After::Recreate),
                 store: self.store.clone(),
+                pre_stop: (!c.rec.config.pre_stop.is_empty())
+                    .then(|| Box::new(c.rec.config.clone())),
             };
             if let Some(c) = self.ctrs.get_mut(&name) {
                 c.busy = Some(Busy::Stopping);

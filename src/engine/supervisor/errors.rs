@@ -29,6 +29,10 @@ pub enum StartError {
     Spawn(#[from] SpawnError),
     #[error(transparent)]
     Network(#[from] crate::engine::network::NetworkError),
+    #[error(transparent)]
+    Image(#[from] crate::engine::image::ImageError),
+    #[error(transparent)]
+    Secrets(#[from] crate::engine::secrets::SecretsError),
     /// Only the unit tests' fake spawner says this.
     #[cfg(test)]
     #[error("{0}")]

@@ -68,6 +68,7 @@ impl Spawner for LinuxSpawner {
         let tx = self.tx.clone();
         let keeper = self.keeper.clone();
         worker(format!("stop-{}", job.service), move || {
+            pre_stop(&job);
             ops::stop_container(job.pid, job.start_time, &job.cgroup, job.signal, job.grace);
             // Removing the cgroup, mounts and files takes milliseconds:
             // here, not in the loop.
@@ -179,6 +180,50 @@ impl Spawner for LinuxSpawner {
     }
 }
 
+/// A failed `post_start` fails the start, as in Compose: the reason goes to
+/// the container's log and the container is killed, so its exit is seen as
+/// any other and its restart policy applies.
+fn post_start(store: &Store, svc: &Service, spawned: &spawn::Spawned, cgroup: &str) {
+    if svc.post_start.is_empty() {
+        return;
+    }
+    let log = store.log_file(&svc.name);
+    let hooks = &svc.post_start;
+    let timeout = crate::engine::hooks::POST_START_TIMEOUT;
+    if let Err(e) =
+        crate::engine::hooks::run_all(spawned.pid, svc, "post_start", hooks, &log, timeout)
+    {
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&log) {
+            crate::runtime::init::write_line(
+                &mut f,
+                "stderr",
+                format!("stack: {e}; stopping the container").as_bytes(),
+            );
+        }
+        ops::kill_now(Some(spawned.pid), Some(spawned.start_time), cgroup);
+    }
+}
+
+/// `pre_stop` hooks, within the grace period; one that fails is said in the
+/// log and the stop goes on.
+fn pre_stop(job: &StopJob) {
+    let (Some(svc), Some(pid)) = (&job.pre_stop, job.pid) else {
+        return;
+    };
+    let log = job.store.log_file(&job.service);
+    if let Err(e) =
+        crate::engine::hooks::run_all(pid, svc, "pre_stop", &svc.pre_stop, &log, job.grace)
+    {
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&log) {
+            crate::runtime::init::write_line(
+                &mut f,
+                "stderr",
+                format!("stack: {e}; stopping it anyway").as_bytes(),
+            );
+        }
+    }
+}
+
 /// Run a health probe through `stack __exec` (exec needs a
 /// single-threaded process), with a timeout.
 fn probe(pid: i32, argv: &[String], svc: &Service, timeout: Duration) -> (bool, String) {
@@ -238,6 +283,32 @@ fn probe(pid: i32, argv: &[String], svc: &Service, timeout: Duration) -> (bool, 
     }
 }
 
+/// The read-only layers of a service's root filesystem: the top-most, and
+/// the ones below it, top-most first. A `rootfs` is one prepared directory;
+/// an image is its unpacked layers (flattened when too many for one overlay).
+fn lowers(
+    store: &Store,
+    svc: &Service,
+) -> Result<(std::path::PathBuf, Vec<std::path::PathBuf>), StartError> {
+    if let crate::spec::Rootfs::Image(img) = &svc.rootfs {
+        let dirs = crate::engine::image::layer_dirs(&svc.name, img)?;
+        let images = crate::state::images::ImageStore::new();
+        let mut lowers = crate::runtime::rootfs::layers::image_lowers(&images.dir, &dirs)?;
+        let top = lowers.pop().unwrap_or_default();
+        lowers.reverse();
+        return Ok((top, lowers));
+    }
+    let name = &svc.name;
+    let lower = match convert::rootfs_source(&svc.rootfs) {
+        Some(source) => {
+            crate::runtime::rootfs::prepare(&source, &store.cache, &|m| eprintln!("{name}: {m}"))?
+        }
+        // Only an image has no rootfs source, and it returned above.
+        None => Default::default(),
+    };
+    Ok((lower, Vec::new()))
+}
+
 /// Prepare the rootfs and the networks, and start one container (on a
 /// worker thread).
 fn start_container(
@@ -246,13 +317,14 @@ fn start_container(
     peer: Option<i32>,
     keeper: &Keeper,
 ) -> Result<Started, StartError> {
-    let (name, source) = (svc.name.clone(), convert::rootfs_source(&svc.rootfs));
-    let lower =
-        crate::runtime::rootfs::prepare(&source, &store.cache, &|m| eprintln!("{name}: {m}"))?;
+    let (lower, below) = lowers(store, svc)?;
     for path in [store.bundle_dir(&svc.name), store.logs_dir()] {
         std::fs::create_dir_all(&path).map_err(|source| StartError::Dir { path, source })?;
     }
     let mut cfg = convert::container_config(store, svc, &lower)?;
+    cfg.layers = below;
+    let mut files = crate::engine::secrets::materialize(&store.bundle_dir(&svc.name), svc)?;
+    cfg.mounts.append(&mut files);
     let net = keeper.attach(store, svc, peer)?;
     cfg.network = net.network;
     // stack's resolv.conf and hosts first: the user's own mounts of
@@ -263,6 +335,7 @@ fn start_container(
     let cg = Cgroup::create(&cfg.cgroup, &cfg.limits)?;
     let spawned = spawn::start(&cfg, &cg.procs_files())?;
     keeper.hold(&svc.name, net.held);
+    post_start(store, svc, &spawned, &cfg.cgroup);
     Ok(Started {
         spawned,
         addresses: net.addresses,

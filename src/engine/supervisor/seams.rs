@@ -55,6 +55,8 @@ pub struct StopJob {
     /// Also remove its cgroup, mounts and files (it goes or is recreated).
     pub clean: bool,
     pub store: Store,
+    /// The service, when it has `pre_stop` hooks to run first.
+    pub pre_stop: Option<Box<Service>>,
 }
 
 /// Run one health probe inside a container, under its own filter.

@@ -60,7 +60,8 @@ pub(super) struct Live {
 impl Live {
     pub(super) fn new(load: Option<LoadOptions>, stack: &Stack) -> Live {
         let mut load = load.unwrap_or_default();
-        load.file = Some(stack.file.clone());
+        load.files = stack.files();
+        load.project_dir = Some(stack.dir.clone());
         load.project_name = Some(stack.name.clone());
         Live {
             load: Arc::new(Mutex::new(load)),
@@ -159,9 +160,9 @@ impl Sup {
                 // Ends when the watcher is dropped (stack stopped).
                 for _burst in rx {
                     let opts = lock(&load).clone();
-                    let ev = match crate::spec::load(&opts) {
+                    let ev = match reload(&opts) {
                         Ok(s) => Ev::Reload(Box::new(s)),
-                        Err(e) => Ev::ReloadFailed(e.to_string()),
+                        Err(e) => Ev::ReloadFailed(e),
                     };
                     if tx.send(ev).is_err() {
                         break;
@@ -193,7 +194,8 @@ impl Sup {
     pub(super) fn refresh_watches(&mut self) {
         {
             let mut l = lock(&self.live.load);
-            l.file = Some(self.stack.file.clone());
+            l.files = self.stack.files();
+            l.project_dir = Some(self.stack.dir.clone());
             l.project_name = Some(self.stack.name.clone());
         }
         if self.live.files.is_some() {
@@ -478,6 +480,15 @@ fn action_name(a: WatchAction) -> &'static str {
     }
 }
 
+/// The edited file, with its images made present (a new `image:` is pulled
+/// here, on the reload thread, not in the loop).
+fn reload(opts: &crate::spec::LoadOptions) -> Result<crate::spec::Stack, String> {
+    use crate::engine::image::{resolve, Fetch};
+    let mut s = crate::spec::load(opts).map_err(|e| e.to_string())?;
+    resolve(&mut s, Fetch::Policy, &|m| eprintln!("{m}")).map_err(|e| e.to_string())?;
+    Ok(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,6 +548,7 @@ mod tests {
         let s = Stack {
             name: "p".into(),
             file: "/x/stack.yaml".into(),
+            overrides: Vec::new(),
             dir: "/x".into(),
             services: Default::default(),
             volumes: Default::default(),

@@ -16,7 +16,11 @@ fn any_cpu(l: &CgroupLimits) -> bool {
 
 /// Whether any memory limit is asked for.
 fn any_mem(l: &CgroupLimits) -> bool {
-    l.memory.is_some() || l.memory_reservation.is_some() || l.memswap.is_some()
+    l.memory.is_some()
+        || l.memory_reservation.is_some()
+        || l.memswap.is_some()
+        || l.swappiness.is_some()
+        || l.oom_kill_disable
 }
 
 impl Cgroup {
@@ -128,6 +132,18 @@ impl Cgroup {
                 )),
                 _ => {}
             }
+            // Without one, the parent's (reset on re-create).
+            let swappiness = match l.swappiness {
+                Some(s) => Some(s.to_string()),
+                None => dir
+                    .parent()
+                    .and_then(|p| read_trim(&p.join("memory.swappiness"))),
+            };
+            if let Some(s) = swappiness {
+                write(&dir.join("memory.swappiness"), &s)?;
+            }
+            let oom = if l.oom_kill_disable { "1" } else { "0" };
+            write(&dir.join("memory.oom_control"), oom)?;
         } else if any_mem {
             self.need(layout, "memory", "memory")?;
         }
@@ -164,6 +180,20 @@ impl Cgroup {
         warnings: &mut Vec<String>,
     ) -> Result<(), CgroupError> {
         let (any_cpu, any_mem) = (any_cpu(l), any_mem(l));
+        let v1_only = |limit, what| CgroupError::V1Only {
+            path: self.path.clone(),
+            limit,
+            what,
+        };
+        if l.swappiness.is_some() {
+            return Err(v1_only("mem_swappiness", "per-cgroup swappiness"));
+        }
+        if l.oom_kill_disable {
+            return Err(v1_only(
+                "oom_kill_disable",
+                "way to turn the OOM killer off for a cgroup",
+            ));
+        }
         // A limit file exists only when its controller is enabled
         // for us; write every one that exists (resetting what is not
         // asked for) and fail only when an asked-for one is missing.

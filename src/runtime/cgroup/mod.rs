@@ -49,6 +49,13 @@ pub enum CgroupError {
         #[source]
         source: super::devices::DeviceError,
     },
+    /// A v1-only limit on a v2 machine.
+    #[error("cgroup {path}: `{limit}` needs cgroup v1, and this machine has cgroup v2, which has no {what}; remove it")]
+    V1Only {
+        path: String,
+        limit: &'static str,
+        what: &'static str,
+    },
     #[error("cgroup path {path:?} is invalid: it must be relative, like stack/<project>/<service>, without `.` or `..`")]
     InvalidPath { path: String },
     #[error("no cgroup hierarchy found under /sys/fs/cgroup (mount cgroup2 there, or the v1 controllers cpu, cpuacct, cpuset, memory, pids, freezer)")]

@@ -13,6 +13,7 @@ use super::channel::{self, FromInit, ToInit, INIT_CHANNEL_FD};
 use super::security::Identity;
 
 mod command;
+mod kernel;
 mod prepare;
 
 pub use command::StepError;
@@ -258,7 +259,7 @@ impl Stream {
 
 /// Append `{"time":…,"stream":…,"line":…}` to the log, in one write so
 /// concurrent appends never interleave within a line.
-fn write_line(log: &mut std::fs::File, stream: &str, line: &[u8]) {
+pub fn write_line(log: &mut std::fs::File, stream: &str, line: &[u8]) {
     let line = String::from_utf8_lossy(line);
     let json = serde_json::to_string(&*line).unwrap_or_else(|_| "\"\"".into());
     let rec = format!(

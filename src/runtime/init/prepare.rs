@@ -38,6 +38,9 @@ pub enum InitError {
     /// The user, capabilities or ulimits.
     #[error(transparent)]
     Security(#[from] SecurityError),
+    /// A sysctl or the OOM score.
+    #[error(transparent)]
+    Kernel(#[from] super::kernel::KernelError),
     #[error("no command to run; set command or entrypoint")]
     NoCommand,
     /// The command is not in the root filesystem.
@@ -105,12 +108,18 @@ pub(super) fn prepare(cfg: ContainerConfig) -> Result<Prepared, InitError> {
         hostname: cfg.hostname.clone(),
         source,
     })?;
+    // Through the host's /proc, before the container's root is entered.
+    super::kernel::apply_sysctls(&cfg.sysctls)?;
+    if let Some(adj) = cfg.oom_score_adj {
+        super::kernel::set_oom_score_adj(adj)?;
+    }
     mounts::setup(&Linux, &cfg)?;
     if cfg.network == Network::None {
         loopback_up().map_err(InitError::Loopback)?;
     }
     security::apply_rlimits(&cfg.rlimits)?;
-    let id = security::resolve_user_here(cfg.user.as_deref())?;
+    let mut id = security::resolve_user_here(cfg.user.as_deref())?;
+    security::add_groups_here(&mut id, &cfg.group_add)?;
     // `ALL` (privileged, `cap_add: [ALL]`) means all that stack itself
     // holds: capset refuses more (a kernel's unknown bits, or what the
     // host withheld from its root).

@@ -204,9 +204,13 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
             source,
         })?;
     }
+    let mut lowerdir = overlay_escape(&cfg.rootfs);
+    for l in &cfg.layers {
+        lowerdir.push(':');
+        lowerdir.push_str(&overlay_escape(l));
+    }
     let data = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        overlay_escape(&cfg.rootfs),
+        "lowerdir={lowerdir},upperdir={},workdir={}",
         overlay_escape(&upper),
         overlay_escape(&work)
     );

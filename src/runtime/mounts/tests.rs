@@ -6,6 +6,7 @@ fn cfg() -> ContainerConfig {
     ContainerConfig {
         id: "p-web-1".into(),
         rootfs: "/rootfs".into(),
+        layers: Vec::new(),
         bundle: "/b".into(),
         argv: vec!["sh".into()],
         env: vec![],
@@ -27,6 +28,9 @@ fn cfg() -> ContainerConfig {
         read_only: true,
         capabilities: vec![],
         rlimits: vec![],
+        group_add: vec![],
+        sysctls: vec![],
+        oom_score_adj: None,
         network: Network::None,
         init: true,
         cgroup: "stack/p/web".into(),

@@ -153,6 +153,17 @@ pub fn delete_link(name: &str) -> Result<(), NetError> {
     }
 }
 
+/// Deletes the bridge `name` with every port still on it: a stopped
+/// container's veth would otherwise outlive `down` until the kernel gets
+/// round to freeing the container's network namespace, which it does
+/// asynchronously. A bridge that does not exist is not an error.
+pub fn delete_bridge(name: &str) -> Result<(), NetError> {
+    for port in ports_of(name)? {
+        delete_link(&port)?;
+    }
+    delete_link(name)
+}
+
 /// Whether a link named `name` exists in the caller's namespace.
 pub fn link_exists(name: &str) -> Result<bool, NetError> {
     Ok(link_index(name)?.is_some())
@@ -188,6 +199,33 @@ pub fn links_with_prefix(prefix: &str) -> Result<Vec<String>, NetError> {
             _ => None,
         })
         .filter(|name| name.starts_with(prefix))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// The names of the links enslaved to the bridge `bridge` (its ports),
+/// sorted; none when the bridge does not exist.
+pub fn ports_of(bridge: &str) -> Result<Vec<String>, NetError> {
+    let Some(index) = link_index(bridge)? else {
+        return Ok(Vec::new());
+    };
+    let answers = open()?
+        .dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))
+        .map_err(fail("list links", bridge))?;
+    let mut names: Vec<String> = answers
+        .into_iter()
+        .filter_map(|answer| match answer {
+            RouteNetlinkMessage::NewLink(link)
+                if link
+                    .attributes
+                    .iter()
+                    .any(|a| matches!(a, LinkAttribute::Controller(i) if *i == index)) =>
+            {
+                name_of(&link)
+            }
+            _ => None,
+        })
         .collect();
     names.sort();
     Ok(names)

@@ -5,8 +5,8 @@
 //! state store's) and no `ip` binary is run. Every request is synchronous on
 //! a NETLINK_ROUTE socket opened for it (`socket.rs`).
 //!
-//! - `link.rs`: `ensure_bridge`, `create_veth`, `delete_link`,
-//!   `link_exists`, `bridge_exists`, `links_with_prefix`.
+//! - `link.rs`: `ensure_bridge`, `create_veth`, `delete_link`, `delete_bridge`,
+//!   `link_exists`, `bridge_exists`, `links_with_prefix`, `ports_of`.
 //! - `addr.rs` and `route.rs`: an interface's IPv4 addresses (its own, and
 //!   extra ones on a bridge: `add_address`, `del_address`) and its default
 //!   route.
@@ -33,7 +33,8 @@ use sha2::{Digest, Sha256};
 pub use addr::{add_address, addresses, del_address, EXTRA_ADDRESS_PROTO};
 pub use link::link_index;
 pub use link::{
-    bridge_exists, create_veth, delete_link, ensure_bridge, link_exists, links_with_prefix,
+    bridge_exists, create_veth, delete_bridge, delete_link, ensure_bridge, link_exists,
+    links_with_prefix, ports_of,
 };
 pub use netns::{configure_netns, in_netns};
 pub use ports::{find_holder, reserve, reserve_in_range, Holder, PortError, Reservation};

@@ -1,6 +1,6 @@
 //! Root filesystem sources: directory, tarball, host binaries, debootstrap;
 //! built ones cached under `<state dir>/cache/<sha256>`, image layers under
-//! `<state dir>/cache/layers/sha256/<hex>` (`layers/`), and the per-container
+//! `<state dir>/images/layers/sha256/<hex>` (`layers/`), and the per-container
 //! overlay on top of them.
 
 use std::path::{Path, PathBuf};

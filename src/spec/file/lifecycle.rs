@@ -93,3 +93,27 @@ pub struct WatchFile {
     #[serde(default)]
     pub ignore: Option<Vec<String>>,
 }
+
+/// A lifecycle hook: a command run inside the container through the same
+/// path as `stack exec`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookFile {
+    /// The command: a list, or a string split like a shell would.
+    /// Example: `command: [sh, -c, "echo started"]`
+    pub command: StringOrList,
+    /// Who runs it [default: the service's user]. Example: `user: root`
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Run it with every capability and no seccomp filter, whatever the
+    /// service's. Default: `false`. Example: `privileged: true`
+    #[serde(default)]
+    pub privileged: Option<bool>,
+    /// Where it runs [default: the service's working_dir].
+    /// Example: `working_dir: /app`
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    /// Variables on top of the service's. Example: `environment: { STAGE: hook }`
+    #[serde(default)]
+    pub environment: Option<MapOrList>,
+}

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+mod compose;
 mod lifecycle;
 mod mounts;
 mod networks;
@@ -25,6 +26,7 @@ mod resources;
 mod rootfs;
 mod service;
 
+pub use compose::*;
 pub use lifecycle::*;
 pub use mounts::*;
 pub use networks::*;
@@ -69,8 +71,11 @@ pub struct StackFile {
     /// Example: `name: cola-wars`
     #[serde(default)]
     pub name: Option<String>,
-    /// The services (containers) of the stack, by name.
+    /// The services (containers) of the stack, by name. A file without
+    /// services is a project too (networks and volumes only, or merged
+    /// onto another with `-f`).
     /// Example: `services: { web: { rootfs: ./rootfs } }`
+    #[serde(default)]
     pub services: BTreeMap<String, ServiceFile>,
     /// Named volumes, kept under the project's state directory until `stack down -v`.
     /// Compose: `driver`, `driver_opts`, `external` and `name` are not supported yet.
@@ -83,6 +88,21 @@ pub struct StackFile {
     /// Example: `networks: { front: {}, back: { internal: true } }`
     #[serde(default)]
     pub networks: BTreeMap<String, Option<NetworkFile>>,
+    /// Other stack files whose services, networks and volumes join this
+    /// project, each read as its own project (its own directory and `.env`);
+    /// a name defined twice is an error.
+    /// Example: `include: [../db/compose.yaml]`
+    #[serde(default)]
+    pub include: Option<Vec<IncludeFile>>,
+    /// Secrets services mount read-only under `/run/secrets/`; their content
+    /// never appears in `stack config`, logs or state.
+    /// Example: `secrets: { db_password: { file: ./db_password.txt } }`
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretFile>,
+    /// Configuration files services mount read-only.
+    /// Example: `configs: { nginx: { file: ./nginx.conf } }`
+    #[serde(default)]
+    pub configs: BTreeMap<String, ConfigFile>,
     /// Obsolete, as in Compose: accepted and ignored with a warning.
     #[serde(default)]
     pub version: Option<String>,

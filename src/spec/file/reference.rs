@@ -40,6 +40,9 @@ pub fn schema_json() -> String {
 /// Where each object of the schema appears in a file, in reference order.
 pub const SECTIONS: &[(&str, &str)] = &[
     ("StackFile", "Top level"),
+    ("IncludeLongFile", "include[] (long form)"),
+    ("SecretFile", "secrets.NAME"),
+    ("ConfigFile", "configs.NAME"),
     ("VolumeFile", "volumes.NAME"),
     ("NetworkFile", "networks.NAME"),
     ("IpamFile", "networks.NAME.ipam"),
@@ -48,6 +51,12 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("RootfsSourceFile", "services.NAME.rootfs (map form)"),
     ("DebootstrapFile", "services.NAME.rootfs.debootstrap"),
     ("EnvFileLong", "services.NAME.env_file[] (long form)"),
+    ("ExtendsLongFile", "services.NAME.extends (long form)"),
+    ("HookFile", "services.NAME.{post_start,pre_stop}[]"),
+    (
+        "FileRefLongFile",
+        "services.NAME.{secrets,configs}[] (long form)",
+    ),
     (
         "DependencyFile",
         "services.NAME.depends_on.SERVICE (long form)",
@@ -69,6 +78,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "ReservationsFile",
         "services.NAME.deploy.resources.reservations",
     ),
+    ("RestartPolicyFile", "services.NAME.deploy.restart_policy"),
     ("VolumeLongFile", "services.NAME.volumes[] (long form)"),
     ("BindOptsFile", "services.NAME.volumes[].bind"),
     ("VolumeOptsFile", "services.NAME.volumes[].volume"),

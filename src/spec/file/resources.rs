@@ -58,6 +58,33 @@ pub struct DeployFile {
     /// Example: `resources: { limits: { memory: 80M } }`
     #[serde(default)]
     pub resources: Option<ResourcesFile>,
+    /// When to restart the service's container; the same as `restart`
+    /// (give one of them).
+    /// Example: `restart_policy: { condition: on-failure, max_attempts: 3, delay: 2s }`
+    #[serde(default)]
+    pub restart_policy: Option<RestartPolicyFile>,
+}
+
+/// `deploy.restart_policy`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestartPolicyFile {
+    /// `any` (default; `restart: always`), `on-failure` or `none`
+    /// (`restart: no`). Example: `condition: on-failure`
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// With `on-failure`: at most this many restarts (`on-failure:N`).
+    /// Example: `max_attempts: 3`
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// The wait before every restart, instead of the back-off that starts
+    /// at 100 ms and doubles up to 10 s; at least 100 ms. Example: `delay: 5s`
+    #[serde(default)]
+    pub delay: Option<String>,
+    /// How long a container must stay up for its start to count as a
+    /// success, which resets the back-off [default: 10s]. Example: `window: 30s`
+    #[serde(default)]
+    pub window: Option<String>,
 }
 
 /// Resource limits and reservations.
@@ -67,7 +94,7 @@ pub struct ResourcesFile {
     /// Hard limits. Example: `limits: { cpus: "0.05", memory: 80M, pids: 64 }`
     #[serde(default)]
     pub limits: Option<LimitsFile>,
-    /// Reservations; only `memory` (a soft limit). Example: `reservations: { memory: 40M }`
+    /// Reservations: `memory` (a soft limit) and `cpus` (a CPU weight). Example: `reservations: { memory: 40M }`
     #[serde(default)]
     pub reservations: Option<ReservationsFile>,
 }
@@ -94,6 +121,11 @@ pub struct ReservationsFile {
     /// Memory soft limit. Example: `memory: 40M`
     #[serde(default)]
     pub memory: Option<Scalar>,
+    /// CPU guaranteed under contention, in cores: a CPU weight of
+    /// `cpus × 1024` shares, as Kubernetes maps a CPU request (not with
+    /// `cpu_shares`). Example: `cpus: "0.5"`
+    #[serde(default)]
+    pub cpus: Option<Scalar>,
 }
 
 /// A ulimit: one number, or soft and hard.

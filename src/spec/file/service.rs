@@ -13,10 +13,29 @@ use super::*;
 pub struct ServiceFile {
     /// The root filesystem: a directory, a `.tar`/`.tar.gz`/`.tgz` file (relative
     /// paths are relative to the stack file), or a map with `host` or
-    /// `debootstrap`. Required. It must exist when the file is loaded.
-    /// Compose: replaces `image` and `build`.
+    /// `debootstrap`. It must exist when the file is loaded. Each service
+    /// has `rootfs` or `image`, not both.
     /// Example: `rootfs: { host: [/bin/sh, /bin/sleep] }`
-    pub rootfs: RootfsFile,
+    #[serde(default)]
+    pub rootfs: Option<RootfsFile>,
+    /// An OCI image: a registry reference as Docker writes it (`postgres:16`,
+    /// `ghcr.io/org/app:1.2`, `name@sha256:…`, `docker://name`), or a local
+    /// source as skopeo writes it: `oci:DIR[:TAG]` (an OCI image layout),
+    /// `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:NAME]` (`docker save`).
+    /// Its config gives what the file leaves out (entrypoint, command,
+    /// environment, working_dir, user, stop_signal, healthcheck).
+    /// Example: `image: alpine:3.20`
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The platform of the image to run, from a multi-platform image.
+    /// Default: this machine's. Example: `platform: linux/arm64`
+    #[serde(default)]
+    pub platform: Option<String>,
+    /// When `up` pulls a registry image: `missing` (default; also
+    /// `if_not_present`), `always`, `never`, `daily`, `weekly` or
+    /// `every_<duration>`. Example: `pull_policy: every_12h`
+    #[serde(default)]
+    pub pull_policy: Option<String>,
     /// The command, as a list or a string split like a shell would (no shell is run).
     /// Example: `command: sleep infinity`
     #[serde(default)]
@@ -59,8 +78,8 @@ pub struct ServiceFile {
     /// Example: `restart: on-failure:3`
     #[serde(default)]
     pub restart: Option<String>,
-    /// Deployment settings; only `resources` is supported.
-    /// Compose: `replicas`, `restart_policy`, `placement`, `update_config`, … are not supported yet.
+    /// Deployment settings: `resources` and `restart_policy`.
+    /// Compose: `replicas`, `placement`, `update_config`, … are not supported yet.
     /// Example: `deploy: { resources: { limits: { cpus: "0.05", memory: 80M, pids: 64 } } }`
     #[serde(default)]
     pub deploy: Option<DeployFile>,
@@ -92,9 +111,51 @@ pub struct ServiceFile {
     /// Example: `cpuset: "0-1"`
     #[serde(default)]
     pub cpuset: Option<String>,
+    /// Mount another service's volumes and bind mounts at the same
+    /// targets (`SERVICE`, `SERVICE:ro`, `SERVICE:rw`), and start after it.
+    /// Example: `volumes_from: [data:ro]`
+    #[serde(default)]
+    pub volumes_from: Option<Vec<String>>,
+    /// CFS period in microseconds (1000 to 1000000), with `cpu_quota`;
+    /// not together with `cpus`.
+    /// Example: `cpu_period: 50000`
+    #[serde(default)]
+    pub cpu_period: Option<Scalar>,
+    /// CFS quota in microseconds per period (at least 1000; `-1` for none);
+    /// not together with `cpus`.
+    /// Example: `cpu_quota: 25000`
+    #[serde(default)]
+    pub cpu_quota: Option<Scalar>,
+    /// The kernel's tendency to swap the service's memory out (0 to 100);
+    /// cgroup v1 only (v2 has no per-cgroup swappiness: an error there).
+    /// Example: `mem_swappiness: 0`
+    #[serde(default)]
+    pub mem_swappiness: Option<Scalar>,
+    /// Keep the OOM killer from killing the service's processes when it
+    /// reaches its memory limit (they wait instead); cgroup v1 only.
+    /// Example: `oom_kill_disable: true`
+    #[serde(default)]
+    pub oom_kill_disable: Option<bool>,
+    /// The OOM killer's preference for the service's processes (-1000 to
+    /// 1000; lowering it below stack's own needs CAP_SYS_RESOURCE).
+    /// Example: `oom_score_adj: 500`
+    #[serde(default)]
+    pub oom_score_adj: Option<Scalar>,
+    /// More groups for the service's user, by name (from the container's
+    /// `/etc/group`) or number.
+    /// Example: `group_add: [audio, "1001"]`
+    #[serde(default)]
+    pub group_add: Option<Vec<Scalar>>,
+    /// Kernel parameters set in the container's own namespaces: `net.*`
+    /// (not with `network_mode: host` or `service:`), `kernel.shm*`,
+    /// `kernel.msg*`, `kernel.sem`, `fs.mqueue.*`; others are refused.
+    /// Example: `sysctls: { net.core.somaxconn: 1024 }`
+    #[serde(default)]
+    pub sysctls: Option<MapOrList>,
     /// Mounts: `SOURCE:TARGET[:ro|rw]` (a source starting with `.`, `/` or `~`
     /// is a host path, otherwise a named volume) or the long form.
-    /// Compose: anonymous volumes (a target alone) are not supported yet.
+    /// A target alone (`- /data`) is an anonymous volume: kept when the
+    /// container is recreated, removed by `down -v`.
     /// Example: `volumes: [./html:/srv:ro, data:/var/lib/data]`
     #[serde(default)]
     pub volumes: Option<Vec<VolumeMountFile>>,
@@ -237,6 +298,32 @@ pub struct ServiceFile {
     /// Example: `develop: { watch: [{ path: ./src, action: restart }] }`
     #[serde(default)]
     pub develop: Option<DevelopFile>,
+    /// Top-level secrets this service mounts read-only (at
+    /// `/run/secrets/<name>` unless `target` says otherwise).
+    /// Example: `secrets: [db_password, { source: api_key, target: key, mode: 0400 }]`
+    #[serde(default)]
+    pub secrets: Option<Vec<FileRefFile>>,
+    /// Top-level configs this service mounts read-only (at `/<name>` unless
+    /// `target` says otherwise).
+    /// Example: `configs: [{ source: nginx, target: /etc/nginx/nginx.conf }]`
+    #[serde(default)]
+    pub configs: Option<Vec<FileRefFile>>,
+    /// Commands run inside the container once it started; one that fails
+    /// (non-zero, or not done within 60 s) fails the start: the container is
+    /// stopped and its restart policy applies.
+    /// Example: `post_start: [{ command: [sh, -c, "echo up"], user: root }]`
+    #[serde(default)]
+    pub post_start: Option<Vec<HookFile>>,
+    /// Commands run inside the container before its stop signal, within its
+    /// stop_grace_period. Example: `pre_stop: [{ command: ./flush.sh }]`
+    #[serde(default)]
+    pub pre_stop: Option<Vec<HookFile>>,
+    /// Start from another service's keys, then apply this one's with the
+    /// rules of merging files; its `depends_on`, `links` and `volumes_from`
+    /// are not inherited.
+    /// Example: `extends: { file: common.yaml, service: webapp }`
+    #[serde(default)]
+    pub extends: Option<ExtendsFile>,
     /// stack's own per-service settings.
     /// Example: `x-stack: { restart_unhealthy: false }`
     #[serde(default, rename = "x-stack")]

@@ -132,6 +132,7 @@ pub fn stack(services: Vec<Service>) -> Stack {
     Stack {
         name: "t".into(),
         file: "/t/stack.yaml".into(),
+        overrides: Vec::new(),
         dir: "/t".into(),
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
         volumes: Default::default(),

@@ -17,8 +17,12 @@ use super::units::{Bytes, Cpus, Millis};
 pub struct Stack {
     /// Project name (validated: `[a-z0-9_-]`, lower case).
     pub name: String,
-    /// Absolute path of the stack file.
+    /// Absolute path of the stack file (the first of `-f`).
     pub file: PathBuf,
+    /// The files merged onto it, in order (`-f` after the first, or the
+    /// override file found beside the default one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<PathBuf>,
     /// Directory relative paths in the file are resolved against.
     pub dir: PathBuf,
     /// Active services (profiles applied), by name.
@@ -37,6 +41,15 @@ pub struct Stack {
     /// watcher of `up --watch` watches exactly these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<PathBuf>,
+}
+
+impl Stack {
+    /// Every file the stack is read from, in merge order.
+    pub fn files(&self) -> Vec<PathBuf> {
+        std::iter::once(self.file.clone())
+            .chain(self.overrides.iter().cloned())
+            .collect()
+    }
 }
 
 /// One top-level network (`driver: bridge`, the only driver).
@@ -128,7 +141,12 @@ pub struct VolumeDef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Service {
     pub name: String,
+    /// `rootfs:` or `image:`.
     pub rootfs: Rootfs,
+    /// `pull_policy`, for an `image:` from a registry. Not part of the
+    /// container's config: changing it recreates nothing.
+    #[serde(default, skip_serializing_if = "PullPolicy::is_default")]
+    pub pull_policy: PullPolicy,
     /// Argument vector; `None` means the rootfs default (`/bin/sh`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
@@ -150,10 +168,20 @@ pub struct Service {
     pub healthcheck: Option<Healthcheck>,
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// `deploy.restart_policy`'s `delay` and `window`.
+    #[serde(default, skip_serializing_if = "RestartTiming::is_default")]
+    pub restart_timing: RestartTiming,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
     pub volumes: Vec<Mount>,
+    /// Secrets and configs, in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileMount>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<Hook>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<Hook>,
     #[serde(default)]
     pub tmpfs: Vec<String>,
     #[serde(default)]
@@ -171,6 +199,9 @@ pub struct Service {
     /// `shm_size`: how far the container is confined.
     #[serde(default)]
     pub security: Security,
+    /// `group_add`, `sysctls`, `oom_score_adj`.
+    #[serde(default, skip_serializing_if = "Process::is_empty")]
+    pub process: Process,
     /// By resource name without `RLIMIT_`, lower case (`nofile`, `nproc`).
     #[serde(default)]
     pub ulimits: BTreeMap<String, Ulimit>,
@@ -225,6 +256,68 @@ pub enum Rootfs {
     /// Host binaries copied with their shared libraries.
     Host(Vec<PathBuf>),
     Debootstrap(Debootstrap),
+    /// Compose's `image:`: an OCI image from a registry or local files.
+    Image(Image),
+}
+
+/// `image:` (with `platform:`), and what the engine learnt of it once the
+/// image was present on this machine.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Image {
+    /// As written, except that a local source's path is absolute:
+    /// `postgres:16`, `oci:/srv/images/app:1.0`.
+    pub reference: String,
+    /// `platform:` (`linux/arm64`, `linux/arm/v7`); `None`: this machine's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The image id (its config's digest), once the image is present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The layer blobs' digests, bottom first, once the image is present.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<String>,
+    /// The keys the file gave itself, so the image's value is not used
+    /// even when the file's is the default (`stop_signal: SIGTERM`) or
+    /// none (`healthcheck: { disable: true }`).
+    #[serde(default, skip_serializing_if = "ImageKeep::is_empty")]
+    pub keep: ImageKeep,
+}
+
+/// See [`Image::keep`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ImageKeep {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stop_signal: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub healthcheck: bool,
+}
+
+impl ImageKeep {
+    pub fn is_empty(&self) -> bool {
+        !self.stop_signal && !self.healthcheck
+    }
+}
+
+/// Compose's `pull_policy`: when `up` pulls a registry image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PullPolicy {
+    /// Pull when the image is not on this machine (`missing`, `if_not_present`).
+    #[default]
+    Missing,
+    /// Pull on every `up`.
+    Always,
+    /// Never pull: a missing image is an error.
+    Never,
+    /// Pull when the image on this machine was pulled longer ago than this
+    /// (`daily`, `weekly`, `every_12h`).
+    Every(Millis),
+}
+
+impl PullPolicy {
+    pub fn is_default(&self) -> bool {
+        *self == PullPolicy::Missing
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -285,6 +378,9 @@ pub struct Limits {
     pub cpus: Option<Cpus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<u64>,
+    /// `deploy.resources.reservations.cpus` (never with `cpu_shares`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus_reserved: Option<Cpus>,
     /// cpuset string, e.g. `0-1,3`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpuset: Option<String>,
@@ -297,6 +393,15 @@ pub struct Limits {
     pub memswap: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids: Option<i64>,
+    /// `cpu_period` and `cpu_quota` in microseconds (never with `cpus`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_swappiness: Option<u8>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub oom_kill_disable: bool,
     #[serde(default, skip_serializing_if = "Blkio::is_empty")]
     pub blkio: Blkio,
 }
@@ -337,31 +442,6 @@ pub struct DeviceRate {
     pub path: PathBuf,
     /// Bytes or operations per second.
     pub rate: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "type")]
-pub enum Mount {
-    /// Host path (absolute after loading) into the container.
-    Bind {
-        source: PathBuf,
-        target: String,
-        read_only: bool,
-    },
-    /// A named volume under the project's state dir.
-    Volume {
-        source: String,
-        target: String,
-        read_only: bool,
-    },
-    Tmpfs {
-        target: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        size: Option<Bytes>,
-        /// Permission bits of the mount's root [default: 1777].
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        mode: Option<u32>,
-    },
 }
 
 /// How far a container is confined, beyond its capabilities.
@@ -509,6 +589,7 @@ impl Service {
         Service {
             name: name.into(),
             rootfs,
+            pull_policy: PullPolicy::Missing,
             entrypoint: None,
             command: None,
             environment: BTreeMap::new(),
@@ -518,8 +599,12 @@ impl Service {
             depends_on: BTreeMap::new(),
             healthcheck: None,
             restart: RestartPolicy::No,
+            restart_timing: RestartTiming::default(),
             limits: Limits::default(),
             volumes: vec![],
+            files: vec![],
+            post_start: vec![],
+            pre_stop: vec![],
             tmpfs: vec![],
             read_only: false,
             stop_signal: "SIGTERM".into(),
@@ -528,6 +613,7 @@ impl Service {
             cap_add: vec![],
             cap_drop: vec![],
             security: Security::default(),
+            process: Process::default(),
             ulimits: BTreeMap::new(),
             network_mode: NetworkMode::None,
             networks: BTreeMap::new(),
@@ -561,3 +647,25 @@ impl Service {
         self.hostname.as_deref().unwrap_or(&self.name)
     }
 }
+
+/// The name of the volume Compose calls anonymous (`- /data`, an image's
+/// `Volumes`): the service's and the path's, so that a recreated container
+/// gets the same one back; `down -v` removes it with the named ones. The
+/// leading `_` keeps it apart from any name a file can declare.
+pub fn anonymous_volume(service: &str, target: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let target = target.trim_end_matches('/');
+    let hash = hex::encode(Sha256::digest(target.as_bytes()));
+    format!("_anon-{service}-{}", &hash[..16])
+}
+
+mod hooks;
+mod mounts;
+mod process;
+mod restart;
+mod secrets;
+pub use hooks::*;
+pub use mounts::*;
+pub use process::*;
+pub use restart::*;
+pub use secrets::*;
