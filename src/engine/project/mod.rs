@@ -230,8 +230,24 @@ impl Project {
 
     /// The running supervisor, if any: the one "talk to it, else act
     /// directly" question every verb asks.
+    ///
+    /// A supervisor that was just killed can still accept: its other
+    /// threads are exiting and hold the socket open a moment after its
+    /// main thread is a zombie, and the connection is then reset. So a
+    /// connection counts only while the recorded supervisor lives; during
+    /// that moment (or before a new one has written its pid file) it is
+    /// tried again until it is refused or answered for.
     fn supervisor(&self) -> Option<Client> {
-        Client::connect(&self.store.control_socket())
+        let sock = self.store.control_socket();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            let client = Client::connect(&sock)?;
+            if self.store.supervisor_pid().is_some() || std::time::Instant::now() > deadline {
+                return Some(client);
+            }
+            drop(client);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 
     /// The stack's records, damaged ones told as warnings.
