@@ -64,6 +64,7 @@ fn stack_of(services: Vec<Service>) -> Stack {
         volumes: BTreeMap::new(),
         networks: BTreeMap::new(),
         inputs: Vec::new(),
+        replicas: Default::default(),
     }
 }
 

@@ -249,6 +249,7 @@ mod tests {
             volumes: BTreeMap::new(),
             networks: BTreeMap::new(),
             inputs: Vec::new(),
+            replicas: Default::default(),
         }
     }
 

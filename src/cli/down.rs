@@ -14,7 +14,8 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
             services,
             kept_volumes,
         } => {
-            for s in &services {
+            let services: Vec<String> = services.into_iter().collect();
+            for s in crate::spec::replicas::labels(&services) {
                 eprintln!("removed {s}");
             }
             if let Some(dir) = kept_volumes {

@@ -8,7 +8,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
     project::seal()?;
     let project = super::project(global)?;
     let req = ExecRequest {
-        service: args.service.clone(),
+        service: crate::spec::replicas::unit_key(&args.service, args.index),
         command: args.command.clone(),
         env: args.env.clone(),
         workdir: args.workdir.clone(),

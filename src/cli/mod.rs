@@ -125,6 +125,8 @@ pub enum Command {
     Start(ServicesArgs),
     /// Restart services
     Restart(ServicesArgs),
+    /// Run a number of replicas of services (until the next `up`)
+    Scale(ScaleArgs),
     /// Stream the stack's events
     Events(EventsArgs),
     /// Watch the file of a running stack and keep the stack equal to it
@@ -188,6 +190,32 @@ pub struct UpArgs {
     /// Keep the stack equal to the file while it is edited
     #[arg(long)]
     pub watch: bool,
+    /// Run N replicas of SERVICE whatever the file says (until the next
+    /// `up`); repeat for several services
+    #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
+    pub scale: Vec<(String, u32)>,
+}
+
+/// `stack scale` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ScaleArgs {
+    /// What to run: SERVICE=N, one or more
+    #[arg(required = true, value_name = "SERVICE=N", value_parser = parse_scale)]
+    pub services: Vec<(String, u32)>,
+    /// Do not start the services' dependencies
+    #[arg(long)]
+    pub no_deps: bool,
+}
+
+/// `web=3`.
+fn parse_scale(s: &str) -> Result<(String, u32), String> {
+    let bad = || format!("expected SERVICE=N with N a number of replicas (0 to 1000), found {s:?}");
+    let (name, n) = s.split_once('=').ok_or_else(bad)?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    if name.is_empty() || n > 1000 {
+        return Err(bad());
+    }
+    Ok((name.to_string(), n))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -259,7 +287,12 @@ pub struct ExecArgs {
     /// User (name or uid[:gid]) inside the container
     #[arg(short = 'u', long)]
     pub user: Option<String>,
+    /// Which replica, when the service has several
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub index: u32,
+    /// The service whose container runs the command
     pub service: String,
+    /// The command and its arguments
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     pub command: Vec<String>,
 }
@@ -406,6 +439,7 @@ pub fn main() -> i32 {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Up(args) => up::run(&cli.global, args, false),
         Command::Plan(args) => up::run(&cli.global, args, true),
+        Command::Scale(args) => up::scale(&cli.global, args),
         Command::Supervise(args) => up::supervise(&cli.global, args),
         Command::Down(args) => down::run(&cli.global, args),
         Command::Ps(args) => ps::run(&cli.global, args),

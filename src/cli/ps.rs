@@ -74,8 +74,17 @@ pub fn table(l: &Listing) -> String {
     ]];
     for r in &l.containers {
         let running = r.rec.status == Status::Running;
+        // `web-1`, `web-2` for a service with replicas, else `web`.
+        let replicated = l
+            .containers
+            .iter()
+            .any(|o| o.rec.service == r.rec.service && o.replica > 1);
         rows.push([
-            r.rec.service.clone(),
+            if replicated {
+                format!("{}-{}", r.rec.service, r.replica)
+            } else {
+                r.rec.service.clone()
+            },
             r.state.clone(),
             r.rec
                 .pid
@@ -187,6 +196,7 @@ mod tests {
             supervisor_pid: None,
             watch: false,
             containers: vec![Row {
+                replica: 1,
                 state: rec.state_text(),
                 rec,
                 uptime_s: None,

@@ -1,6 +1,8 @@
 //! `stack up`, `stack plan` / `up --dry-run`, and the hidden `__supervise`.
 
-use super::{GlobalArgs, UpArgs};
+use std::collections::BTreeMap;
+
+use super::{GlobalArgs, ScaleArgs, UpArgs};
 use crate::engine::project::{
     ContainerRecord, Prefixer, Project, Settled, Status, UpOutcome, UpRequest,
 };
@@ -20,7 +22,9 @@ fn request(args: &UpArgs) -> UpRequest {
 }
 
 pub fn run(global: &GlobalArgs, args: &UpArgs, plan_only: bool) -> anyhow::Result<i32> {
-    let project = super::project_of_file(global, &args.services)?;
+    // Every `up` sets the counts: the file's, or `--scale`'s over them.
+    let scale: BTreeMap<String, u32> = args.scale.iter().cloned().collect();
+    let project = super::project_of_file(global, &args.services)?.scale(scale);
     let req = request(args);
     if plan_only || args.dry_run {
         return dry_run(&project, &req);
@@ -34,6 +38,31 @@ pub fn run(global: &GlobalArgs, args: &UpArgs, plan_only: bool) -> anyhow::Resul
             }
             Ok(code)
         }
+    }
+}
+
+/// `stack scale SERVICE=N…`: `up -d` of those services with these counts
+/// over the ones in force.
+pub fn scale(global: &GlobalArgs, args: &ScaleArgs) -> anyhow::Result<i32> {
+    let names: Vec<String> = args.services.iter().map(|(s, _)| s.clone()).collect();
+    let project = super::project_of_file(global, &names)?;
+    let mut counts = project.scale_in_force();
+    counts.extend(args.services.iter().cloned());
+    let project = project.scale(counts);
+    let req = UpRequest {
+        services: names,
+        detach: true,
+        wait: false,
+        wait_timeout: None,
+        remove_orphans: false,
+        force_recreate: false,
+        no_recreate: true,
+        no_deps: args.no_deps,
+        watch: false,
+    };
+    match project.up(&req, false)? {
+        UpOutcome::Exited(code) => Ok(code),
+        UpOutcome::Settled { settled, .. } => Ok(report(&settled)),
     }
 }
 
@@ -70,17 +99,18 @@ fn report(settled: &Settled) -> i32 {
 
 fn print_services(settled: &Settled) {
     let cs = &settled.containers;
-    let w = cs
+    let units: Vec<String> = cs
         .iter()
-        .map(|c| c.service.len())
-        .chain(settled.pending.keys().map(|k| k.len()))
-        .max()
-        .unwrap_or(0);
-    for c in cs {
-        println!("{:<w$}  {}", c.service, service_line(c));
+        .map(|c| c.service.clone())
+        .chain(settled.pending.keys().cloned())
+        .collect();
+    let labels = crate::spec::replicas::labels(&units);
+    let w = labels.iter().map(|l| l.len()).max().unwrap_or(0);
+    for (c, l) in cs.iter().zip(&labels) {
+        println!("{l:<w$}  {}", service_line(c));
     }
-    for (s, why) in &settled.pending {
-        println!("{s:<w$}  not started: {why}");
+    for ((_, why), l) in settled.pending.iter().zip(&labels[cs.len()..]) {
+        println!("{l:<w$}  not started: {why}");
     }
 }
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::runtime::init::EXIT_STREAM;
+use crate::spec::replicas;
 
 /// One parsed log line.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +107,9 @@ pub struct Prefixer {
 }
 
 impl Prefixer {
+    /// `names`: services, unit keys (`web#2`, shown `web-2`) or labels.
     pub fn new(names: &[String], colour: bool, timestamps: bool) -> Prefixer {
+        let names: Vec<String> = names.iter().map(|n| replicas::display(n)).collect();
         let colours = names
             .iter()
             .enumerate()
@@ -122,6 +125,7 @@ impl Prefixer {
 
     /// The same, knowing one more service (added by a reload).
     pub fn with(mut self, service: &str) -> Prefixer {
+        let service = &replicas::display(service);
         if !self.colours.contains_key(service) {
             let c = COLOURS[self.colours.len() % COLOURS.len()];
             self.colours.insert(service.to_string(), c);
@@ -131,6 +135,7 @@ impl Prefixer {
     }
 
     pub fn format(&self, service: &str, l: &LogLine) -> String {
+        let service = &replicas::display(service);
         let name = format!("{service:<w$}  |", w = self.width);
         let name = if self.colour {
             let c = self.colours.get(service).copied().unwrap_or("36");
@@ -229,7 +234,12 @@ impl Follower {
     }
 
     /// Start following another file (a service added later).
+    /// (A file followed already, under another name, is not added again:
+    /// a replica's label may change when its service is scaled.)
     pub fn add(&mut self, service: &str, path: PathBuf) {
+        if self.files.values().any(|(p, _, _)| *p == path) {
+            return;
+        }
         self.files
             .entry(service.to_string())
             .or_insert((path, 0, None));

@@ -12,7 +12,7 @@ use super::{
     reasons, Action, HealthStatus, Observed, ObservedContainer, Plan, PlanOptions, RunState,
 };
 use crate::graph::DepGraph;
-use crate::spec::{Condition, Service, Stack};
+use crate::spec::{replicas, Condition, Service, Stack};
 
 /// Compute the plan that brings `observed` to `desired`. Pure.
 ///
@@ -40,7 +40,7 @@ pub fn diff(desired: &Stack, observed: &Observed, opts: &PlanOptions) -> Plan {
     let mut outcomes: BTreeMap<&str, Outcome> = BTreeMap::new();
 
     for t in &opts.targets {
-        if !desired.services.contains_key(t) {
+        if !desired.services.contains_key(t) && !desired.replicas.contains_key(t) {
             actions.push(Action::Blocked {
                 service: t.clone(),
                 reason: "no such service in the file".into(),
@@ -75,6 +75,15 @@ pub fn diff(desired: &Stack, observed: &Observed, opts: &PlanOptions) -> Plan {
 
     for name in observed.containers.keys() {
         if desired.services.contains_key(name) {
+            continue;
+        }
+        // A replica above the service's count: scaled down, not orphaned.
+        let service = replicas::service_of(name);
+        if let Some(n) = desired.replicas.get(service) {
+            actions.push(Action::Remove {
+                service: name.clone(),
+                reason: format!("{service} scaled to {n}"),
+            });
             continue;
         }
         actions.push(if opts.remove_orphans {
@@ -161,8 +170,10 @@ pub fn scope<'a>(desired: &'a Stack, opts: &PlanOptions) -> BTreeSet<&'a str> {
 
 /// [`scope`] with the graph already built; names borrowed from `desired`.
 fn scope_in<'a>(desired: &'a Stack, graph: &DepGraph, opts: &PlanOptions) -> BTreeSet<&'a str> {
+    // A service named selects each of its replicas.
+    let targets = replicas::units_named(desired, &opts.targets);
     graph
-        .scope(&opts.targets, opts.no_deps)
+        .scope(&targets, opts.no_deps)
         .iter()
         .filter_map(|n| desired.services.get_key_value(n.as_str()))
         .map(|(n, _)| n.as_str())
@@ -362,7 +373,7 @@ fn running_intent(svc: &Service, c: &ObservedContainer, ctx: &Ctx) -> Intent {
         if recreated_now || recreated_since {
             return Intent::Act(Action::Restart {
                 service: svc.name.clone(),
-                reason: format!("dependency {dep} recreated"),
+                reason: format!("dependency {} recreated", replicas::display(dep)),
                 policy: false,
             });
         }
@@ -374,9 +385,10 @@ fn running_intent(svc: &Service, c: &ObservedContainer, ctx: &Ctx) -> Intent {
 fn gate(svc: &Service, ctx: &Ctx) -> Gate {
     let mut waits = Vec::new();
     for (dep, d) in &svc.depends_on {
+        let shown = replicas::display(dep);
         let Some(dep_svc) = ctx.desired.services.get(dep) else {
             if d.required {
-                return Gate::Blocked(format!("dependency {dep} is not in the file"));
+                return Gate::Blocked(format!("dependency {shown} is not in the file"));
             }
             continue;
         };
@@ -391,19 +403,24 @@ fn gate(svc: &Service, ctx: &Ctx) -> Gate {
             .unwrap_or(Outcome::Steady);
         if let Outcome::Pending(what) = outcome {
             waits.push(match d.condition {
-                Condition::ServiceStarted => format!("{dep} to be {what}"),
-                Condition::ServiceHealthy => format!("{dep} to be {what} and healthy"),
+                Condition::ServiceStarted => format!("{shown} to be {what}"),
+                Condition::ServiceHealthy => format!("{shown} to be {what} and healthy"),
                 Condition::ServiceCompletedSuccessfully => {
-                    format!("job {dep} to be {what} and complete")
+                    format!("job {shown} to be {what} and complete")
                 }
             });
             continue;
         }
-        match condition(dep, dep_svc, d.condition, ctx.observed.containers.get(dep)) {
+        match condition(
+            &shown,
+            dep_svc,
+            d.condition,
+            ctx.observed.containers.get(dep),
+        ) {
             Gate::Open => {}
             Gate::Wait(w) => {
                 if let Outcome::Blocked(r) = outcome {
-                    return Gate::Blocked(format!("dependency {dep} is blocked: {r}"));
+                    return Gate::Blocked(format!("dependency {shown} is blocked: {r}"));
                 }
                 waits.push(w)
             }

@@ -280,6 +280,8 @@ impl fmt::Display for Action {
     /// `recreate web: environment.COLOR "red" → "blue", limits.memory 1 → 2`,
     /// `create web: new service, waiting for db to be healthy`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A replica's unit key (`web#2`) is shown as users name it (`web-2`).
+        let shown = crate::spec::replicas::display;
         match self {
             Action::Create { service, reason }
             | Action::Start { service, reason }
@@ -288,14 +290,15 @@ impl fmt::Display for Action {
             }
             | Action::Remove { service, reason }
             | Action::Blocked { service, reason } => {
-                write!(f, "{} {service}: {reason}", self.verb())
+                write!(f, "{} {}: {reason}", self.verb(), shown(service))
             }
             Action::Recreate { service, reasons } => {
-                write!(f, "recreate {service}: {}", reasons.join(", "))
+                write!(f, "recreate {}: {}", shown(service), reasons.join(", "))
             }
             Action::Orphan { service } => write!(
                 f,
-                "orphan {service}: not in the file (--remove-orphans removes it)"
+                "orphan {}: not in the file (--remove-orphans removes it)",
+                shown(service)
             ),
             Action::Wait { then, reason, .. } => write!(f, "{then}, {reason}"),
         }

@@ -66,6 +66,8 @@ pub fn config_changed(old: &Service, new: &Service) -> bool {
         profiles: _,
         develop,
         x_stack,
+        // How many units there are, not what one is (each unit has 1).
+        replicas: _,
     } = old;
     !(*name == new.name
         && *rootfs == new.rootfs

@@ -45,6 +45,7 @@ fn stack(services: Vec<Service>) -> Stack {
         volumes: BTreeMap::new(),
         networks: BTreeMap::new(),
         inputs: Vec::new(),
+        replicas: Default::default(),
     }
 }
 
@@ -965,4 +966,42 @@ fn readiness_for_wait() {
         ..opts()
     };
     assert_eq!(readiness(&st, &obs, &o), Readiness::Ready);
+}
+
+// ---- replicas --------------------------------------------------------------
+
+#[test]
+fn replicas_are_units_planned_alone_and_scaled_down_from_the_top() {
+    let mut db = svc("db");
+    db.replicas = 3;
+    let mut app = svc("app");
+    app.depends_on
+        .insert("db".into(), dep(Condition::ServiceStarted));
+    let file = stack(vec![db, app]);
+    let three = crate::spec::replicas::expand(&file, &BTreeMap::new());
+    let p = diff(&three, &Observed::default(), &opts());
+    assert_eq!(
+        lines(&p),
+        vec![
+            "create db: new service",
+            "create db-2: new service",
+            "create db-3: new service",
+            "create app: new service, waiting for db to be created, db-2 to be created, db-3 to be created",
+        ]
+    );
+    // `up db` targets every replica; scaling to one removes 2 and 3 (not
+    // as orphans), and keeps replica 1 as it is.
+    let only_db = PlanOptions {
+        targets: vec!["db".into()],
+        ..opts()
+    };
+    let p = diff(&three, &Observed::default(), &only_db);
+    let now: Vec<&str> = p.executable().map(|a| a.service()).collect();
+    assert_eq!(now, vec!["db", "db#2", "db#3"]);
+    let one = crate::spec::replicas::expand(&file, &BTreeMap::from([("db".into(), 1)]));
+    let p = diff(&one, &converged(&three), &opts());
+    assert_eq!(
+        lines(&p),
+        vec!["remove db-2: db scaled to 1", "remove db-3: db scaled to 1"]
+    );
 }

@@ -4,7 +4,7 @@
 use super::draft::Draft;
 use super::load::*;
 use super::model::{RestartPolicy, RestartTiming, MIN_RESTART_DELAY_MS};
-use super::yaml::Node;
+use super::yaml::{Node, Pos};
 
 impl Cx<'_> {
     pub(super) fn deploy(&mut self, n: &Node, path: &str, d: &mut Draft) {
@@ -12,13 +12,19 @@ impl Cx<'_> {
         let (cpus, memory, mem_res, pids) =
             (&mut l.cpus, &mut l.memory, &mut l.mem_res, &mut l.pids);
         let cpus_res = &mut l.cpus_res;
-        let restart = &mut d.deploy_restart;
+        let replicas_at = &mut d.replicas_at;
         let Some(m) = self.map(n, path) else { return };
         for (k, v) in m {
             let p = child(path, &k.name);
             if k.name == "restart_policy" {
                 if let Some((policy, timing)) = self.restart_policy(v, &p) {
-                    *restart = Some((policy, timing, v.pos, p));
+                    d.deploy_restart = Some((policy, timing, v.pos, p));
+                }
+                continue;
+            }
+            if k.name == "replicas" {
+                if let Some(r) = self.replica_count(v, &p) {
+                    replicas_at.push(r);
                 }
                 continue;
             }
@@ -154,4 +160,63 @@ impl Cx<'_> {
         }
         d.restart = *policy;
     }
+
+    /// `scale` or `deploy.replicas`: how many containers run the service.
+    pub(super) fn replica_count(&mut self, v: &Node, p: &str) -> Option<(u32, Pos, String)> {
+        let n = self.int(v, p)?;
+        if !(0..=MAX_REPLICAS).contains(&n) {
+            let msg = format!("expected 0 to {MAX_REPLICAS} replicas, found {n}");
+            self.err(v.pos, p, msg);
+            return None;
+        }
+        Some((n as u32, v.pos, p.to_string()))
+    }
+
+    /// `scale` and `deploy.replicas` agree, and nothing that names one
+    /// container (`container_name`, a fixed address, one host port) is
+    /// given to several.
+    pub(super) fn replicas_done(&mut self, d: &Draft) {
+        let Some((n, pos, p)) = d.replicas_at.first() else {
+            return;
+        };
+        if let Some((m, pos2, p2)) = d.replicas_at.get(1).filter(|r| r.0 != *n) {
+            let msg = format!("{m} conflicts with {p}: {n} (both say how many replicas; give one)");
+            self.err(*pos2, p2, msg);
+        }
+        if *n <= 1 {
+            return;
+        }
+        let one = |what: &str| {
+            format!("{n} replicas cannot share one {what}; remove it or run one replica")
+        };
+        if let Some((_, at)) = &d.net.unique.container_name {
+            self.err(
+                *pos,
+                p,
+                format!("{} (given at {at})", one("container_name")),
+            );
+        }
+        if let Some((_, _, _, at)) = d.net.unique.ipv4.first() {
+            self.err(*pos, p, format!("{} (given at {at})", one("ipv4_address")));
+        }
+        if let Some((_, _, _, at)) = d.net.unique.mac.first() {
+            self.err(*pos, p, format!("{} (given at {at})", one("mac_address")));
+        }
+        for (port, (_, at)) in d.ports.iter().zip(&d.net.unique.ports) {
+            let Some(host) = &port.published else {
+                continue;
+            };
+            let Ok((lo, hi)) = super::ports::port_range(host) else {
+                continue;
+            };
+            if u32::from(hi - lo) + 1 < *n {
+                let top = (u32::from(lo) + n - 1).min(65535);
+                let msg = format!("{n} replicas cannot all publish host port {host} (given at {at}): leave the host port out, or give a range of at least {n} ports (`{lo}-{top}:{}`)", port.target);
+                self.err(*pos, p, msg);
+            }
+        }
+    }
 }
+
+/// More would be a typo, not a deployment on one machine.
+pub(super) const MAX_REPLICAS: i64 = 1000;

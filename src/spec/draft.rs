@@ -42,6 +42,8 @@ pub(super) struct Draft {
     pub volumes_from: Vec<super::volumes_from::From>,
     /// `deploy.restart_policy`, with where it was.
     pub deploy_restart: Option<(RestartPolicy, RestartTiming, Pos, String)>,
+    /// `scale` and `deploy.replicas`, each with where it was.
+    pub replicas_at: Vec<(u32, Pos, String)>,
     pub limits: LimitKeys,
     pub volumes: Vec<Mount>,
     pub files: Vec<FileMount>,
@@ -96,6 +98,7 @@ impl Default for Draft {
             restart_at: None,
             volumes_from: Vec::new(),
             deploy_restart: None,
+            replicas_at: Vec::new(),
             limits: LimitKeys::default(),
             volumes: Vec::new(),
             files: Vec::new(),
@@ -216,6 +219,7 @@ impl Draft {
             profiles: self.profiles,
             develop: self.develop,
             x_stack: self.x_stack,
+            replicas: self.replicas_at.first().map_or(1, |r| r.0),
         }
     }
 }

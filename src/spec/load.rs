@@ -541,6 +541,7 @@ impl Cx<'_> {
 
         let depends_path = self.network_done(&mut d, name, key.pos, path);
         self.restart_done(&mut d);
+        self.replicas_done(&d);
         let sysctls_at = std::mem::take(&mut d.sysctls_at);
         self.process_done(&d, &sysctls_at);
         if self.problems.len() > before {
@@ -612,6 +613,11 @@ impl Cx<'_> {
                 }
             }
             "deploy" => self.deploy(v, p, d),
+            "scale" => {
+                if let Some(r) = self.replica_count(v, p) {
+                    d.replicas_at.push(r);
+                }
+            }
             key @ ("cpus" | "mem_limit" | "mem_reservation" | "memswap_limit" | "pids_limit"
             | "cpu_shares" | "cpuset" | "cpu_period" | "cpu_quota" | "mem_swappiness"
             | "oom_kill_disable") => self.limit_key(&mut d.limits, key, v, p),

@@ -29,6 +29,7 @@ mod netmode;
 mod networks;
 mod ports;
 mod process;
+pub mod replicas;
 mod rootfs;
 mod secrets;
 mod security;
@@ -364,6 +365,7 @@ fn load_str(
                 volumes,
                 networks,
                 inputs: std::mem::take(&mut cx.env_inputs).into_iter().collect(),
+                replicas: BTreeMap::new(),
             };
             return (Ok(stack), warnings);
         }

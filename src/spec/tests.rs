@@ -175,8 +175,8 @@ fn compose_keys_refused_with_advice() {
         "4:5: services.a.external_links: `external_links` is a Compose key stack does not support yet; remove it"
     );
     assert_eq!(
-        one_err(&format!("services:\n  a:\n    {HOST}\n    deploy: {{ replicas: 2 }}\n")),
-        "4:15: services.a.deploy.replicas: `replicas` is a Compose key stack does not support yet; remove it"
+        one_err(&format!("services:\n  a:\n    {HOST}\n    deploy: {{ mode: global }}\n")),
+        "4:15: services.a.deploy.mode: `mode` is a Compose key stack does not support yet; remove it"
     );
     assert_eq!(
         one_err(&format!("services:\n  a:\n    {HOST}\n    network_mode: container:b\n")),

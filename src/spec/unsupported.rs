@@ -16,7 +16,7 @@ pub(super) fn compose_unsupported(def: &str, key: &str) -> Option<String> {
             "pid" | "ipc" | "logging"
             | "external_links"
             | "stdin_open" | "tty" | "userns_mode" | "cgroup" | "cgroup_parent"
-            | "runtime" | "scale" | "storage_opt"
+            | "runtime" | "storage_opt"
             | "cpu_rt_runtime" | "cpu_rt_period"
             | "isolation" | "annotations" | "attach" | "credential_spec" | "gpus"
             | "pre_start" | "uts" | "label_file" | "models" | "provider"
@@ -28,7 +28,7 @@ pub(super) fn compose_unsupported(def: &str, key: &str) -> Option<String> {
         )
         | (
             "DeployFile",
-            "replicas" | "mode" | "placement" | "update_config"
+            "mode" | "placement" | "update_config"
             | "rollback_config" | "labels" | "endpoint_mode",
         )
         | ("LimitsFile", "devices")

@@ -27,7 +27,10 @@ use crate::spec::{Service, Stack};
 pub mod attached;
 pub mod images;
 mod names;
+mod units;
 pub use names::valid_project;
+use units::unit_stem;
+pub use units::{cgroup_path, container_id, stem_unit};
 pub mod ipam;
 
 pub use attached::{NetAddress, PublishedPort};
@@ -291,16 +294,6 @@ pub fn signal_name(sig: i32) -> String {
         .unwrap_or_else(|_| format!("signal {sig}"))
 }
 
-/// `<project>-<service>-1`.
-pub fn container_id(project: &str, service: &str) -> String {
-    format!("{project}-{service}-1")
-}
-
-/// `stack/<project>/<service>`.
-pub fn cgroup_path(project: &str, service: &str) -> String {
-    format!("stack/{project}/{service}")
-}
-
 /// `project.json`: the file and the last applied stack.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectRecord {
@@ -490,15 +483,16 @@ impl Store {
     pub fn project_file(&self) -> PathBuf {
         self.dir.join("project.json")
     }
-    pub fn record_file(&self, service: &str) -> PathBuf {
-        self.containers_dir().join(format!("{service}-1.json"))
+    pub fn record_file(&self, unit: &str) -> PathBuf {
+        self.containers_dir()
+            .join(format!("{}.json", unit_stem(unit)))
     }
-    /// `containers/<service>-1/`: holds `upper`, `work`, `rootfs`.
-    pub fn bundle_dir(&self, service: &str) -> PathBuf {
-        self.containers_dir().join(format!("{service}-1"))
+    /// `containers/<service>-<n>/`: holds `upper`, `work`, `rootfs`.
+    pub fn bundle_dir(&self, unit: &str) -> PathBuf {
+        self.containers_dir().join(unit_stem(unit))
     }
-    pub fn log_file(&self, service: &str) -> PathBuf {
-        self.logs_dir().join(format!("{service}-1.log"))
+    pub fn log_file(&self, unit: &str) -> PathBuf {
+        self.logs_dir().join(format!("{}.log", unit_stem(unit)))
     }
     pub fn volume_dir(&self, name: &str) -> PathBuf {
         self.volumes_dir().join(name)
@@ -556,14 +550,12 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((recs, damage)),
             Err(e) => return Err(io_err(&dir)(e)),
         };
-        let mut names: Vec<String> = entries
+        let mut units: Vec<String> = entries
             .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with("-1.json") && !n.starts_with('.'))
+            .filter_map(|e| stem_unit(e.file_name().to_str()?.strip_suffix(".json")?))
             .collect();
-        names.sort();
-        for n in names {
-            let service = &n[..n.len() - "-1.json".len()];
+        units.sort();
+        for service in &units {
             let (rec, dmg) = self.load_container(service)?;
             if let Some(r) = rec {
                 recs.push(r);
@@ -611,7 +603,12 @@ impl Store {
     /// Remove everything of the project except named volumes (unless
     /// `volumes`) and the shared cache. Only paths the store owns.
     pub fn remove_all(&self, volumes: bool) -> Result<(), StateError> {
-        for p in [self.containers_dir(), self.logs_dir(), self.project_file()] {
+        for p in [
+            self.containers_dir(),
+            self.logs_dir(),
+            self.project_file(),
+            self.scale_file(),
+        ] {
             remove_path(&p)?;
         }
         if volumes {

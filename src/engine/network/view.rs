@@ -51,11 +51,12 @@ pub struct View {
     pub localnet: BTreeSet<String>,
 }
 
-/// The names of `e` on network `key`: the service, `<service>-1`, the
-/// container's id, its `container_name`, its aliases there, and the
-/// `links` aliases other services give it.
+/// The names of `e` on network `key`: the service (shared by its
+/// replicas), `<service>-<n>`, the container's id, its `container_name`,
+/// its aliases there, and the `links` aliases other services give it.
 pub fn names(stack: &Stack, e: &Entry, key: &str) -> Vec<String> {
-    let mut v = vec![e.service.clone(), format!("{}-1", e.service), e.id.clone()];
+    let (service, n) = crate::spec::replicas::split(&e.service);
+    let mut v = vec![service.to_string(), format!("{service}-{n}"), e.id.clone()];
     if let Some(svc) = stack.services.get(&e.service) {
         if let Some(n) = &svc.container_name {
             v.push(n.clone());
@@ -66,7 +67,7 @@ pub fn names(stack: &Stack, e: &Entry, key: &str) -> Vec<String> {
     }
     for other in stack.services.values() {
         for (target, alias) in &other.links {
-            if *target == e.service && alias != target {
+            if target == service && alias != target {
                 v.push(alias.clone());
             }
         }
@@ -225,6 +226,7 @@ mod tests {
             volumes: Default::default(),
             networks: Default::default(),
             inputs: vec![],
+            replicas: Default::default(),
         }
     }
 

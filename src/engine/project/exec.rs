@@ -53,18 +53,21 @@ impl Project {
         if let Some(d) = damage {
             self.tell(Progress::Warning(d.to_string()));
         }
+        let (service, n) = crate::spec::replicas::split(&req.service);
+        let which = match n {
+            1 => format!("service {service}"),
+            n => format!("replica {n} of service {service}"),
+        };
         let Some(rec) = rec else {
             return Err(ProjectError::Exec(format!(
-                "service {} has no container in project {} (is the stack up?)",
-                req.service, store.project
+                "{which} has no container in project {} (is the stack up?)",
+                store.project
             )));
         };
         let Some(pid) = rec.pid.filter(|_| ops::rec_alive(&rec)) else {
             return Err(ProjectError::Exec(format!(
-                "service {} is not running ({}); start it with `stack start {}`",
-                req.service,
+                "{which} is not running ({}); start it with `stack start {service}`",
                 rec.state_text(),
-                req.service
             )));
         };
         for e in &req.env {

@@ -10,6 +10,7 @@ use super::{Progress, Project, ProjectError};
 use crate::engine::control::{Op, Response};
 use crate::engine::{logs, ops};
 use crate::graph::DepGraph;
+use crate::spec::replicas::named;
 use crate::spec::Stack;
 use crate::state::{unix_now_ms, ContainerRecord, Status};
 
@@ -72,9 +73,9 @@ impl Project {
     /// Tell the services' states from a supervisor's answer.
     fn report(&self, resp: Response, services: &[String]) -> Answer {
         for c in resp.containers.iter().flatten() {
-            if services.is_empty() || services.contains(&c.service) {
+            if named(services, &c.service) {
                 self.tell(Progress::Service {
-                    service: c.service.clone(),
+                    service: crate::spec::replicas::display(&c.service),
                     state: c.state_text(),
                 });
             }
@@ -99,14 +100,17 @@ impl Project {
         let store = &self.store;
         let mut recs = self.records()?;
         for s in services {
-            if !recs.iter().any(|r| &r.service == s) {
+            if !recs
+                .iter()
+                .any(|r| named(std::slice::from_ref(s), &r.service))
+            {
                 return Err(ProjectError::NoContainer {
                     service: s.clone(),
                     project: store.project.clone(),
                 });
             }
         }
-        recs.retain(|r| services.is_empty() || services.contains(&r.service));
+        recs.retain(|r| named(services, &r.service));
         for s in stop_order(&recs) {
             let Some(r) = recs.iter_mut().find(|r| r.service == s) else {
                 continue;
@@ -130,7 +134,7 @@ impl Project {
             }
             store.save_container(r)?;
             self.tell(Progress::Service {
-                service: r.service.clone(),
+                service: crate::spec::replicas::display(&r.service),
                 state: r.state_text(),
             });
         }
@@ -164,7 +168,7 @@ impl Project {
         let _lock = self.lock()?;
         let (recs, _) = self.store.containers()?;
         for mut r in recs {
-            if services.is_empty() || services.contains(&r.service) {
+            if named(services, &r.service) {
                 r.stopped_by_user = false;
                 self.store.save_container(&r)?;
             }

@@ -10,17 +10,18 @@ use super::{Project, ProjectError};
 use crate::engine::control::{Event, Op};
 use crate::engine::logs::{self, Follower, LogLine};
 use crate::engine::ops;
+use crate::spec::replicas;
 
 impl Project {
-    /// Services that have a log file or a record, sorted.
-    fn known_services(&self) -> Vec<String> {
+    /// Units (see `spec::replicas`) that have a log file or a record, sorted.
+    fn known_units(&self) -> Vec<String> {
         let store = &self.store;
         let mut names: Vec<String> = std::fs::read_dir(store.logs_dir())
             .map(|d| {
                 d.filter_map(|e| e.ok())
                     .filter_map(|e| {
                         let n = e.file_name().to_string_lossy().into_owned();
-                        n.strip_suffix("-1.log").map(String::from)
+                        crate::state::stem_unit(n.strip_suffix(".log")?)
                     })
                     .collect()
             })
@@ -36,27 +37,42 @@ impl Project {
         names
     }
 
-    /// The services `logs` shows: the named ones, each of which must have
-    /// a log (empty: every service that has one).
+    /// The units `logs` shows: every replica of the named services, each of
+    /// which must have a log (none named: every unit that has one).
     pub fn log_services(&self, named: &[String]) -> Result<Vec<String>, ProjectError> {
-        let known = self.known_services();
+        let known = self.known_units();
         if named.is_empty() {
             return Ok(known);
         }
+        let mut out = Vec::new();
         for s in named {
-            if !known.contains(s) {
+            let units: Vec<&String> = known
+                .iter()
+                .filter(|u| replicas::named(std::slice::from_ref(s), u))
+                .collect();
+            if units.is_empty() {
+                let mut services: Vec<&str> =
+                    known.iter().map(|u| replicas::service_of(u)).collect();
+                services.dedup();
                 return Err(ProjectError::NoLogs {
                     service: s.clone(),
                     project: self.store.project.clone(),
-                    known: if known.is_empty() {
+                    known: if services.is_empty() {
                         "none".to_string()
                     } else {
-                        known.join(", ")
+                        services.join(", ")
                     },
                 });
             }
+            out.extend(
+                units
+                    .into_iter()
+                    .filter(|u| !out.contains(*u))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
         }
-        Ok(named.to_vec())
+        Ok(out)
     }
 
     /// Whether anything of the project still runs (to end `follow`).
@@ -82,13 +98,13 @@ impl Project {
     ) -> Result<(), ProjectError> {
         let mut all = Vec::new();
         let mut offsets = Vec::new();
-        for s in services {
+        for (s, label) in services.iter().zip(replicas::labels(services)) {
             let path = self.store.log_file(s);
             let (lines, consumed) = logs::read_lines(&path, tail)?;
             for l in lines {
-                all.push((s.clone(), l));
+                all.push((label.clone(), l));
             }
-            offsets.push((s.clone(), path, consumed));
+            offsets.push((label, path, consumed));
         }
         // Interleave by time when every line has one (JSON logs).
         if all.iter().all(|(_, l)| !l.time.is_empty()) {
@@ -114,11 +130,15 @@ impl Project {
     }
 
     /// Foreground `up` against an already running supervisor: follow the
-    /// output of `services` from now until the stack stops or Ctrl-C.
+    /// output of `services` (every replica of each) from now until the
+    /// stack stops or Ctrl-C.
     pub fn follow_all(&self, services: &[String], out: &mut dyn FnMut(&str, &LogLine)) {
-        let files: Vec<(String, PathBuf)> = services
-            .iter()
-            .map(|n| (n.clone(), self.store.log_file(n)))
+        let mut units = self.log_services(&[]).unwrap_or_default();
+        units.retain(|u| services.iter().any(|s| replicas::service_of(u) == s));
+        let files: Vec<(String, PathBuf)> = replicas::labels(&units)
+            .into_iter()
+            .zip(&units)
+            .map(|(label, u)| (label, self.store.log_file(u)))
             .collect();
         let stop = Arc::new(AtomicBool::new(false));
         let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone());

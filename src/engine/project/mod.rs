@@ -7,6 +7,7 @@
 //! file, a service stopped) is told through a [`Progress`] callback, so the
 //! CLI can print it at once; what a verb ends with is its return value.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::spec::{LoadOptions, Stack};
@@ -153,6 +154,9 @@ pub struct Project {
     load: LoadOptions,
     verbose: u8,
     progress: fn(Progress),
+    /// `up --scale`: replica counts over the file's (`None`: those the
+    /// last `up` or `stack scale` left).
+    scale: Option<BTreeMap<String, u32>>,
 }
 
 impl Project {
@@ -186,6 +190,7 @@ impl Project {
             load,
             verbose: 0,
             progress: ignore,
+            scale: None,
         }
     }
 
@@ -193,6 +198,19 @@ impl Project {
     pub fn on_progress(mut self, f: fn(Progress)) -> Project {
         self.progress = f;
         self
+    }
+
+    /// `up --scale SERVICE=N`: run N replicas of SERVICE, whatever the
+    /// file says, until the next `up`.
+    pub fn scale(mut self, scale: BTreeMap<String, u32>) -> Project {
+        self.scale = Some(scale);
+        self
+    }
+
+    /// The counts the last `up --scale` or `stack scale` set (over the
+    /// file's).
+    pub fn scale_in_force(&self) -> BTreeMap<String, u32> {
+        self.store.scale()
     }
 
     /// How verbose a supervisor this project starts is (`--verbose` count).
@@ -261,10 +279,16 @@ impl Project {
 }
 
 /// Every named service must be in the file.
+/// (A stack of units knows its services by `replicas`, one scaled to 0
+/// included.)
 fn check_services(stack: &Stack, services: &[String]) -> Result<(), ProjectError> {
     for s in services {
-        if !stack.services.contains_key(s) {
-            let names: Vec<&str> = stack.services.keys().map(|k| k.as_str()).collect();
+        if !stack.services.contains_key(s) && !stack.replicas.contains_key(s) {
+            let names: Vec<&str> = if stack.replicas.is_empty() {
+                stack.services.keys().map(|k| k.as_str()).collect()
+            } else {
+                stack.replicas.keys().map(|k| k.as_str()).collect()
+            };
             return Err(ProjectError::NotInFile {
                 service: s.clone(),
                 file: stack.file.clone(),
@@ -295,6 +319,7 @@ mod tests {
             volumes: Default::default(),
             networks: Default::default(),
             inputs: Vec::new(),
+            replicas: Default::default(),
         };
         for n in ["db", "web"] {
             stack

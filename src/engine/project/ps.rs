@@ -27,6 +27,9 @@ pub struct Row {
     /// tasks waited for CPU, memory or I/O.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pressure: Option<Pressure>,
+    /// Which replica of `service` this is (1 to its `replicas`); `id` is
+    /// `<project>-<service>-<replica>`.
+    pub replica: u32,
 }
 
 /// Everything `ps` shows.
@@ -65,8 +68,17 @@ impl Project {
                 row(rec, sup, note, now)
             })
             .collect::<Vec<Row>>();
-        // One line per service, also with an older supervisor.
-        pending.retain(|s, _| !containers.iter().any(|r| &r.rec.service == s));
+        // One line per unit, also with an older supervisor.
+        pending.retain(|s, _| {
+            let (svc, k) = crate::spec::replicas::split(s);
+            !containers
+                .iter()
+                .any(|r| r.rec.service == svc && r.replica == k)
+        });
+        let pending = pending
+            .into_iter()
+            .map(|(s, why)| (crate::spec::replicas::display(&s), why))
+            .collect();
         Ok(Listing {
             project: self.store.project.clone(),
             supervisor_pid: sup,
@@ -104,7 +116,11 @@ impl Project {
 }
 
 /// One container's row: its state in words, and usage while it runs.
-fn row(rec: ContainerRecord, sup: Option<i32>, note: Option<&str>, now: u64) -> Row {
+fn row(mut rec: ContainerRecord, sup: Option<i32>, note: Option<&str>, now: u64) -> Row {
+    // Users see the service and the replica number, not the unit key.
+    let (service, replica) = crate::spec::replicas::split(&rec.service);
+    let service = service.to_string();
+    rec.service = service;
     let running = rec.status == Status::Running;
     let cg = running.then(|| Cgroup::open(&rec.cgroup)).flatten();
     let stats = cg.as_ref().map(|c| c.stats());
@@ -142,6 +158,7 @@ fn row(rec: ContainerRecord, sup: Option<i32>, note: Option<&str>, now: u64) -> 
         supervised: sup.is_some(),
         privileged: rec.config.security.privileged,
         pressure,
+        replica,
         rec,
     }
 }

@@ -93,11 +93,15 @@ pub enum UpOutcome {
 }
 
 impl Project {
-    /// The stack, its images made present as `fetch` allows and applied.
+    /// The stack, its images made present as `fetch` allows and applied,
+    /// as its units (one entry per replica; `up --scale` or `stack scale`
+    /// over the file's counts).
     pub(super) fn stack_with(&self, fetch: Fetch) -> Result<Stack, ProjectError> {
         let mut stack = self.stack_or_load()?;
         self.resolve(&mut stack, fetch)?;
-        Ok(stack)
+        let scale = self.scale.clone().unwrap_or_else(|| self.store.scale());
+        check_scale(&stack, &scale)?;
+        Ok(crate::spec::replicas::expand(&stack, &scale))
     }
 
     /// The stack as the file has it, images not looked at.
@@ -122,6 +126,10 @@ impl Project {
     pub fn up(&self, req: &UpRequest, colour: bool) -> Result<UpOutcome, ProjectError> {
         let stack = self.stack_with(Fetch::Policy)?;
         let lock = self.lock()?;
+        // Until the next `up`, a detached or watching supervisor reloads
+        // the file with these counts.
+        self.store
+            .set_scale(self.scale.as_ref().unwrap_or(&BTreeMap::new()))?;
         crate::engine::network::preflight(&self.store, &stack)?;
         if let Some(client) = self.supervisor() {
             let resp = client.call(
@@ -336,4 +344,10 @@ impl Project {
         }
         Ok(())
     }
+}
+
+/// Every service `--scale` names is in the file.
+fn check_scale(stack: &Stack, scale: &BTreeMap<String, u32>) -> Result<(), ProjectError> {
+    let names: Vec<String> = scale.keys().cloned().collect();
+    super::check_services(stack, &names)
 }

@@ -123,12 +123,21 @@ impl Sup {
             }
             return Ok(all);
         }
+        // A service name selects each of its units (replicas).
+        let mut out = Vec::new();
         for s in services {
-            if !self.ctrs.contains_key(s) && !self.stack.services.contains_key(s) {
+            let before = out.len();
+            let units = self.ctrs.keys().chain(self.stack.services.keys());
+            for u in units.filter(|u| crate::spec::replicas::named(std::slice::from_ref(s), u)) {
+                if !out.contains(u) {
+                    out.push(u.clone());
+                }
+            }
+            if out.len() == before && !self.stack.replicas.contains_key(s) {
                 return Err(RequestError::NoSuchService(s.clone()));
             }
         }
-        Ok(services.to_vec())
+        Ok(out)
     }
 
     pub(super) fn ps(&self) -> Response {

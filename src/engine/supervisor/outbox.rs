@@ -34,7 +34,8 @@ impl Sup {
     ) {
         let ev = Event {
             time: self.clock.unix_ms(),
-            service: service.map(String::from),
+            // As users name it: `web-2`, not the unit key `web#2`.
+            service: service.map(crate::spec::replicas::display),
             kind: kind.to_string(),
             detail,
         };

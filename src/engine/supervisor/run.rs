@@ -123,10 +123,12 @@ fn signals(reaper: &Reaper, tx: &Sender<Ev>) -> Result<(), EngineError> {
 
 /// Foreground: stream every service's output until `stop`.
 fn print_logs(sup: &Sup, colour: bool, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-    let names: Vec<String> = sup.stack.services.keys().cloned().collect();
+    let units: Vec<String> = sup.stack.services.keys().cloned().collect();
+    let names = crate::spec::replicas::labels(&units);
     let files: Vec<(String, std::path::PathBuf)> = names
         .iter()
-        .map(|n| (n.clone(), sup.store.log_file(n)))
+        .zip(&units)
+        .map(|(n, u)| (n.clone(), sup.store.log_file(u)))
         .collect();
     let prefixer = logs::Prefixer::new(&names, colour, false);
     let new_logs = sup.new_logs.clone();

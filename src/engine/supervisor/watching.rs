@@ -154,13 +154,14 @@ impl Sup {
             .map_err(WatchStartError::Watcher)?;
         let tx: Sender<Ev> = self.tx.clone();
         let load = self.live.load.clone();
+        let store = self.store.clone();
         std::thread::Builder::new()
             .name("reload".into())
             .spawn(move || {
                 // Ends when the watcher is dropped (stack stopped).
                 for _burst in rx {
                     let opts = lock(&load).clone();
-                    let ev = match reload(&opts) {
+                    let ev = match reload(&opts, &store) {
                         Ok(s) => Ev::Reload(Box::new(s)),
                         Err(e) => Ev::ReloadFailed(e),
                     };
@@ -481,12 +482,16 @@ fn action_name(a: WatchAction) -> &'static str {
 }
 
 /// The edited file, with its images made present (a new `image:` is pulled
-/// here, on the reload thread, not in the loop).
-fn reload(opts: &crate::spec::LoadOptions) -> Result<crate::spec::Stack, String> {
+/// here, on the reload thread, not in the loop), as its units with the
+/// counts of the last `up --scale` or `stack scale`.
+fn reload(
+    opts: &crate::spec::LoadOptions,
+    store: &crate::state::Store,
+) -> Result<crate::spec::Stack, String> {
     use crate::engine::image::{resolve, Fetch};
     let mut s = crate::spec::load(opts).map_err(|e| e.to_string())?;
     resolve(&mut s, Fetch::Policy, &|m| eprintln!("{m}")).map_err(|e| e.to_string())?;
-    Ok(s)
+    Ok(crate::spec::replicas::expand(&s, &store.scale()))
 }
 
 #[cfg(test)]
@@ -554,6 +559,7 @@ mod tests {
             volumes: Default::default(),
             networks: Default::default(),
             inputs: vec![],
+            replicas: Default::default(),
         };
         assert_eq!(
             inputs(&s),

@@ -54,6 +54,10 @@ pub struct ThrottleDeviceFile {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeployFile {
+    /// How many containers run the service (the same as `scale`).
+    /// Example: `replicas: 3`
+    #[serde(default)]
+    pub replicas: Option<super::Scalar>,
     /// Resource limits and reservations.
     /// Example: `resources: { limits: { memory: 80M } }`
     #[serde(default)]

@@ -78,8 +78,8 @@ pub struct ServiceFile {
     /// Example: `restart: on-failure:3`
     #[serde(default)]
     pub restart: Option<String>,
-    /// Deployment settings: `resources` and `restart_policy`.
-    /// Compose: `replicas`, `placement`, `update_config`, … are not supported yet.
+    /// Deployment settings: `replicas`, `resources` and `restart_policy`.
+    /// Compose: `mode`, `placement`, `update_config`, … are not supported yet.
     /// Example: `deploy: { resources: { limits: { cpus: "0.05", memory: 80M, pids: 64 } } }`
     #[serde(default)]
     pub deploy: Option<DeployFile>,
@@ -136,6 +136,12 @@ pub struct ServiceFile {
     /// Example: `oom_kill_disable: true`
     #[serde(default)]
     pub oom_kill_disable: Option<bool>,
+    /// How many containers run the service (the same as
+    /// `deploy.replicas`), named `<service>-1` … `<service>-N`; `stack up
+    /// --scale` and `stack scale` override it [default: 1].
+    /// Example: `scale: 3`
+    #[serde(default)]
+    pub scale: Option<Scalar>,
     /// The OOM killer's preference for the service's processes (-1000 to
     /// 1000; lowering it below stack's own needs CAP_SYS_RESOURCE).
     /// Example: `oom_score_adj: 500`

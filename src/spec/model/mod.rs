@@ -41,6 +41,11 @@ pub struct Stack {
     /// watcher of `up --watch` watches exactly these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<PathBuf>,
+    /// Set by [`crate::spec::replicas::expand`]: each service's number of
+    /// replicas, its units being the entries of `services`. Empty in a
+    /// stack as loaded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replicas: BTreeMap<String, u32>,
 }
 
 impl Stack {
@@ -141,6 +146,10 @@ pub struct VolumeDef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Service {
     pub name: String,
+    /// `deploy.replicas` or `scale` [default: 1]; 1 in each unit of an
+    /// expanded stack (see [`crate::spec::replicas`]).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub replicas: u32,
     /// `rootfs:` or `image:`.
     pub rootfs: Rootfs,
     /// `pull_policy`, for an `image:` from a registry. Not part of the
@@ -630,6 +639,7 @@ impl Service {
             profiles: vec![],
             develop: None,
             x_stack: XStack::default(),
+            replicas: 1,
         }
     }
 
@@ -646,6 +656,14 @@ impl Service {
     pub fn effective_hostname(&self) -> &str {
         self.hostname.as_deref().unwrap_or(&self.name)
     }
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 /// The name of the volume Compose calls anonymous (`- /data`, an image's

@@ -342,3 +342,25 @@ fn volumes_from_shares_mounts_and_orders_the_start() {
     ));
     assert!(e.join("\n").contains("cycle"), "{e:?}");
 }
+
+#[test]
+fn replicas_come_from_scale_or_deploy_and_must_agree() {
+    let s = ok(&format!(
+        "services:\n  a:\n    {HOST}\n    scale: 3\n  b:\n    {HOST}\n    deploy: {{ replicas: 0 }}\n  c:\n    {HOST}\n    scale: 2\n    deploy: {{ replicas: 2 }}\n  d:\n    {HOST}\n    ports: ['8000-8002:80', '90']\n    scale: 3\n  e:\n    {HOST}\n"
+    ));
+    let n = |x: &str| s.services[x].replicas;
+    assert_eq!((n("a"), n("b"), n("c"), n("d"), n("e")), (3, 0, 2, 3, 1));
+    let e = errs(&format!(
+        "services:\n  a:\n    {HOST}\n    scale: 2\n    deploy: {{ replicas: 3 }}\n  b:\n    {HOST}\n    scale: -1\n  c:\n    {HOST}\n    container_name: cee\n    scale: 2\n  d:\n    {HOST}\n    ports: ['8080:80']\n    deploy: {{ replicas: 2 }}\n  e:\n    {HOST}\n    scale: 1001\n"
+    ));
+    assert_eq!(
+        e,
+        [
+            "5:25: services.a.deploy.replicas: 3 conflicts with services.a.scale: 2 (both say how many replicas; give one)",
+            "8:12: services.b.scale: expected 0 to 1000 replicas, found -1",
+            "12:12: services.c.scale: 2 replicas cannot share one container_name; remove it or run one replica (given at services.c.container_name)",
+            "16:25: services.d.deploy.replicas: 2 replicas cannot all publish host port 8080 (given at services.d.ports[0]): leave the host port out, or give a range of at least 2 ports (`8080-8081:80`)",
+            "19:12: services.e.scale: expected 0 to 1000 replicas, found 1001",
+        ]
+    );
+}

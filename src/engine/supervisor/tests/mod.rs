@@ -138,6 +138,7 @@ pub fn stack(services: Vec<Service>) -> Stack {
         volumes: Default::default(),
         networks: Default::default(),
         inputs: Vec::new(),
+        replicas: Default::default(),
     }
 }
 
