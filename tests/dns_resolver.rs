@@ -121,6 +121,18 @@ fn addrs(m: &Message) -> Vec<Ipv4Addr> {
         .collect()
 }
 
+/// `bind` succeeds within 5 s.
+fn freed(at: SocketAddr, bind: impl Fn() -> std::io::Result<()>) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match bind() {
+            Ok(()) => return,
+            Err(e) if Instant::now() > deadline => panic!("{at} still in use after stop: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
 /// A resolver for test `n` on 127.53.n.1, port 0 (a free one).
 fn start(n: u8, dir: &Path, upstreams: Vec<SocketAddr>) -> Server {
     let path = dir.join("table.json");
@@ -234,9 +246,11 @@ fn names_resolve_over_udp_on_shared_networks_only() {
         vec![lo(1, 30)]
     );
     server.stop();
-    // Stopped: the address is free again.
-    UdpSocket::bind(at).unwrap();
-    TcpListener::bind(at).unwrap();
+    // Stopped: the address is free again (once a forward still finishing
+    // on its own thread, as `stop` allows, has let go of the socket: a
+    // moment in a slow emulated guest).
+    freed(at, || UdpSocket::bind(at).map(drop));
+    freed(at, || TcpListener::bind(at).map(drop));
 }
 
 #[test]
@@ -411,7 +425,7 @@ fn serve_main_serves_until_sigterm_and_rereads_on_sighup() {
     assert_eq!(ask(), Some(vec![lo(7, 31)]));
     kill(Pid::this(), Signal::SIGTERM).unwrap();
     main.join().unwrap().unwrap();
-    UdpSocket::bind(at).unwrap();
+    freed(at, || UdpSocket::bind(at).map(drop));
 }
 
 #[test]
