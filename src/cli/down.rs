@@ -14,7 +14,10 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
             services,
             kept_volumes,
         } => {
-            let services: Vec<String> = services.into_iter().collect();
+            let mut services: Vec<String> = services.into_iter().collect();
+            services.sort_by(|a, b| {
+                crate::spec::replicas::split(a).cmp(&crate::spec::replicas::split(b))
+            });
             for s in crate::spec::replicas::labels(&services) {
                 eprintln!("removed {s}");
             }

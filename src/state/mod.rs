@@ -554,7 +554,8 @@ impl Store {
             .filter_map(|e| e.ok())
             .filter_map(|e| stem_unit(e.file_name().to_str()?.strip_suffix(".json")?))
             .collect();
-        units.sort();
+        // By service, then replica number (web, web#2, …, web#10).
+        units.sort_by(|a, b| crate::spec::replicas::split(a).cmp(&crate::spec::replicas::split(b)));
         for service in &units {
             let (rec, dmg) = self.load_container(service)?;
             if let Some(r) = rec {

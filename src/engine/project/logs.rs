@@ -33,7 +33,7 @@ impl Project {
                 }
             }
         }
-        names.sort();
+        names.sort_by(|a, b| replicas::split(a).cmp(&replicas::split(b)));
         names
     }
 

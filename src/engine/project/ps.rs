@@ -61,13 +61,15 @@ impl Project {
             }
         };
         let now = unix_now();
-        let containers = recs
+        let mut containers = recs
             .into_iter()
             .map(|rec| {
                 let note = notes.get(&rec.service).map(String::as_str);
                 row(rec, sup, note, now)
             })
             .collect::<Vec<Row>>();
+        // By service, then replica number (web-2 before web-10).
+        containers.sort_by(|a, b| (&a.rec.service, a.replica).cmp(&(&b.rec.service, b.replica)));
         // One line per unit, also with an older supervisor.
         pending.retain(|s, _| {
             let (svc, k) = crate::spec::replicas::split(s);
