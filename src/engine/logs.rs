@@ -134,8 +134,8 @@ impl Prefixer {
         self
     }
 
+    /// `service`: a label as given to [`Prefixer::new`] (`web-2`).
     pub fn format(&self, service: &str, l: &LogLine) -> String {
-        let service = &replicas::display(service);
         let name = format!("{service:<w$}  |", w = self.width);
         let name = if self.colour {
             let c = self.colours.get(service).copied().unwrap_or("36");

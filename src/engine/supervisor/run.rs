@@ -137,9 +137,11 @@ fn print_logs(sup: &Sup, colour: bool, stop: Arc<AtomicBool>) -> JoinHandle<()> 
         let mut prefixer = prefixer;
         loop {
             if let Ok(mut n) = new_logs.lock() {
+                // Unit keys (`web#2`) from a reload, followed as labels.
                 for (s, p) in n.drain(..) {
-                    f.add(&s, p);
-                    prefixer = prefixer.with(&s);
+                    let label = crate::spec::replicas::display(&s);
+                    f.add(&label, p);
+                    prefixer = prefixer.with(&label);
                 }
             }
             f.poll(&mut |s, l| logs::print_line(&prefixer.format(s, &l)));
