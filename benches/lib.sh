@@ -12,3 +12,12 @@ busybox_rootfs() {
   echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
   echo 'root:x:0:' > "$rootfs/etc/group"
 }
+
+# `compose_cmd`: `docker compose` or `docker-compose` when Docker runs here
+# (empty with COMPOSE=0, or without Docker).
+compose_cmd() {
+  if [ "${COMPOSE:-1}" != 0 ] && docker info >/dev/null 2>&1; then
+    if docker compose version >/dev/null 2>&1; then echo "docker compose"
+    elif command -v docker-compose >/dev/null; then echo "docker-compose"; fi
+  fi
+}

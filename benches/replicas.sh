@@ -27,11 +27,7 @@ printf 'name: benchrep\nservices:\n  web:\n    rootfs: %s\n    command: sleep 36
     printf '  s%s:\n    rootfs: %s\n    command: sleep 3600\n' "$i" "$rootfs"
   done; } > "$work/svc/stack.yaml"
 
-compose=""
-if [ "${COMPOSE:-1}" != 0 ] && docker info >/dev/null 2>&1; then
-  if docker compose version >/dev/null 2>&1; then compose="docker compose"
-  elif command -v docker-compose >/dev/null; then compose="docker-compose"; fi
-fi
+compose=$(compose_cmd)
 if [ -n "$compose" ]; then
   tar -C "$rootfs" -c . | docker import - stackbench/busybox:latest >/dev/null
   mkdir -p "$work/compose"

@@ -62,12 +62,8 @@ c["process"]["terminal"] = False
 json.dump(c, open(p, "w"))
 PY
 
-compose=""
 # COMPOSE=0 leaves Docker Compose out (quicker while iterating).
-if [ "${COMPOSE:-1}" != 0 ] && docker info >/dev/null 2>&1; then
-  if docker compose version >/dev/null 2>&1; then compose="docker compose"
-  elif command -v docker-compose >/dev/null; then compose="docker-compose"; fi
-fi
+compose=$(compose_cmd)
 if [ -n "$compose" ]; then
   tar -C "$rootfs" -c . | docker import - stackbench/busybox:latest >/dev/null
   for n in 1 10 50; do
