@@ -13,6 +13,7 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
         DownOutcome::Removed {
             services,
             kept_volumes,
+            removed_volumes,
         } => {
             let mut services: Vec<String> = services.into_iter().collect();
             services.sort_by(|a, b| {
@@ -20,6 +21,9 @@ pub fn run(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
             });
             for s in crate::spec::replicas::labels(&services) {
                 eprintln!("removed {s}");
+            }
+            for v in removed_volumes {
+                eprintln!("removed volume {v}");
             }
             if let Some(dir) = kept_volumes {
                 eprintln!(

@@ -17,6 +17,7 @@ pub mod log;
 pub mod logs;
 pub mod ps;
 pub mod up;
+pub mod volumes;
 pub mod watch;
 
 /// Options every verb accepts, before or after the verb (as in Compose).
@@ -115,6 +116,9 @@ pub enum Command {
     /// Manage the machine's image store
     #[command(subcommand)]
     Image(images::ImageCommand),
+    /// Manage the machine's named volumes
+    #[command(subcommand)]
+    Volume(volumes::VolumeCommand),
     /// Show container output
     Logs(LogsArgs),
     /// Run a command in a running container
@@ -447,6 +451,7 @@ pub fn main() -> i32 {
         Command::Pull(args) => images::pull(&cli.global, args),
         Command::Images(args) => images::images(&cli.global, args),
         Command::Image(cmd) => images::image(cmd),
+        Command::Volume(cmd) => volumes::run(cmd),
         Command::Logs(args) => logs::run(&cli.global, args),
         Command::Exec(args) => exec::run(&cli.global, args),
         Command::InternalExec(args) => Ok(args.run()),

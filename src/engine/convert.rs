@@ -9,7 +9,8 @@ use crate::runtime::seccomp::{SeccompError, SeccompProgram};
 use crate::runtime::{
     CgroupLimits, ContainerConfig, DevNum, IoLimits, MountSpec, Network, Security,
 };
-use crate::spec::{Blkio, DeviceRate, Mount, NetworkMode, Rootfs, Seccomp, Service};
+use crate::spec::{Backing, Blkio, DeviceRate, Mount, NetworkMode, Rootfs, Seccomp, Service};
+use crate::state::volumes::{VolumeError, VolumeStore};
 use crate::state::{cgroup_path, container_id, Store};
 
 fn norm_cap(c: &str) -> String {
@@ -165,6 +166,15 @@ fn device_access(svc: &Service) -> Result<DeviceAccess, ConvertError> {
 pub enum ConvertError {
     #[error("cannot create its volumes: {0}")]
     Volume(#[source] std::io::Error),
+    #[error(transparent)]
+    MachineVolume(#[from] VolumeError),
+    #[error("external volume `{0}` does not exist; create it with `stack volume create {0}`")]
+    ExternalMissing(String),
+    #[error("volume `{volume}`: bind device {} is not a directory; create it, or change the volume's `driver_opts.device`", device.display())]
+    BindDeviceGone {
+        volume: String,
+        device: std::path::PathBuf,
+    },
     #[error("devices: {0}")]
     Device(#[from] devices::DeviceError),
     #[error("seccomp: {0}")]
@@ -206,6 +216,49 @@ pub fn environment(svc: &Service) -> Vec<String> {
     env
 }
 
+/// A named volume's mount: its directory made where its backing says
+/// (an external one must exist), or its bind or tmpfs.
+fn volume_mount(
+    store: &Store,
+    source: &str,
+    target: &str,
+    read_only: bool,
+    backing: &Backing,
+) -> Result<MountSpec, ConvertError> {
+    let dir = match backing {
+        Backing::Project => store.volume_dir(source),
+        Backing::Machine { name, external } => {
+            let dir = VolumeStore::new().path(name)?;
+            if *external && !dir.is_dir() {
+                return Err(ConvertError::ExternalMissing(name.clone()));
+            }
+            dir
+        }
+        Backing::Bind { device } => {
+            if !device.is_dir() {
+                return Err(ConvertError::BindDeviceGone {
+                    volume: source.to_string(),
+                    device: device.clone(),
+                });
+            }
+            device.clone()
+        }
+        Backing::Tmpfs { size, mode } => {
+            return Ok(MountSpec::Tmpfs {
+                target: target.to_string(),
+                size: size.map(|b| b.0),
+                mode: *mode,
+            })
+        }
+    };
+    std::fs::create_dir_all(&dir).map_err(ConvertError::Volume)?;
+    Ok(MountSpec::Bind {
+        source: dir,
+        target: target.to_string(),
+        read_only,
+    })
+}
+
 /// Build the container config. `rootfs` is the prepared lower layer.
 /// Named volume directories are created here.
 pub fn container_config(
@@ -229,15 +282,8 @@ pub fn container_config(
                 source,
                 target,
                 read_only,
-            } => {
-                let dir = store.volume_dir(source);
-                std::fs::create_dir_all(&dir).map_err(ConvertError::Volume)?;
-                MountSpec::Bind {
-                    source: dir,
-                    target: target.clone(),
-                    read_only: *read_only,
-                }
-            }
+                backing,
+            } => volume_mount(store, source, target, *read_only, backing)?,
             Mount::Tmpfs { target, size, mode } => MountSpec::Tmpfs {
                 target: target.clone(),
                 size: size.map(|b| b.0),
@@ -379,6 +425,7 @@ pub(crate) mod tests {
             source: "data".into(),
             target: "/data".into(),
             read_only: false,
+            backing: crate::spec::Backing::Project,
         });
         s.ulimits
             .insert("nofile".into(), Ulimit { soft: 10, hard: 20 });

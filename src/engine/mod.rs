@@ -16,6 +16,7 @@ pub mod project;
 pub mod reaper;
 pub mod secrets;
 pub mod supervisor;
+pub mod volumes;
 pub mod watch;
 
 pub use project::Project;

@@ -38,7 +38,56 @@ pub fn remove_container_files(store: &Store, service: &str, cgroup_path: &str) {
 #[derive(Debug, Default)]
 pub struct DownReport {
     pub removed: Vec<String>,
+    /// The volumes removed (with `volumes`): the project's own by key,
+    /// machine volumes by name.
+    pub volumes: Vec<String>,
     pub warnings: Vec<String>,
+}
+
+/// `down -v`: the project's own volumes go with its directory (listed
+/// here), and the machine volumes its file made with `name:`, unless
+/// another project's file names them too. External ones stay.
+fn remove_volumes(store: &Store, report: &mut DownReport) {
+    if let Ok(rd) = std::fs::read_dir(store.volumes_dir()) {
+        let mut own: Vec<String> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        own.sort();
+        report.volumes.extend(own);
+    }
+    let machine = crate::state::volumes::VolumeStore::new();
+    for (name, external) in crate::state::volumes::machine_volumes(store) {
+        let Ok(path) = machine.path(&name) else {
+            continue;
+        };
+        if external || !path.is_dir() {
+            continue;
+        }
+        let others: Vec<String> = crate::state::projects::all()
+            .into_iter()
+            .filter(|s| s.project != store.project)
+            .filter(|s| {
+                crate::state::volumes::machine_volumes(s)
+                    .iter()
+                    .any(|(n, _)| *n == name)
+            })
+            .map(|s| s.project)
+            .collect();
+        if !others.is_empty() {
+            report.warnings.push(format!(
+                "kept volume {name}: project {} uses it too",
+                others.join(", ")
+            ));
+            continue;
+        }
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => report.volumes.push(name),
+            Err(e) => report
+                .warnings
+                .push(format!("volume {name}: {}: {e}", path.display())),
+        }
+    }
 }
 
 /// `stack down` with no supervisor: find containers through the state dir
@@ -89,6 +138,9 @@ pub fn down_direct(
     }
     unmount_under(&store.containers_dir());
     report.warnings.extend(super::network::teardown(store));
+    if volumes {
+        remove_volumes(store, &mut report);
+    }
     store.remove_all(volumes)?;
     let _ = std::fs::remove_file(store.lock_file());
     let _ = std::fs::remove_dir(&store.run);

@@ -169,8 +169,9 @@ pub(crate) struct Cx<'a> {
     pub dir: PathBuf,
     pub vars: &'a Vars,
     pub problems: Vec<Problem>,
-    /// Top-level volume names (for checking `volumes:` of services).
-    pub volume_names: BTreeSet<String>,
+    /// Top-level volumes by key, with their backing and where they are
+    /// declared (for the services' `volumes:`).
+    pub volume_names: BTreeMap<String, (Backing, Pos)>,
     /// Host binaries already found (one `stat` per path, not per service).
     pub host_seen: BTreeSet<PathBuf>,
     /// Every `env_file` named by a service (for the file watcher).

@@ -37,6 +37,7 @@ mod sources;
 mod ulimits;
 pub mod units;
 mod unsupported;
+mod volume_defs;
 mod volumes;
 mod volumes_from;
 pub mod yaml;
@@ -45,6 +46,7 @@ pub use depends::{check_dependencies, DependsError};
 pub use model::*;
 pub use process::normalize_signal;
 pub use security::parse_tmpfs;
+pub use volume_defs::valid_volume_name;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -285,7 +287,7 @@ fn load_str(
         dir: dir.to_path_buf(),
         vars: &vars,
         problems,
-        volume_names: BTreeSet::new(),
+        volume_names: BTreeMap::new(),
         host_seen: BTreeSet::new(),
         env_inputs: BTreeSet::new(),
         networks: BTreeMap::new(),
@@ -311,7 +313,7 @@ fn load_str(
                 k.pos.line,
                 k.pos.col
             )),
-            "volumes" => volumes.extend(top_volumes(&mut cx, v)),
+            "volumes" => volumes.extend(cx.top_volumes(v)),
             "secrets" => cx.secret_defs = cx.top_files(v, FileKind::Secret),
             "configs" => cx.config_defs = cx.top_files(v, FileKind::Config),
             _ => cx.unknown(k, "", "StackFile"),
@@ -325,12 +327,13 @@ fn load_str(
         Some(Kind::Map(m)) => m.iter().map(|(k, _)| k.name.clone()).collect(),
         _ => BTreeSet::new(),
     };
-    let mut problems = std::mem::take(&mut cx.problems);
     let from = extras
         .iter()
         .map(|(k, e)| (k.clone(), e.volumes_from.clone()))
         .collect();
     volumes_from::resolve(&mut services, &from);
+    cx.check_tmpfs_sharing(&services);
+    let mut problems = std::mem::take(&mut cx.problems);
     let active = apply_profiles(&mut services, &extras, &all_declared, opts, &mut problems);
     problems.extend(netmode::check_across(&active, &extras));
 
@@ -371,39 +374,6 @@ fn load_str(
         }
     }
     (Err(sources::format(sources, problems)), warnings)
-}
-
-/// The top-level `volumes:` (named volumes, with `labels`); their names
-/// go into `cx` for the services' `volumes:`.
-fn top_volumes(cx: &mut Cx, v: &yaml::Node) -> BTreeMap<String, VolumeDef> {
-    let mut volumes = BTreeMap::new();
-    let Some(m) = (match &v.kind {
-        Kind::Null => None,
-        _ => cx.map(v, "volumes"),
-    }) else {
-        return volumes;
-    };
-    for (vk, vv) in m.iter().filter(|(k, _)| !k.name.starts_with("x-")) {
-        let p = format!("volumes.{}", vk.name);
-        let mut def = VolumeDef::default();
-        if let Some(vm) = match &vv.kind {
-            Kind::Null => None,
-            _ => cx.map(vv, &p),
-        } {
-            for (lk, lv) in vm {
-                if lk.name == "labels" {
-                    for (k, val, _) in cx.kv(lv, &format!("{p}.labels")) {
-                        def.labels.insert(k, val.unwrap_or_default());
-                    }
-                } else {
-                    cx.unknown(lk, &p, "VolumeFile");
-                }
-            }
-        }
-        cx.volume_names.insert(vk.name.clone());
-        volumes.insert(vk.name.clone(), def);
-    }
-    volumes
 }
 
 /// The project name: -p, else `name:`, else the directory's name.

@@ -174,7 +174,7 @@ impl Cx<'_> {
 
     /// `external: true|false` (Compose's old `external: { name: … }` is
     /// refused with the new spelling).
-    fn external(&mut self, v: &Node, p: &str) -> bool {
+    pub(super) fn external(&mut self, v: &Node, p: &str) -> bool {
         if let Kind::Map(_) = v.kind {
             self.err(v.pos, p, "`external: { name: … }` is Compose's obsolete form; write `external: true` and `name: …` beside it");
             return false;

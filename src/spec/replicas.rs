@@ -211,6 +211,7 @@ mod tests {
             source: "_anon-web-abc".into(),
             target: "/data".into(),
             read_only: false,
+            backing: crate::spec::Backing::Project,
         });
         let e = expand(&s, &BTreeMap::new());
         let keys: Vec<&str> = e.services.keys().map(String::as_str).collect();

@@ -88,6 +88,7 @@ mod image;
 mod kernel;
 mod misreadings;
 mod net;
+mod volumes;
 
 #[test]
 fn minimal_service_gets_defaults() {
@@ -540,7 +541,8 @@ fn volumes_tmpfs_ports_caps_ulimits_labels() {
             Mount::Volume {
                 source: "data".into(),
                 target: "/data".into(),
-                read_only: false
+                read_only: false,
+                backing: crate::spec::Backing::Project,
             },
             Mount::Tmpfs {
                 target: "/cache".into(),
@@ -871,8 +873,8 @@ fn every_other_error_kind() {
 #[test]
 fn top_level_errors() {
     assert_eq!(
-        one_err(&format!("services:\n  a:\n    {HOST}\nvolumes:\n  data: {{ driver: local }}\n")),
-        "5:11: volumes.data.driver: `driver` is a Compose key stack does not support yet; remove it"
+        one_err(&format!("services:\n  a:\n    {HOST}\nvolumes:\n  data: {{ driver: flocker }}\n")),
+        "5:19: volumes.data.driver: volume driver \"flocker\" is not supported (stack has the `local` driver only); remove `driver`"
     );
     let d = Dir::new();
     let o = LoadOptions {

@@ -33,7 +33,6 @@ pub(super) fn compose_unsupported(def: &str, key: &str) -> Option<String> {
         )
         | ("LimitsFile", "devices")
         | ("ReservationsFile", "devices" | "pids" | "generic_resources")
-        | ("VolumeFile", "driver" | "driver_opts" | "external" | "name")
         | ("IpamFile", "options")
         | ("IpamConfigFile", "aux_addresses")
         | (

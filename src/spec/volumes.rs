@@ -88,14 +88,15 @@ impl Cx<'_> {
                 read_only,
             })
         } else {
-            if !self.volume_names.contains(source) {
+            let Some((backing, _)) = self.volume_names.get(source) else {
                 self.err(pos, path, format!("volume `{source}` is not declared; add it under the top-level `volumes:` (e.g. volumes: {{ {source}: {{}} }})"));
                 return None;
-            }
+            };
             Some(Mount::Volume {
                 source: source.to_string(),
                 target,
                 read_only,
+                backing: backing.clone(),
             })
         }
     }
@@ -115,6 +116,7 @@ impl Cx<'_> {
             source: anonymous_volume(service, target),
             target: target.to_string(),
             read_only: ro,
+            backing: Backing::Project,
         })
     }
 

@@ -27,7 +27,9 @@ use crate::spec::{Service, Stack};
 pub mod attached;
 pub mod images;
 mod names;
+pub mod projects;
 mod units;
+pub mod volumes;
 pub use names::valid_project;
 use units::unit_stem;
 pub use units::{cgroup_path, container_id, stem_unit};
@@ -439,7 +441,7 @@ impl Store {
 
     pub fn with_roots(project: &str, state: &Path, run: &Path) -> Result<Store, StateError> {
         if !valid_project(project) {
-            if matches!(project, "cache" | "images") {
+            if matches!(project, "cache" | "images" | "volumes") {
                 return Err(StateError::ReservedProject(project.to_string()));
             }
             return Err(StateError::BadProject(project.to_string()));

@@ -62,6 +62,7 @@ pub fn apply(svc: &mut Service, img: &Image, cfg: &ImageConfig) {
                 source: crate::spec::anonymous_volume(&svc.name, path),
                 target: path.to_string(),
                 read_only: false,
+                backing: crate::spec::Backing::Project,
             });
         }
     }
@@ -189,6 +190,7 @@ mod tests {
             source: "db".into(),
             target: "/data/".into(),
             read_only: false,
+            backing: crate::spec::Backing::Project,
         });
         s.tmpfs.push("/cache:size=1m".into());
         apply(&mut s, &image(), &config());

@@ -155,7 +155,7 @@ fn referenced() -> (BTreeSet<(String, String)>, HashSet<String>) {
     };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if !valid_project(&name) || name == "cache" || name == "images" {
+        if !valid_project(&name) {
             continue;
         }
         let Ok(store) = Store::new(&name) else {

@@ -21,6 +21,8 @@ pub enum DownOutcome {
         services: BTreeSet<String>,
         /// Named volumes kept (no `volumes`), in this directory.
         kept_volumes: Option<PathBuf>,
+        /// The volumes removed (with `volumes`).
+        removed_volumes: Vec<String>,
     },
 }
 
@@ -60,10 +62,12 @@ impl Project {
             self.tell(Progress::Warning(w));
         }
         removed.extend(report.removed);
+        let removed_volumes = report.volumes;
         let kept = std::fs::read_dir(store.volumes_dir()).is_ok_and(|mut d| d.next().is_some());
         Ok(DownOutcome::Removed {
             services: removed,
             kept_volumes: (!volumes && kept).then(|| store.volumes_dir()),
+            removed_volumes,
         })
     }
 }

@@ -77,8 +77,8 @@ pub struct StackFile {
     /// Example: `services: { web: { rootfs: ./rootfs } }`
     #[serde(default)]
     pub services: BTreeMap<String, ServiceFile>,
-    /// Named volumes, kept under the project's state directory until `stack down -v`.
-    /// Compose: `driver`, `driver_opts`, `external` and `name` are not supported yet.
+    /// Named volumes, kept under the project's state directory until
+    /// `stack down -v` (or machine-wide, with `name` or `external`).
     /// Example: `volumes: { data: {} }`
     #[serde(default)]
     pub volumes: BTreeMap<String, Option<VolumeFile>>,
@@ -116,4 +116,29 @@ pub struct VolumeFile {
     /// Example: `labels: { backup: daily }`
     #[serde(default)]
     pub labels: Option<MapOrList>,
+    /// A machine-wide name: the volume lives in `<state root>/volumes/NAME`,
+    /// shared with every project that names it, and `down -v` removes it
+    /// (unless another project names it too). Without it the volume is
+    /// the project's own.
+    /// Example: `name: shared-cache`
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The volume exists already (`stack volume create NAME`, or another
+    /// project's `name:`): a container that mounts it fails if it does
+    /// not, and `down -v` keeps it. Only `name` may go beside it.
+    /// Example: `external: true`
+    #[serde(default)]
+    pub external: Option<bool>,
+    /// Only `local`, the default.
+    /// Example: `driver: local`
+    #[serde(default)]
+    pub driver: Option<String>,
+    /// The local driver's `type`, `o` and `device`, as `mount` takes them:
+    /// a bind of a host directory (`type: none`, `o: bind`, `device:
+    /// /abs/path`) or a tmpfs (`type: tmpfs`, `o: "size=64m,mode=1777"`,
+    /// mounted for each container; used by one container only). Other
+    /// file systems are refused.
+    /// Example: `driver_opts: { type: none, o: bind, device: /srv/data }`
+    #[serde(default)]
+    pub driver_opts: Option<BTreeMap<String, String>>,
 }

@@ -134,12 +134,6 @@ pub struct ExtraHost {
     pub ip: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct VolumeDef {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-}
-
 /// One service, normalized: every Compose spelling of a setting is folded
 /// into one field here (e.g. `mem_limit` and `deploy.resources.limits.memory`
 /// both land in `limits.memory`).

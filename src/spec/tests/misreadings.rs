@@ -170,7 +170,8 @@ fn a_target_alone_is_an_anonymous_volume() {
         Mount::Volume {
             source: anonymous_volume("a", "/data"),
             target: "/data".into(),
-            read_only: false
+            read_only: false,
+            backing: crate::spec::Backing::Project,
         }
     );
     let Mount::Volume {
