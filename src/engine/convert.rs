@@ -7,9 +7,11 @@ use crate::runtime::devices::{self, DeviceAccess};
 use crate::runtime::rootfs;
 use crate::runtime::seccomp::{SeccompError, SeccompProgram};
 use crate::runtime::{
-    CgroupLimits, ContainerConfig, DevNum, IoLimits, MountSpec, Network, Security,
+    CgroupLimits, ContainerConfig, DevNum, IoLimits, MountSpec, Network, Security, Share,
 };
-use crate::spec::{Backing, Blkio, DeviceRate, Mount, NetworkMode, Rootfs, Seccomp, Service};
+use crate::spec::{
+    Backing, Blkio, DeviceRate, IpcMode, Mount, NetworkMode, PidMode, Rootfs, Seccomp, Service,
+};
 use crate::state::volumes::{VolumeError, VolumeStore};
 use crate::state::{cgroup_path, container_id, Store};
 
@@ -342,6 +344,17 @@ pub fn container_config(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         oom_score_adj: svc.process.oom_score_adj,
+        // `service:NAME` becomes `Join` once that container's pid is known
+        // (the supervisor's start).
+        ipc: match svc.process.ipc {
+            IpcMode::Host => Share::Host,
+            _ => Share::New,
+        },
+        pid: match svc.process.pid {
+            PidMode::Host => Share::Host,
+            _ => Share::New,
+        },
+        shm_source: None,
         network: match svc.network_mode {
             NetworkMode::Host => Network::Host,
             // Bridges and shared namespaces are the network room's

@@ -45,6 +45,18 @@ pub struct ContainerConfig {
     #[serde(default)]
     pub oom_score_adj: Option<i32>,
     pub network: Network,
+    /// The IPC namespace (and `/dev/shm`): new, the host's, or another
+    /// container's.
+    #[serde(default)]
+    pub ipc: Share,
+    /// The PID namespace: new (the init is pid 1), the host's, or another
+    /// container's.
+    #[serde(default)]
+    pub pid: Share,
+    /// A host tmpfs to bind as `/dev/shm` instead of one of its own (see
+    /// `mounts::shared_shm`).
+    #[serde(default)]
+    pub shm_source: Option<PathBuf>,
     /// Whether stack's init is pid 1 (else the command is).
     pub init: bool,
     /// Cgroup path relative to each hierarchy root: `stack/<project>/<service>`.
@@ -110,6 +122,18 @@ impl Default for Security {
             shm_size: DEFAULT_SHM_SIZE,
         }
     }
+}
+
+/// Whose namespace of one kind a container is in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Share {
+    /// Its own, made at clone.
+    #[default]
+    New,
+    /// The host's (the supervisor's).
+    Host,
+    /// That of the container whose init has this pid.
+    Join(i32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

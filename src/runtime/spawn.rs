@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::channel::{self, FromInit, ToInitRef};
-use super::{net, sealed, Attachment, ContainerConfig, Network};
+use super::{net, sealed, Attachment, ContainerConfig, Network, Share};
 
 mod clone;
 
@@ -205,7 +205,7 @@ fn cstrings(v: &[String], what: &'static str) -> Result<Vec<CString>, SpawnError
 pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned, SpawnError> {
     // Everything that allocates or can fail in a friendly way happens here,
     // before clone.
-    let fds = ChildFds::open(cgroup_procs, &cfg.network)?;
+    let fds = ChildFds::open(cgroup_procs, &cfg.network, cfg.ipc, cfg.pid)?;
     let (mut parent, child) = init_channel()?;
     let argv = [c"stack".as_ptr(), c"__init".as_ptr(), std::ptr::null()];
     let env = cstrings(&container_env(cfg), "environment entry")?;
@@ -213,8 +213,15 @@ pub fn start(cfg: &ContainerConfig, cgroup_procs: &[PathBuf]) -> Result<Spawned,
     envp.push(std::ptr::null());
     let config_msg = channel::encode(&ToInitRef::Config(cfg)).map_err(SpawnError::Encode)?;
 
-    let mut flags =
-        libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
+    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWUTS;
+    // Host: stay where we are. Join: the child enters the IPC namespace
+    // (setns on `fds.ipcns`), and is cloned into the PID namespace.
+    if cfg.ipc == Share::New {
+        flags |= libc::CLONE_NEWIPC;
+    }
+    if cfg.pid == Share::New {
+        flags |= libc::CLONE_NEWPID;
+    }
     match &cfg.network {
         Network::None | Network::Bridge(_) => flags |= libc::CLONE_NEWNET,
         // The host's: stay where we are. Join: the child enters it (setns

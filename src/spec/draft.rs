@@ -60,6 +60,8 @@ pub(super) struct Draft {
     pub process: Process,
     /// Where each sysctl was (`kernel::SysctlsAt`).
     pub sysctls_at: super::kernel::SysctlsAt,
+    /// Where `ipc` and `pid` were, by key.
+    pub ns_at: super::kernel::SysctlsAt,
     pub ulimits: BTreeMap<String, Ulimit>,
     pub network_mode: NetworkMode,
     /// `networks`, `container_name`, `links`, `expose`, `extra_hosts`,
@@ -114,6 +116,7 @@ impl Default for Draft {
             security: Security::default(),
             process: Process::default(),
             sysctls_at: BTreeMap::new(),
+            ns_at: BTreeMap::new(),
             ulimits: BTreeMap::new(),
             network_mode: NetworkMode::Bridge,
             net: NetKeys::default(),

@@ -1,12 +1,12 @@
-//! The loader for `group_add`, `sysctls` and `oom_score_adj`: how a
-//! service's processes meet the kernel (see `model::Process`).
+//! The loader for `group_add`, `sysctls`, `oom_score_adj`, `ipc` and
+//! `pid`: how a service's processes meet the kernel (see `model::Process`).
 
 use std::collections::BTreeMap;
 
 use super::draft::Draft;
 use super::load::*;
 use super::model::*;
-use super::yaml::{Node, Pos};
+use super::yaml::{Key, Node, Pos};
 
 /// Where each sysctl was, for the check against `network_mode`.
 pub(super) type SysctlsAt = BTreeMap<String, (Pos, String)>;
@@ -37,6 +37,112 @@ impl Cx<'_> {
             return None;
         }
         i32::try_from(n).ok()
+    }
+
+    /// `ipc:` `private`, `shareable`, `host` or `service:NAME`.
+    pub(super) fn ipc_mode(&mut self, v: &Node, p: &str, me: &str) -> Option<IpcMode> {
+        let s = self.string(v, p)?;
+        match s.as_str() {
+            "private" => Some(IpcMode::Private),
+            "shareable" | "" => Some(IpcMode::Shareable),
+            "host" => Some(IpcMode::Host),
+            _ if s.starts_with("service:") => self
+                .shared_service(v, p, me, &s["service:".len()..], "ipc", "IPC")
+                .map(IpcMode::Service),
+            "none" => {
+                self.err(
+                    v.pos,
+                    p,
+                    "ipc \"none\" (no /dev/shm) is not supported yet; use `private`",
+                );
+                None
+            }
+            _ if s.starts_with("container:") => {
+                self.err(v.pos, p, format!("ipc {s:?} is not supported yet; use service:NAME to share the IPC namespace of a service of this file"));
+                None
+            }
+            other => {
+                let shown = super::printable(other);
+                self.err(
+                    v.pos,
+                    p,
+                    format!(
+                        "invalid ipc {shown:?} (expected private, shareable, host or service:NAME)"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `pid:` `host` or `service:NAME` (empty: the container's own).
+    pub(super) fn pid_mode(&mut self, v: &Node, p: &str, me: &str) -> Option<PidMode> {
+        let s = self.string(v, p)?;
+        match s.as_str() {
+            "" | "private" => Some(PidMode::Private),
+            "host" => Some(PidMode::Host),
+            _ if s.starts_with("service:") => self
+                .shared_service(v, p, me, &s["service:".len()..], "pid", "PID")
+                .map(PidMode::Service),
+            _ if s.starts_with("container:") => {
+                self.err(v.pos, p, format!("pid {s:?} is not supported yet; use service:NAME to share the PID namespace of a service of this file"));
+                None
+            }
+            other => {
+                let shown = super::printable(other);
+                self.err(
+                    v.pos,
+                    p,
+                    format!("invalid pid {shown:?} (expected host or service:NAME)"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `ipc` or `pid` (key `k`), with where it was for the dependency it
+    /// implies.
+    pub(super) fn namespace_key(&mut self, d: &mut Draft, me: &str, k: &Key, v: &Node, p: &str) {
+        if k.name == "ipc" {
+            if let Some(m) = self.ipc_mode(v, p, me) {
+                d.process.ipc = m;
+            }
+        } else if let Some(m) = self.pid_mode(v, p, me) {
+            d.process.pid = m;
+        }
+        d.ns_at.insert(k.name.clone(), (v.pos, p.to_string()));
+    }
+
+    /// The NAME of `KEY: service:NAME`: another service of this file.
+    fn shared_service(
+        &mut self,
+        v: &Node,
+        p: &str,
+        me: &str,
+        name: &str,
+        key: &str,
+        what: &str,
+    ) -> Option<String> {
+        if name == me {
+            self.err(v.pos, p, format!("service `{me}` cannot share its own {what} namespace; name another service after `service:`"));
+            return None;
+        }
+        if !self.service_names.contains(name) {
+            let names: Vec<String> = self.service_names.iter().cloned().collect();
+            let hint = suggest(name, &names)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            let shown = super::printable(name);
+            self.err(
+                v.pos,
+                p,
+                format!(
+                    "{key}: service `{shown}` is not defined{hint}; name a service of this file"
+                ),
+            );
+            return None;
+        }
+        Some(name.to_string())
     }
 
     /// `sysctls` as a map or `KEY=VALUE` list; names Docker would refuse
@@ -74,8 +180,9 @@ impl Cx<'_> {
     }
 
     /// What spans keys: `net.*` needs the container's own network
-    /// namespace.
+    /// namespace, the others its own IPC namespace.
     pub(super) fn process_done(&mut self, d: &Draft, at: &SysctlsAt) {
+        self.ipc_sysctls(d, at);
         let why = match &d.network_mode {
             NetworkMode::Host => {
                 "network_mode: host (it would change the host's network)".to_string()
@@ -88,6 +195,20 @@ impl Cx<'_> {
             NetworkMode::Bridge | NetworkMode::None => return,
         };
         for (name, (pos, p)) in at.iter().filter(|(n, _)| n.starts_with("net.")) {
+            self.err(*pos, p, format!("sysctl {name} cannot be set with {why}"));
+        }
+    }
+
+    /// The IPC sysctls need the container's own IPC namespace.
+    fn ipc_sysctls(&mut self, d: &Draft, at: &SysctlsAt) {
+        let why = match &d.process.ipc {
+            IpcMode::Host => "ipc: host (it would change the host's)".to_string(),
+            IpcMode::Service(x) => {
+                format!("ipc: service:{x} (it would change `{x}`'s); set it on `{x}`")
+            }
+            IpcMode::Private | IpcMode::Shareable => return,
+        };
+        for (name, (pos, p)) in at.iter().filter(|(n, _)| !n.starts_with("net.")) {
             self.err(*pos, p, format!("sysctl {name} cannot be set with {why}"));
         }
     }

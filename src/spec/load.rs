@@ -625,6 +625,7 @@ impl Cx<'_> {
             "group_add" => d.process.group_add = self.group_add(v, p),
             "oom_score_adj" => d.process.oom_score_adj = self.oom_score_adj(v, p),
             "sysctls" => d.process.sysctls = self.sysctls(v, p, &mut d.sysctls_at),
+            "ipc" | "pid" => self.namespace_key(d, name, k, v, p),
             "volumes" => d.volumes = self.volumes(v, p, name),
             "volumes_from" => self.volumes_from(v, p, name, d),
             "secrets" => d.files.extend(self.service_files(v, p, FileKind::Secret)),

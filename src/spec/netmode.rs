@@ -60,6 +60,27 @@ impl Cx<'_> {
         for f in &d.volumes_from {
             wanted.push((f.service.clone(), (f.pos, f.path.clone())));
         }
+        let shared = [
+            (
+                "ipc",
+                match &d.process.ipc {
+                    IpcMode::Service(x) => Some(x.clone()),
+                    _ => None,
+                },
+            ),
+            (
+                "pid",
+                match &d.process.pid {
+                    PidMode::Service(x) => Some(x.clone()),
+                    _ => None,
+                },
+            ),
+        ];
+        for (key, svc) in shared {
+            if let (Some(svc), Some(at)) = (svc, d.ns_at.get(key)) {
+                wanted.push((svc, at.clone()));
+            }
+        }
         for (svc, (at, p)) in wanted {
             if svc == name || !self.service_names.contains(&svc) || d.depends_on.contains_key(&svc)
             {
@@ -202,6 +223,16 @@ pub(super) fn check_across(
     let mut names: HashMap<String, String> = HashMap::new();
     let mut ports = Published::default();
     for (name, svc, x) in order {
+        if let IpcMode::Service(peer) = &svc.process.ipc {
+            let pos = x.depends_pos.get(peer).copied().unwrap_or(x.pos);
+            let p = format!("services.{name}.ipc");
+            match services.get(peer).map(|o| &o.process.ipc) {
+                Some(IpcMode::Private) => err(pos, &p, format!("service `{peer}` has `ipc: private`, which no other container may join; make it `shareable` (or remove its `ipc`)")),
+                Some(IpcMode::Host) => err(pos, &p, format!("service `{peer}` has `ipc: host`; write `ipc: host` here too")),
+                Some(IpcMode::Service(o)) => err(pos, &p, format!("service `{peer}` shares the IPC namespace of `{o}`; write `ipc: service:{o}` here")),
+                _ => {}
+            }
+        }
         for (net, a, pos, p) in &x.net.ipv4 {
             if let Some(f) = ips.get(&(net.clone(), *a)) {
                 err(*pos, p, format!("ipv4_address {a} is already given by {f}; give each container its own address"));

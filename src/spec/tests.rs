@@ -164,8 +164,8 @@ fn compose_keys_refused_with_advice() {
         "{e}"
     );
     assert_eq!(
-        one_err(&format!("services:\n  a:\n    {HOST}\n    pid: host\n")),
-        "4:5: services.a.pid: `pid` is a Compose key stack does not support yet; remove it"
+        one_err(&format!("services:\n  a:\n    {HOST}\n    storage_opt: {{ size: 1G }}\n")),
+        "4:5: services.a.storage_opt: `storage_opt` is a Compose key stack does not support yet; remove it"
     );
     assert_eq!(
         one_err(&format!("services:\n  a:\n    {HOST}\nmodels: {{}}\n")),

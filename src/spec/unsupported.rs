@@ -13,7 +13,7 @@ pub(super) fn compose_unsupported(def: &str, key: &str) -> Option<String> {
         }
         (
             "ServiceFile",
-            "pid" | "ipc" | "logging"
+            "logging"
             | "external_links"
             | "stdin_open" | "tty" | "userns_mode" | "cgroup" | "cgroup_parent"
             | "runtime" | "storage_opt"

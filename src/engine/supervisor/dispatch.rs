@@ -202,20 +202,38 @@ impl Sup {
         c.rec.error = None;
         c.rec.next_restart_ms = None;
         self.save(name);
-        let peer = match &svc.network_mode {
-            crate::spec::NetworkMode::Service(p) => self
-                .ctrs
+        let running_pid = |p: &str| {
+            self.ctrs
                 .get(p)
                 .filter(|o| o.obs.is_running())
-                .and_then(|o| o.rec.pid),
+                .and_then(|o| o.rec.pid)
+        };
+        let peer = match &svc.network_mode {
+            crate::spec::NetworkMode::Service(p) => running_pid(p),
             _ => None,
         };
+        let ipc_peer = match &svc.process.ipc {
+            crate::spec::IpcMode::Service(p) => running_pid(p),
+            _ => None,
+        };
+        let pid_peer = match &svc.process.pid {
+            crate::spec::PidMode::Service(p) => running_pid(p),
+            _ => None,
+        };
+        let ipc_shared = self
+            .stack
+            .services
+            .values()
+            .any(|s| matches!(&s.process.ipc, crate::spec::IpcMode::Service(x) if x == name));
         self.spawner.start(StartJob {
             service: name.to_string(),
             gen,
             svc,
             store: self.store.clone(),
             peer,
+            ipc_peer,
+            pid_peer,
+            ipc_shared,
         });
     }
 

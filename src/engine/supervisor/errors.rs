@@ -33,6 +33,17 @@ pub enum StartError {
     Image(#[from] crate::engine::image::ImageError),
     #[error(transparent)]
     Secrets(#[from] crate::engine::secrets::SecretsError),
+    #[error(transparent)]
+    Mount(#[from] crate::runtime::mounts::MountError),
+    /// `ipc`/`pid: service:NAME` while NAME's container does not run.
+    #[error(
+        "{key}: service:{peer}: `{peer}` is not running, so its {what} namespace cannot be joined"
+    )]
+    PeerGone {
+        key: &'static str,
+        what: &'static str,
+        peer: String,
+    },
     /// Only the unit tests' fake spawner says this.
     #[cfg(test)]
     #[error("{0}")]

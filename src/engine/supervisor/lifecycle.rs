@@ -115,6 +115,17 @@ impl Sup {
             }
             return;
         }
+        // Sharing a PID namespace, the init's end kills nothing by itself
+        // (it kills its cgroup, but it may have been killed first): what
+        // is left of the container goes now, before a restart.
+        let shared_pid = self
+            .stack
+            .services
+            .get(&name)
+            .is_some_and(|s| !s.process.pid.is_default());
+        if shared_pid {
+            self.spawner.kill(&c.rec);
+        }
         c.rec.exit_code = code;
         c.rec.set_finished(now_ms);
         c.rec.oom_killed = oom;

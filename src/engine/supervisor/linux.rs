@@ -55,7 +55,7 @@ impl Spawner for LinuxSpawner {
         let tx = self.tx.clone();
         let keeper = self.keeper.clone();
         worker(format!("start-{}", job.service), move || {
-            let result = start_container(&job.store, &job.svc, job.peer, &keeper);
+            let result = start_container(&job, &keeper);
             let _ = tx.send(Ev::Started {
                 service: job.service,
                 gen: job.gen,
@@ -309,20 +309,44 @@ fn lowers(
     Ok((lower, Vec::new()))
 }
 
+/// `ipc`/`pid: service:NAME`: the namespaces of NAME's running container.
+fn shared_namespaces(
+    job: &StartJob,
+    cfg: &mut crate::runtime::ContainerConfig,
+) -> Result<(), StartError> {
+    use crate::runtime::Share;
+    use crate::spec::{IpcMode, PidMode};
+    let gone = |key, what, peer: &String| StartError::PeerGone {
+        key,
+        what,
+        peer: peer.clone(),
+    };
+    if let IpcMode::Service(p) = &job.svc.process.ipc {
+        cfg.ipc = Share::Join(job.ipc_peer.ok_or_else(|| gone("ipc", "IPC", p))?);
+        cfg.shm_source = Some(job.store.bundle_dir(p).join("shm"));
+    }
+    if job.ipc_shared && cfg.ipc != Share::Host {
+        let dir = job.store.bundle_dir(&job.svc.name).join("shm");
+        crate::runtime::mounts::shared_shm(&dir, cfg.security.shm_size)?;
+        cfg.shm_source = Some(dir);
+    }
+    if let PidMode::Service(p) = &job.svc.process.pid {
+        cfg.pid = Share::Join(job.pid_peer.ok_or_else(|| gone("pid", "PID", p))?);
+    }
+    Ok(())
+}
+
 /// Prepare the rootfs and the networks, and start one container (on a
 /// worker thread).
-fn start_container(
-    store: &Store,
-    svc: &Service,
-    peer: Option<i32>,
-    keeper: &Keeper,
-) -> Result<Started, StartError> {
+fn start_container(job: &StartJob, keeper: &Keeper) -> Result<Started, StartError> {
+    let (store, svc, peer) = (&job.store, &job.svc, job.peer);
     let (lower, below) = lowers(store, svc)?;
     for path in [store.bundle_dir(&svc.name), store.logs_dir()] {
         std::fs::create_dir_all(&path).map_err(|source| StartError::Dir { path, source })?;
     }
     let mut cfg = convert::container_config(store, svc, &lower)?;
     cfg.layers = below;
+    shared_namespaces(job, &mut cfg)?;
     let mut files = crate::engine::secrets::materialize(&store.bundle_dir(&svc.name), svc)?;
     cfg.mounts.append(&mut files);
     let net = keeper.attach(store, svc, peer)?;

@@ -23,6 +23,12 @@ pub struct StartJob {
     pub store: Store,
     /// `network_mode: service:X`: the init pid of X's container.
     pub peer: Option<i32>,
+    /// `ipc: service:X` and `pid: service:X`: the same for those.
+    pub ipc_peer: Option<i32>,
+    pub pid_peer: Option<i32>,
+    /// Another service joins this one's IPC namespace (`ipc: service:`
+    /// naming it): its `/dev/shm` is a host tmpfs they share.
+    pub ipc_shared: bool,
 }
 
 /// A started container: its init, and what it holds on its networks.

@@ -132,6 +132,49 @@ fn exec_as_pid1(mut chan: UnixStream, p: Prepared) -> i32 {
     127
 }
 
+/// SIGKILL every other process of the container. As pid 1 of its own PID
+/// namespace that is `kill(-1)`. Sharing one (`pid: host` or `service:`),
+/// `kill(-1)` would reach processes that are not the container's: only
+/// those in its cgroup (read from its own read-only `/sys/fs/cgroup`,
+/// whose pids are in our namespace) are killed, until none is left.
+fn kill_the_rest() {
+    // SAFETY: getpid has no arguments.
+    if unsafe { libc::getpid() } == 1 {
+        // SAFETY: kill(-1) from pid 1 signals every other process in our pid namespace.
+        unsafe { libc::kill(-1, libc::SIGKILL) };
+        return;
+    }
+    // SAFETY: as above.
+    let me = unsafe { libc::getpid() };
+    for _ in 0..100 {
+        let others: Vec<i32> = cgroup_pids().into_iter().filter(|p| *p != me).collect();
+        if others.is_empty() {
+            return;
+        }
+        for pid in others {
+            // SAFETY: kill with integer arguments; pid is a member of our own cgroup.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// The pids in the container's cgroup, from the first hierarchy that
+/// lists them (the unified one, else a v1 controller's).
+fn cgroup_pids() -> Vec<i32> {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let mut files = vec![root.join("cgroup.procs")];
+    if let Ok(rd) = std::fs::read_dir(root) {
+        files.extend(rd.flatten().map(|e| e.path().join("cgroup.procs")));
+    }
+    for f in files {
+        if let Ok(text) = std::fs::read_to_string(&f) {
+            return text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        }
+    }
+    Vec::new()
+}
+
 /// `init: true`: fork the command as pid 2, then relay and reap.
 fn supervise(mut chan: UnixStream, p: Prepared) -> i32 {
     let fail = |chan: &mut UnixStream, sentence: String| {
@@ -140,6 +183,10 @@ fn supervise(mut chan: UnixStream, p: Prepared) -> i32 {
     };
     // Block what we handle, before fork, so nothing is lost; the command
     // unblocks them before exec.
+    // Not pid 1 (a shared PID namespace): orphans of the command are
+    // ours to reap, as they would be pid 1's.
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     // SAFETY: building a signal set on the stack and blocking it.
     let mask = unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -368,8 +415,7 @@ fn relay(child: i32, sfd: OwnedFd, out: OwnedFd, err: OwnedFd, log: OwnedFd) -> 
         }
     }
     // The command is gone: so is the container. Whatever else runs here dies.
-    // SAFETY: kill(-1) from pid 1 signals every other process in our pid namespace.
-    unsafe { libc::kill(-1, libc::SIGKILL) };
+    kill_the_rest();
     reap(child, true);
     for s in &mut streams {
         while s.pump(&mut log) {}

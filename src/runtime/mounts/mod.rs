@@ -12,6 +12,9 @@ use nix::mount::MsFlags;
 use super::syscall::{Kind, Syscall};
 use super::{ContainerConfig, MountSpec};
 
+mod shm;
+pub use shm::shared_shm;
+
 /// Why the file-system set-up failed; each message is a sentence.
 #[derive(Debug, thiserror::Error)]
 pub enum MountError {
@@ -312,15 +315,7 @@ pub fn setup(sys: &dyn Syscall, cfg: &ContainerConfig) -> Result<(), MountError>
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
         Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
     )?;
-    special(
-        sys,
-        "the /dev/shm tmpfs",
-        &dev.join("shm"),
-        "/dev/shm",
-        "tmpfs",
-        nsde,
-        Some(&format!("mode=1777,size={}", cfg.security.shm_size)),
-    )?;
+    shm::mount_shm(sys, cfg, &dev.join("shm"), nsde)?;
     for (link, target) in [
         ("ptmx", "pts/ptmx"),
         ("fd", "/proc/self/fd"),

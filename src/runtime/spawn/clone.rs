@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::super::channel::INIT_CHANNEL_FD;
-use super::super::{sealed, Network};
+use super::super::{sealed, Network, Share};
 use super::SpawnError;
 
 /// Set to `0` to start containers with clone and a `cgroup.procs` write even
@@ -72,6 +72,7 @@ const EXIT_UNSHARE: i32 = 121;
 const EXIT_EXEC: i32 = 122;
 const EXIT_FDS: i32 = 123;
 const EXIT_SETNS: i32 = 124;
+const EXIT_SETNS_IPC: i32 = 119;
 
 /// `ioctl(NS_GET_NSTYPE)` (`_IO(0xb7, 0x3)`, Linux 4.11): the `CLONE_NEW*`
 /// type of a namespace fd.
@@ -102,12 +103,19 @@ pub(super) struct ChildFds {
     devnull: OwnedFd,
     /// The network namespace the child enters first (`Network::Join`).
     netns: Option<OwnedFd>,
+    /// The IPC namespace the child enters next (`ipc: Share::Join`).
+    ipcns: Option<OwnedFd>,
+    /// The PID namespace the clone is made in (`pid: Share::Join`): the
+    /// cloning thread enters it for the clone's length.
+    pidns: Option<OwnedFd>,
 }
 
 impl ChildFds {
     pub(super) fn open(
         cgroup_procs: &[PathBuf],
         network: &Network,
+        ipc: Share,
+        pid: Share,
     ) -> Result<ChildFds, SpawnError> {
         let dup = |what| move |source| SpawnError::Resource { what, source };
         let exe = high_fd(sealed::sealed_exe()?).map_err(dup("duplicate the init binary fd"))?;
@@ -148,12 +156,23 @@ impl ChildFds {
             }
             _ => None,
         };
+        let join = |share: Share, name: &'static str, kind: libc::c_int| match share {
+            Share::Join(peer) => {
+                let ns = open_peer_ns(peer, name, kind)?;
+                high_fd(ns.as_raw_fd())
+                    .map(Some)
+                    .map_err(dup("duplicate fd"))
+            }
+            Share::New | Share::Host => Ok(None),
+        };
         Ok(ChildFds {
             exe,
             procs,
             v2,
             devnull,
             netns,
+            ipcns: join(ipc, "ipc", libc::CLONE_NEWIPC)?,
+            pidns: join(pid, "pid", libc::CLONE_NEWPID)?,
         })
     }
 }
@@ -176,6 +195,57 @@ fn open_netns(path: &Path) -> Result<File, SpawnError> {
     Ok(file)
 }
 
+/// Opens `/proc/<peer>/ns/<name>` and checks it is a namespace of `kind`.
+fn open_peer_ns(peer: i32, name: &'static str, kind: libc::c_int) -> Result<File, SpawnError> {
+    let err = |source| SpawnError::OpenNamespace {
+        name,
+        pid: peer,
+        source,
+    };
+    let file = File::open(format!("/proc/{peer}/ns/{name}")).map_err(err)?;
+    // SAFETY: an argument-less ioctl on an fd we own; it only returns a number.
+    let got = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE as _) };
+    if got != kind {
+        return Err(err(io::Error::other(format!("not a {name} namespace"))));
+    }
+    Ok(file)
+}
+
+/// While alive, the calling thread makes its children in another PID
+/// namespace; dropped, it makes them in its own again. The thread's own
+/// (active) namespace never changes, so this moves nothing but the next
+/// clone.
+struct PidNsFor {
+    own: File,
+}
+
+impl PidNsFor {
+    fn enter(target: &OwnedFd) -> Result<PidNsFor, SpawnError> {
+        let own =
+            File::open("/proc/thread-self/ns/pid").map_err(|source| SpawnError::Resource {
+                what: "open this thread's PID namespace",
+                source,
+            })?;
+        // SAFETY: setns on an fd we own; CLONE_NEWPID changes only the
+        // namespace this thread's later children are made in.
+        if unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWPID) } != 0 {
+            return Err(SpawnError::Resource {
+                what: "enter the PID namespace the container shares",
+                source: io::Error::last_os_error(),
+            });
+        }
+        Ok(PidNsFor { own })
+    }
+}
+
+impl Drop for PidNsFor {
+    fn drop(&mut self) {
+        // SAFETY: as in `enter`; back to the thread's own active namespace,
+        // which the kernel always allows.
+        unsafe { libc::setns(self.own.as_raw_fd(), libc::CLONE_NEWPID) };
+    }
+}
+
 /// Clone the init with `flags`: by `clone3(CLONE_INTO_CGROUP)` where the
 /// kernel can, else by clone and a write from the child. Returns its pid
 /// and whether the kernel placed it in its cgroup.
@@ -189,6 +259,8 @@ pub(super) fn clone_init(
     let mut procs_raw: Vec<RawFd> = fds.procs.iter().map(|f| f.as_raw_fd()).collect();
     let (exe_fd, null_fd) = (fds.exe.as_raw_fd(), fds.devnull.as_raw_fd());
     let netns_fd = fds.netns.as_ref().map_or(-1, |f| f.as_raw_fd());
+    let ns = [netns_fd, fds.ipcns.as_ref().map_or(-1, |f| f.as_raw_fd())];
+    let _pidns = fds.pidns.as_ref().map(PidNsFor::enter).transpose()?;
 
     let mut into_cgroup = false;
     let mut pid = -1;
@@ -212,9 +284,7 @@ pub(super) fn clone_init(
             };
             if pid == 0 {
                 // SAFETY: we are the clone child; see child_after_clone.
-                unsafe {
-                    child_after_clone(&procs_raw, netns_fd, child_fd, null_fd, exe_fd, argv, envp)
-                }
+                unsafe { child_after_clone(&procs_raw, ns, child_fd, null_fd, exe_fd, argv, envp) }
             }
             if pid > 0 {
                 into_cgroup = true;
@@ -248,9 +318,7 @@ pub(super) fn clone_init(
         };
         if pid == 0 {
             // SAFETY: we are the clone child; see child_after_clone.
-            unsafe {
-                child_after_clone(&procs_raw, netns_fd, child_fd, null_fd, exe_fd, argv, envp)
-            }
+            unsafe { child_after_clone(&procs_raw, ns, child_fd, null_fd, exe_fd, argv, envp) }
         }
     }
     if pid < 0 {
@@ -287,6 +355,9 @@ pub(super) fn describe_early_death(status: Option<i32>) -> String {
         Some(EXIT_SETNS) => {
             "cannot enter the network namespace the container shares (setns failed)".into()
         }
+        Some(EXIT_SETNS_IPC) => {
+            "cannot enter the IPC namespace the container shares (setns failed)".into()
+        }
         Some(s) if s >= 128 => format!(
             "the container's init was killed by signal {} during set-up",
             s - 128
@@ -304,7 +375,7 @@ pub(super) fn describe_early_death(status: Option<i32>) -> String {
 /// values and makes raw syscalls (async-signal-safe), never returns.
 unsafe fn child_after_clone(
     procs: &[RawFd],
-    netns: RawFd,
+    [netns, ipcns]: [RawFd; 2],
     chan: RawFd,
     null: RawFd,
     exe: RawFd,
@@ -315,6 +386,9 @@ unsafe fn child_after_clone(
     // happens in the namespace it shares. The fd is close-on-exec.
     if netns >= 0 && libc::setns(netns, libc::CLONE_NEWNET) != 0 {
         libc::_exit(EXIT_SETNS);
+    }
+    if ipcns >= 0 && libc::setns(ipcns, libc::CLONE_NEWIPC) != 0 {
+        libc::_exit(EXIT_SETNS_IPC);
     }
     for &fd in procs {
         // "0" means the writing process itself.

@@ -152,9 +152,26 @@ pub struct ServiceFile {
     /// Example: `group_add: [audio, "1001"]`
     #[serde(default)]
     pub group_add: Option<Vec<Scalar>>,
+    /// The IPC namespace (System V IPC, POSIX message queues) and
+    /// `/dev/shm`: `shareable` (the default: its own, which others may
+    /// join), `private` (its own, joined by none), `host`, or
+    /// `service:NAME` (that service's, with its `/dev/shm`; started after
+    /// it and restarted with it).
+    /// Example: `ipc: service:app`
+    #[serde(default)]
+    pub ipc: Option<String>,
+    /// The PID namespace: the container's own (the default; stack's init
+    /// is pid 1), `host` (it sees, and as root may signal, every process
+    /// on the machine), or `service:NAME` (that service's; started after
+    /// it and restarted with it). Sharing one, stack's init kills only the
+    /// container's own processes (its cgroup) when the command ends.
+    /// Example: `pid: service:app`
+    #[serde(default)]
+    pub pid: Option<String>,
     /// Kernel parameters set in the container's own namespaces: `net.*`
     /// (not with `network_mode: host` or `service:`), `kernel.shm*`,
-    /// `kernel.msg*`, `kernel.sem`, `fs.mqueue.*`; others are refused.
+    /// `kernel.msg*`, `kernel.sem`, `fs.mqueue.*` (not with `ipc: host` or
+    /// `service:`); others are refused.
     /// Example: `sysctls: { net.core.somaxconn: 1024 }`
     #[serde(default)]
     pub sysctls: Option<MapOrList>,

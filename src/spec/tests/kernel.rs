@@ -87,3 +87,50 @@ fn a_cpu_reservation_is_a_weight_and_not_with_cpu_shares() {
         "{e}"
     );
 }
+
+#[test]
+fn ipc_and_pid_modes_load_and_imply_a_dependency() {
+    let s = ok(&format!(
+        "services:\n  a:\n    {HOST}\n    ipc: shareable\n  b:\n    {HOST}\n    ipc: service:a\n    pid: service:a\n  c:\n    {HOST}\n    ipc: host\n    pid: host\n  d:\n    {HOST}\n    ipc: private\n"
+    ));
+    assert_eq!(s.services["a"].process.ipc, IpcMode::Shareable);
+    let b = &s.services["b"];
+    assert_eq!(b.process.ipc, IpcMode::Service("a".into()));
+    assert_eq!(b.process.pid, PidMode::Service("a".into()));
+    let dep = &b.depends_on["a"];
+    assert!(
+        dep.restart && dep.condition == Condition::ServiceStarted,
+        "{dep:?}"
+    );
+    assert_eq!(s.services["c"].process.ipc, IpcMode::Host);
+    assert_eq!(s.services["c"].process.pid, PidMode::Host);
+    assert_eq!(s.services["d"].process.ipc, IpcMode::Private);
+}
+
+#[test]
+fn ipc_and_pid_errors_say_what_to_do() {
+    let one = |svc: &str| {
+        errs(&format!(
+            "services:\n  a:\n    {HOST}\n    ipc: private\n  h:\n    {HOST}\n    ipc: host\n  b:\n    {HOST}\n{svc}"
+        ))
+    };
+    let cases: &[(&str, &str)] = &[
+        ("    ipc: none\n", "10:10: services.b.ipc: ipc \"none\" (no /dev/shm) is not supported yet; use `private`"),
+        ("    ipc: container:x\n", "10:10: services.b.ipc: ipc \"container:x\" is not supported yet; use service:NAME to share the IPC namespace of a service of this file"),
+        ("    ipc: bogus\n", "10:10: services.b.ipc: invalid ipc \"bogus\" (expected private, shareable, host or service:NAME)"),
+        ("    ipc: service:b\n", "10:10: services.b.ipc: service `b` cannot share its own IPC namespace; name another service after `service:`"),
+        ("    pid: service:hh\n", "10:10: services.b.pid: pid: service `hh` is not defined (did you mean `h`?); name a service of this file"),
+        ("    pid: container:x\n", "10:10: services.b.pid: pid \"container:x\" is not supported yet; use service:NAME to share the PID namespace of a service of this file"),
+        ("    ipc: service:a\n", "10:10: services.b.ipc: service `a` has `ipc: private`, which no other container may join; make it `shareable` (or remove its `ipc`)"),
+        ("    ipc: service:h\n", "10:10: services.b.ipc: service `h` has `ipc: host`; write `ipc: host` here too"),
+        ("    ipc: host\n    sysctls: { kernel.shmmax: '1' }\n", "11:16: services.b.sysctls.kernel.shmmax: sysctl kernel.shmmax cannot be set with ipc: host (it would change the host's)"),
+    ];
+    let mut wrong = Vec::new();
+    for (svc, want) in cases {
+        let e = one(svc);
+        if e != vec![want.to_string()] {
+            wrong.push(format!("{svc}  got {e:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
