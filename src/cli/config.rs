@@ -40,12 +40,8 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<i32> {
             }
         } else {
             let Some(svc) = stack.services.get(h) else {
-                let known: Vec<&str> = stack.services.keys().map(String::as_str).collect();
-                bail!(
-                    "no service `{h}` in {} (services: {})",
-                    stack.file.display(),
-                    known.join(", ")
-                );
+                let known: Vec<String> = stack.services.keys().cloned().collect();
+                bail!("{}", crate::spec::no_such_service(h, &known));
             };
             out.push_str(&crate::spec::config_hash(svc));
             out.push('\n');

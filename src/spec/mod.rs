@@ -24,6 +24,7 @@ mod limits;
 mod load;
 mod merge;
 pub mod model;
+mod names;
 mod netkeys;
 mod netmode;
 mod networks;
@@ -44,6 +45,7 @@ pub mod yaml;
 
 pub use depends::{check_dependencies, DependsError};
 pub use model::*;
+pub use names::no_such_service;
 pub use process::normalize_signal;
 pub use security::parse_tmpfs;
 pub use volume_defs::valid_volume_name;

@@ -49,6 +49,8 @@ impl Project {
     /// and return its exit code. Call [`seal`] first, before anything else.
     pub fn exec(&self, req: &ExecRequest) -> Result<i32, ProjectError> {
         let store = &self.store;
+        let (service, _) = crate::spec::replicas::split(&req.service);
+        self.check_named(&[service.to_string()])?;
         let (rec, damage) = store.load_container(&req.service)?;
         if let Some(d) = damage {
             self.tell(Progress::Warning(d.to_string()));

@@ -27,6 +27,7 @@ impl Project {
     /// `stack stop [SERVICE...]` (`timeout`: seconds before SIGKILL,
     /// default each service's `stop_grace_period`); remembered until `start`.
     pub fn stop(&self, services: &[String], timeout: Option<u64>) -> Result<Answer, ProjectError> {
+        self.check_named(services)?;
         let op = Op::Stop {
             services: services.to_vec(),
             timeout,
@@ -41,12 +42,14 @@ impl Project {
 
     /// `stack start [SERVICE...]`: clears the `stop` marks.
     pub fn start(&self, services: &[String]) -> Result<Answer, ProjectError> {
+        self.check_named(services)?;
         let op = Op::Start {
             services: services.to_vec(),
         };
         if let Some(a) = self.via_supervisor(op, services)? {
             return Ok(a);
         }
+        self.refuse_if_down("start")?;
         self.start_supervisor(services)
     }
 
@@ -56,6 +59,7 @@ impl Project {
         services: &[String],
         timeout: Option<u64>,
     ) -> Result<Answer, ProjectError> {
+        self.check_named(services)?;
         let op = Op::Restart {
             services: services.to_vec(),
             timeout,
@@ -63,11 +67,24 @@ impl Project {
         if let Some(a) = self.via_supervisor(op, services)? {
             return Ok(a);
         }
+        self.refuse_if_down("restart")?;
         {
             let _lock = self.lock()?;
             self.stop_direct(services, timeout)?;
         }
         self.start_supervisor(services)
+    }
+
+    /// As Compose: `start` and `restart` act on containers `up` made; a
+    /// project that is down has none, and they do not bring it up.
+    fn refuse_if_down(&self, verb: &'static str) -> Result<(), ProjectError> {
+        if self.records()?.is_empty() {
+            return Err(ProjectError::NothingTo {
+                verb,
+                project: self.store.project.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// Tell the services' states from a supervisor's answer.

@@ -14,7 +14,7 @@ use crate::spec::replicas;
 
 impl Project {
     /// Units (see `spec::replicas`) that have a log file or a record, sorted.
-    fn known_units(&self) -> Vec<String> {
+    pub(super) fn known_units(&self) -> Vec<String> {
         let store = &self.store;
         let mut names: Vec<String> = std::fs::read_dir(store.logs_dir())
             .map(|d| {
@@ -40,6 +40,7 @@ impl Project {
     /// The units `logs` shows: every replica of the named services, each of
     /// which must have a log (none named: every unit that has one).
     pub fn log_services(&self, named: &[String]) -> Result<Vec<String>, ProjectError> {
+        self.check_named(named)?;
         let known = self.known_units();
         if named.is_empty() {
             return Ok(known);

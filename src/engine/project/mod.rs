@@ -61,18 +61,18 @@ pub enum ProjectError {
     Network(#[from] crate::engine::network::NetworkError),
     #[error(transparent)]
     Image(#[from] crate::engine::image::ImageError),
-    /// `up web` when the file has no `web`.
-    #[error("no such service: {service} (the file {} has: {known})", file.display())]
-    NotInFile {
-        service: String,
-        file: PathBuf,
-        known: String,
-    },
+    /// A service name the project does not have, with the near name and
+    /// the list (`spec::no_such_service`): every verb says it the same.
+    #[error("{0}")]
+    NoSuchService(String),
     /// `port web 81` when web publishes no 81.
     #[error(
         "service {service} does not publish port {port}: see `stack ps` for what it publishes"
     )]
     NotPublished { service: String, port: String },
+    /// `start` or `restart` of a project that is down.
+    #[error("project {project} has no containers to {verb}: it is down; create and start it with `stack up -d`")]
+    NothingTo { verb: &'static str, project: String },
     /// `stop web` when the project has no container for `web`.
     #[error("no such service: {service} (no container in project {project})")]
     NoContainer { service: String, project: String },
@@ -284,19 +284,55 @@ impl Project {
 fn check_services(stack: &Stack, services: &[String]) -> Result<(), ProjectError> {
     for s in services {
         if !stack.services.contains_key(s) && !stack.replicas.contains_key(s) {
-            let names: Vec<&str> = if stack.replicas.is_empty() {
-                stack.services.keys().map(|k| k.as_str()).collect()
+            let names: Vec<String> = if stack.replicas.is_empty() {
+                stack.services.keys().cloned().collect()
             } else {
-                stack.replicas.keys().map(|k| k.as_str()).collect()
+                stack.replicas.keys().cloned().collect()
             };
-            return Err(ProjectError::NotInFile {
-                service: s.clone(),
-                file: stack.file.clone(),
-                known: names.join(", "),
-            });
+            return Err(ProjectError::NoSuchService(crate::spec::no_such_service(
+                s, &names,
+            )));
         }
     }
     Ok(())
+}
+
+impl Project {
+    /// The project's services: the file's (a replicated one by its
+    /// name), else, without a file, those its containers and logs name.
+    pub fn service_names(&self) -> Vec<String> {
+        if let Some(stack) = &self.stack {
+            let mut names: Vec<String> = stack.services.keys().cloned().collect();
+            names.extend(stack.replicas.keys().cloned());
+            names.sort();
+            names.dedup();
+            return names;
+        }
+        let mut names: Vec<String> = self
+            .known_units()
+            .iter()
+            .map(|u| crate::spec::replicas::service_of(u).to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Every name in `names` is a service of the project, or a unit key of
+    /// one of its replicas.
+    pub fn check_named(&self, names: &[String]) -> Result<(), ProjectError> {
+        let services = self.service_names();
+        let units = self.known_units();
+        for n in names {
+            let known = services.contains(n) || units.contains(n);
+            if !known {
+                return Err(ProjectError::NoSuchService(crate::spec::no_such_service(
+                    n, &services,
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The stack's services in start order (dependencies first).
@@ -309,7 +345,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_service_names_the_file_and_its_services() {
+    fn unknown_service_names_the_services() {
         let mut stack = Stack {
             name: "demo".into(),
             file: "/s/stack.yaml".into(),
@@ -328,10 +364,7 @@ mod tests {
         }
         assert!(check_services(&stack, &["web".into()]).is_ok());
         let e = check_services(&stack, &["api".into()]).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "no such service: api (the file /s/stack.yaml has: db, web)"
-        );
+        assert_eq!(e.to_string(), "no such service: api (services: db, web)");
     }
 
     #[test]

@@ -95,6 +95,7 @@ impl Project {
     /// `stack port SERVICE PRIVATE_PORT`: the host address a container
     /// port is published on (Compose's `0.0.0.0:8080`).
     pub fn port(&self, service: &str, port: u16, proto: &str) -> Result<String, ProjectError> {
+        self.check_named(&[service.to_string()])?;
         let listing = self.ps()?;
         let Some(row) = listing.containers.iter().find(|r| r.rec.service == service) else {
             return Err(ProjectError::NoContainer {

@@ -134,7 +134,23 @@ impl Sup {
                 }
             }
             if out.len() == before && !self.stack.replicas.contains_key(s) {
-                return Err(RequestError::NoSuchService(s.clone()));
+                let mut names: Vec<String> = self
+                    .stack
+                    .replicas
+                    .keys()
+                    .cloned()
+                    .chain(
+                        self.stack
+                            .services
+                            .keys()
+                            .map(|u| crate::spec::replicas::service_of(u).to_string()),
+                    )
+                    .collect();
+                names.sort();
+                names.dedup();
+                return Err(RequestError::NoSuchService(crate::spec::no_such_service(
+                    s, &names,
+                )));
             }
         }
         Ok(out)

@@ -53,7 +53,8 @@ pub enum StartError {
 /// A control request the loop refuses.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
-    #[error("no such service: {0}")]
+    /// `spec::no_such_service`'s sentence.
+    #[error("{0}")]
     NoSuchService(String),
 }
 

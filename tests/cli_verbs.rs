@@ -1,0 +1,55 @@
+//! The verbs as a daily user meets them (issue 14): every verb answers an
+//! unknown service the same way, and `start`/`restart` do not bring a
+//! project up. Real binary, real containers, as root.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+mod common;
+
+use common::{assert_nothing_left, root_or_skip, text, Project};
+
+const COLA: &str = "services:\n  cocacola:\n    rootfs: {busybox}\n    command: [sleep, '1000']\n  pepsi:\n    rootfs: {busybox}\n    command: [sleep, '1000']\n";
+
+#[test]
+fn every_verb_answers_an_unknown_service_the_same_way() {
+    if !root_or_skip("every_verb_answers_an_unknown_service_the_same_way") {
+        return;
+    }
+    let p = Project::new("cli-verbs-names", COLA);
+    p.ok(&["up", "-d"]);
+    let want = "no such service: pepsy (did you mean pepsi?; services: cocacola, pepsi)";
+    for args in [
+        &["exec", "-T", "pepsy", "true"][..],
+        &["restart", "pepsy"],
+        &["stop", "pepsy"],
+        &["start", "pepsy"],
+        &["logs", "pepsy"],
+        &["port", "pepsy", "80"],
+        &["up", "-d", "pepsy"],
+        &["config", "--hash", "pepsy"],
+    ] {
+        let o = p.run(args);
+        assert!(!o.status.success(), "{args:?}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.trim(), format!("stack: {want}"), "{args:?}");
+    }
+    p.ok(&["down", "-t", "1"]);
+}
+
+#[test]
+fn start_and_restart_refuse_a_project_that_is_down() {
+    if !root_or_skip("start_and_restart_refuse_a_project_that_is_down") {
+        return;
+    }
+    let p = Project::new("cli-verbs-down", COLA);
+    for verb in ["start", "restart"] {
+        let o = p.run(&[verb]);
+        assert!(!o.status.success(), "{verb}: {}", text(&o));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr).trim(),
+            format!("stack: project cli-verbs-down has no containers to {verb}: it is down; create and start it with `stack up -d`")
+        );
+        assert!(!p.run.join("cli-verbs-down").join("control.sock").exists());
+        assert!(!p.state.join("cli-verbs-down").join("containers").exists());
+    }
+    assert_nothing_left(&p);
+}
