@@ -53,3 +53,21 @@ fn start_and_restart_refuse_a_project_that_is_down() {
     }
     assert_nothing_left(&p);
 }
+
+#[test]
+fn exec_exits_127_for_a_missing_command_and_126_for_one_that_cannot_run() {
+    if !root_or_skip("exec_exits_127_for_a_missing_command_and_126_for_one_that_cannot_run") {
+        return;
+    }
+    let p = Project::new("cli-verbs-exec", COLA);
+    p.ok(&["up", "-d"]);
+    let o = p.run(&["exec", "-T", "pepsi", "no-such-command"]);
+    assert_eq!(o.status.code(), Some(127), "{}", text(&o));
+    assert!(text(&o).contains("no-such-command"), "{}", text(&o));
+    p.ok(&["exec", "-T", "pepsi", "sh", "-c", "echo data > /tmp/plain"]);
+    let o = p.run(&["exec", "-T", "pepsi", "/tmp/plain"]);
+    assert_eq!(o.status.code(), Some(126), "{}", text(&o));
+    let o = p.run(&["exec", "-T", "pepsi", "sh", "-c", "exit 7"]);
+    assert_eq!(o.status.code(), Some(7), "the command's own code");
+    p.ok(&["down", "-t", "1"]);
+}

@@ -130,7 +130,29 @@ fn missing_file_and_unknown_hash_service() {
         &["--hash", "db"],
     );
     assert_eq!(code, 1);
-    assert!(err.contains("no service `db`"), "{err}");
+    assert_eq!(err.trim(), "stack: no such service: db (services: web)");
+}
+
+#[test]
+fn a_missing_file_is_said_once_and_every_line_is_prefixed() {
+    let d = dir("missing-f");
+    let out = stack(&d, &["-f", "missing.yaml", "config"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("No such file or directory").count(),
+        1,
+        "the OS error once: {err}"
+    );
+    let (code, _, err) = config(
+        "two-problems",
+        b"services:\n  a: { rootfs: { host: [/bin/sh] }, mem_limit: lots }\n  b: { rootfs: { host: [/bin/sh] }, cpus: many }\n",
+        &[],
+    );
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() >= 2, "{err}");
+    assert!(lines.iter().all(|l| l.starts_with("stack: ")), "{err}");
 }
 
 #[test]

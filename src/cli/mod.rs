@@ -471,8 +471,27 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("stack: {e:#}");
-            1
+            eprint!("{}", error_text(&e));
+            e.downcast_ref::<project::ProjectError>()
+                .map_or(1, project::ProjectError::exit_code)
         }
     }
+}
+
+/// `stack: ` and the error with its causes, each cause once (a message
+/// that already quotes its source does not get it twice), every line
+/// prefixed.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if msg.contains(&c) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&c);
+    }
+    msg.lines().map(|l| format!("stack: {l}\n")).collect()
 }

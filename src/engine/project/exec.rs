@@ -88,8 +88,18 @@ impl Project {
                 ProjectError::Exec(format!("service {}: seccomp: {e}", req.service))
             })?,
         };
-        spawn::exec(pid, &opts)
-            .map_err(|e| ProjectError::Exec(format!("service {}: {e}", req.service)))
+        spawn::exec(pid, &opts).map_err(|e| match &e {
+            spawn::SpawnError::Step(step) => ProjectError::ExecCommand {
+                code: step.exit_code(),
+                sentence: format!("service {}: {e}", req.service),
+            },
+            // Not found, in PATH or at its path: Docker's 127.
+            spawn::SpawnError::Command(_) => ProjectError::ExecCommand {
+                code: 127,
+                sentence: format!("service {}: {e}", req.service),
+            },
+            _ => ProjectError::Exec(format!("service {}: {e}", req.service)),
+        })
     }
 }
 

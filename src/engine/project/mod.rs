@@ -116,9 +116,24 @@ pub enum ProjectError {
     /// `exec` refused before entering the container, or failed entering it.
     #[error("{0}")]
     Exec(String),
+    /// `exec`'s command could not be run (not found, not executable):
+    /// `stack exec` exits `code` (127 or 126), as `docker exec` does.
+    #[error("{sentence}")]
+    ExecCommand { sentence: String, code: i32 },
     /// The sealed copy of the binary could not be made or run.
     #[error(transparent)]
     Sealed(#[from] crate::runtime::sealed::SealedError),
+}
+
+impl ProjectError {
+    /// The exit status the command line ends with for this error: 1,
+    /// except what Docker gives its own numbers to.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ProjectError::ExecCommand { code, .. } => *code,
+            _ => 1,
+        }
+    }
 }
 
 /// Something that happened while a verb ran, for the user to see now.

@@ -147,6 +147,15 @@ pub enum StepError {
 }
 
 impl StepError {
+    /// The exit status Docker gives a command that could not run: 127
+    /// when it (or its interpreter) is not there, 126 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StepError::Interpreter { .. } => 127,
+            _ => 126,
+        }
+    }
+
     /// What `exec_command`'s (step, errno) means for the command `p`.
     pub(crate) fn new(p: &Prepared, step: u8, errno: i32) -> StepError {
         let e = io::Error::from_raw_os_error(errno);
