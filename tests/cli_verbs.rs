@@ -71,3 +71,71 @@ fn exec_exits_127_for_a_missing_command_and_126_for_one_that_cannot_run() {
     assert_eq!(o.status.code(), Some(7), "the command's own code");
     p.ok(&["down", "-t", "1"]);
 }
+
+#[test]
+fn ls_lists_the_machines_projects_with_their_states_and_files() {
+    if !root_or_skip("ls_lists_the_machines_projects_with_their_states_and_files") {
+        return;
+    }
+    let a = Project::new("cli-verbs-ls-a", COLA);
+    let mut b = Project::new(
+        "cli-verbs-ls-b",
+        "services:\n  one:\n    rootfs: {busybox}\n    command: [sleep, '1000']\n",
+    );
+    // One machine: both under the same state and run roots.
+    b.state = a.state.clone();
+    b.run = a.run.clone();
+    a.ok(&["up", "-d"]);
+    b.ok(&["up", "-d"]);
+    b.ok(&["stop", "-t", "1"]);
+
+    let table = a.ok(&["ls"]);
+    let file_a = a.dir.join("stack.yaml").display().to_string();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("CONFIG FILES"),
+        "{table}"
+    );
+    let row = lines
+        .iter()
+        .find(|l| l.starts_with("cli-verbs-ls-a"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        row.contains("running(2)") && row.ends_with(&file_a),
+        "{row}"
+    );
+    assert!(
+        !table.contains("cli-verbs-ls-b"),
+        "not running: only with -a\n{table}"
+    );
+
+    let all: serde_json::Value =
+        serde_json::from_str(&a.ok(&["ls", "-a", "--format", "json"])).unwrap();
+    let b_row = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "cli-verbs-ls-b")
+        .unwrap_or_else(|| panic!("{all}"));
+    assert_eq!(b_row["status"], "exited(1)");
+    assert_eq!(a.ok(&["ls", "-q"]).trim(), "cli-verbs-ls-a");
+
+    a.ok(&["down", "-t", "1"]);
+    b.ok(&["down", "-t", "1"]);
+    assert_eq!(
+        a.ok(&["ls", "-a", "-q"]).trim(),
+        "",
+        "down projects are gone"
+    );
+    assert_nothing_left(&a);
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let p = Project::new("cli-verbs-version", "services: {}\n");
+    let v = env!("CARGO_PKG_VERSION");
+    assert_eq!(p.ok(&["version"]).trim(), format!("stack version {v}"));
+    let j: serde_json::Value =
+        serde_json::from_str(&p.ok(&["version", "--format", "json"])).unwrap();
+    assert_eq!(j["version"], v);
+}

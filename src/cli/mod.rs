@@ -15,6 +15,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod log;
 pub mod logs;
+pub mod ls;
 pub mod ps;
 pub mod up;
 pub mod volumes;
@@ -119,6 +120,14 @@ pub enum Command {
     /// Manage the machine's named volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
+    /// List the projects on this machine
+    Ls(ls::LsArgs),
+    /// Print stack's version
+    Version {
+        /// Output format
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Show container output
     Logs(LogsArgs),
     /// Run a command in a running container
@@ -452,6 +461,8 @@ pub fn main() -> i32 {
         Command::Images(args) => images::images(&cli.global, args),
         Command::Image(cmd) => images::image(cmd),
         Command::Volume(cmd) => volumes::run(cmd),
+        Command::Ls(args) => ls::run(args),
+        Command::Version { format } => ls::version(format),
         Command::Logs(args) => logs::run(&cli.global, args),
         Command::Exec(args) => exec::run(&cli.global, args),
         Command::InternalExec(args) => Ok(args.run()),

@@ -13,6 +13,7 @@ pub mod network;
 pub mod observe;
 pub mod ops;
 pub mod project;
+pub mod projects;
 pub mod reaper;
 pub mod secrets;
 pub mod supervisor;

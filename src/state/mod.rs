@@ -441,7 +441,7 @@ impl Store {
 
     pub fn with_roots(project: &str, state: &Path, run: &Path) -> Result<Store, StateError> {
         if !valid_project(project) {
-            if matches!(project, "cache" | "images" | "volumes") {
+            if names::SHARED_DIRS.contains(&project) {
                 return Err(StateError::ReservedProject(project.to_string()));
             }
             return Err(StateError::BadProject(project.to_string()));

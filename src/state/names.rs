@@ -1,9 +1,12 @@
 //! Which project names the state store takes.
 
+/// The machine-wide stores beside the projects' directories under the
+/// state root: never a project's name.
+pub const SHARED_DIRS: [&str; 4] = ["cache", "images", "networks", "volumes"];
+
 /// Validate a project name the way it is used in paths and cgroups.
 pub fn valid_project(name: &str) -> bool {
-    // The shared directories beside the projects'.
-    !matches!(name, "cache" | "images" | "volumes")
+    !SHARED_DIRS.contains(&name)
         && !name.is_empty()
         && name.len() <= 64
         && name
@@ -15,7 +18,7 @@ pub fn valid_project(name: &str) -> bool {
 mod tests {
     #[test]
     fn the_shared_stores_are_not_project_names() {
-        for n in ["cache", "images", "volumes"] {
+        for n in ["cache", "images", "networks", "volumes"] {
             assert!(!super::valid_project(n), "{n}");
         }
         assert!(super::valid_project("volumes-app"));
