@@ -26,6 +26,8 @@ fn every_verb_answers_an_unknown_service_the_same_way() {
         &["port", "pepsy", "80"],
         &["up", "-d", "pepsy"],
         &["config", "--hash", "pepsy"],
+        &["kill", "pepsy"],
+        &["top", "pepsy"],
     ] {
         let o = p.run(args);
         assert!(!o.status.success(), "{args:?}: {}", text(&o));
@@ -138,4 +140,77 @@ fn version_prints_the_package_version() {
     let j: serde_json::Value =
         serde_json::from_str(&p.ok(&["version", "--format", "json"])).unwrap();
     assert_eq!(j["version"], v);
+}
+
+#[test]
+fn top_lists_a_containers_processes_and_kill_signals_them() {
+    if !root_or_skip("top_lists_a_containers_processes_and_kill_signals_them") {
+        return;
+    }
+    let p = Project::new("cli-verbs-kill", COLA);
+    p.ok(&["up", "-d"]);
+    let tops: serde_json::Value =
+        serde_json::from_str(&p.ok(&["top", "--format", "json", "pepsi"])).unwrap();
+    let tops = tops.as_array().unwrap();
+    assert_eq!(tops.len(), 1);
+    assert_eq!(tops[0]["service"], "pepsi");
+    let procs = tops[0]["processes"].as_array().unwrap();
+    let init = common::pid_of(&p, "pepsi");
+    assert!(
+        procs.iter().any(|x| x["pid"] == init),
+        "the init: {procs:?}"
+    );
+    let sleep = procs
+        .iter()
+        .find(|x| x["cmd"] == "sleep 1000")
+        .unwrap_or_else(|| panic!("{procs:?}"));
+    assert_eq!(sleep["ppid"], init);
+    assert_eq!(sleep["uid"], 0);
+    let table = p.ok(&["top"]);
+    assert!(
+        table.contains("cocacola\nUID") && table.contains("pepsi\nUID"),
+        "{table}"
+    );
+
+    let o = p.run(&["kill", "-s", "BOGUS"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("-s \"BOGUS\": not a signal"),
+        "{}",
+        text(&o)
+    );
+
+    // TERM reaches the command through the init: it ends as killed by it.
+    let o = p.run(&["kill", "-s", "TERM", "pepsi"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("pepsi  killed (SIGTERM)"), "{}", text(&o));
+    common::wait_for("pepsi to exit", std::time::Duration::from_secs(10), || {
+        common::container(&common::ps_json(&p), "pepsi")["status"] == "exited"
+    });
+    let ps = common::ps_json(&p);
+    assert_eq!(common::container(&ps, "pepsi")["exit_code"], 143, "{ps}");
+    assert_eq!(
+        common::container(&ps, "cocacola")["status"],
+        "running",
+        "{ps}"
+    );
+    // The default is SIGKILL, to every running container.
+    let o = p.run(&["kill"]);
+    assert!(
+        text(&o).contains("cocacola  killed (SIGKILL)"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        !text(&o).contains("pepsi"),
+        "pepsi is not running: {}",
+        text(&o)
+    );
+    common::wait_for(
+        "cocacola to exit",
+        std::time::Duration::from_secs(10),
+        || common::container(&common::ps_json(&p), "cocacola")["status"] == "exited",
+    );
+    p.ok(&["down", "-t", "1"]);
+    assert_nothing_left(&p);
 }

@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod log;
 pub mod logs;
 pub mod ls;
+pub mod processes;
 pub mod ps;
 pub mod up;
 pub mod volumes;
@@ -138,6 +139,10 @@ pub enum Command {
     Start(ServicesArgs),
     /// Restart services
     Restart(ServicesArgs),
+    /// Send a signal to the services' containers (default SIGKILL)
+    Kill(processes::KillArgs),
+    /// List the processes of the services' running containers
+    Top(processes::TopArgs),
     /// Run a number of replicas of services (until the next `up`)
     Scale(ScaleArgs),
     /// Stream the stack's events
@@ -469,6 +474,8 @@ pub fn main() -> i32 {
         Command::Stop(args) => lifecycle::stop(&cli.global, args),
         Command::Start(args) => lifecycle::start(&cli.global, args),
         Command::Restart(args) => lifecycle::restart(&cli.global, args),
+        Command::Kill(args) => processes::kill(&cli.global, args),
+        Command::Top(args) => processes::top(&cli.global, args),
         Command::Events(args) => events::run(&cli.global, args),
         Command::Init => Ok(project::init_main()),
         Command::Watch => watch::run(&cli.global),

@@ -22,6 +22,7 @@ mod images;
 mod lifecycle;
 mod logs;
 mod plan;
+mod processes;
 mod ps;
 mod up;
 
@@ -31,6 +32,7 @@ pub use exec::{
 };
 pub use lifecycle::Answer;
 pub use plan::DryRun;
+pub use processes::{Process, Top};
 pub use ps::{Listing, Row};
 pub use up::{Settled, UpOutcome, UpRequest};
 
@@ -70,6 +72,9 @@ pub enum ProjectError {
         "service {service} does not publish port {port}: see `stack ps` for what it publishes"
     )]
     NotPublished { service: String, port: String },
+    /// `kill -s` of something that is not a signal.
+    #[error("-s {0:?}: not a signal (a name such as SIGTERM or HUP, or a number)")]
+    BadSignal(String),
     /// `start` or `restart` of a project that is down.
     #[error("project {project} has no containers to {verb}: it is down; create and start it with `stack up -d`")]
     NothingTo { verb: &'static str, project: String },
