@@ -131,6 +131,16 @@ fn missing_file_and_unknown_hash_service() {
     );
     assert_eq!(code, 1);
     assert_eq!(err.trim(), "stack: no such service: db (services: web)");
+    let (code, out, err) = config(
+        "format-table",
+        b"services:\n  web: { rootfs: { host: [/bin/sh] } }\n",
+        &["--format", "table"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("`--format table` has no table to print"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -53,8 +53,10 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<i32> {
                 s.push('\n');
                 s
             }
-            // `table` makes no sense here: YAML.
-            super::Format::Yaml | super::Format::Table => {
+            super::Format::Table => {
+                bail!("config prints the model as yaml or json: `--format table` has no table to print; use `--format yaml` (the default) or `--format json`")
+            }
+            super::Format::Yaml => {
                 // Enum variants print as plain maps (`rootfs: {host: [...]}`)
                 // rather than YAML tags (`!host`); field order is kept.
                 let v = untag(serde_yaml::to_value(&stack).context("serializing to YAML")?);

@@ -269,7 +269,7 @@ pub struct PortArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PsArgs {
-    /// Output format (table or json)
+    /// Output format
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Show all containers, also stopped ones
@@ -279,6 +279,7 @@ pub struct PsArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct LogsArgs {
+    /// Services whose output to show (a replica as `web#2`) [default: all]
     pub services: Vec<String>,
     /// Follow the output (`-f` after `logs` also means this, as in Compose)
     #[arg(long)]
@@ -363,6 +364,7 @@ impl InternalExecArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServicesArgs {
+    /// Services to act on (a replica as `web#2`) [default: all]
     pub services: Vec<String>,
     /// Seconds to wait for a graceful stop before SIGKILL
     #[arg(short = 't', long, value_name = "SECONDS")]
@@ -371,6 +373,7 @@ pub struct ServicesArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct EventsArgs {
+    /// Output format
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
