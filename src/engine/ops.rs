@@ -64,16 +64,8 @@ fn remove_volumes(store: &Store, report: &mut DownReport) {
         if external || !path.is_dir() {
             continue;
         }
-        let others: Vec<String> = crate::state::projects::all()
-            .into_iter()
-            .filter(|s| s.project != store.project)
-            .filter(|s| {
-                crate::state::volumes::machine_volumes(s)
-                    .iter()
-                    .any(|(n, _)| *n == name)
-            })
-            .map(|s| s.project)
-            .collect();
+        let mut others = crate::state::volumes::users(&name);
+        others.retain(|p| *p != store.project);
         if !others.is_empty() {
             report.warnings.push(format!(
                 "kept volume {name}: project {} uses it too",

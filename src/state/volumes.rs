@@ -146,7 +146,7 @@ pub fn machine_volumes(store: &Store) -> Vec<(String, bool)> {
 }
 
 /// The projects whose last applied file names machine volume `name`.
-fn users(name: &str) -> Vec<String> {
+pub fn users(name: &str) -> Vec<String> {
     super::projects::all()
         .into_iter()
         .filter(|s| machine_volumes(s).iter().any(|(n, _)| n == name))

@@ -8,7 +8,6 @@ use std::path::Path;
 use super::{platform_of, ImageError};
 use crate::spec::{Rootfs, Stack};
 use crate::state::images::ImageStore;
-use crate::state::{state_root, valid_project, Store};
 
 /// One image a project's services use.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -150,17 +149,7 @@ pub fn prune() -> Result<Pruned, crate::state::StateError> {
 fn referenced() -> (BTreeSet<(String, String)>, HashSet<String>) {
     let mut refs = BTreeSet::new();
     let mut layers = HashSet::new();
-    let Ok(rd) = std::fs::read_dir(state_root()) else {
-        return (refs, layers);
-    };
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if !valid_project(&name) {
-            continue;
-        }
-        let Ok(store) = Store::new(&name) else {
-            continue;
-        };
+    for store in crate::state::projects::all() {
         if let Ok((Some(p), _)) = store.load_project() {
             for (svc_name, svc) in p.stack.iter().flat_map(|s| s.services.iter()) {
                 if let Rootfs::Image(img) = &svc.rootfs {
